@@ -1,0 +1,397 @@
+//! `kluis archive`: one fiscal year's records into one archive, written to
+//! every medium at once, each copy read back and verified before anything
+//! is recorded as done.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use age::secrecy::SecretString;
+use chrono::Utc;
+
+use crate::catalog::{CatalogArchive, Copy};
+use crate::error::{Error, IoContext, Result};
+use crate::format::meta::{Metadata, archive_file_name, new_archive_id};
+use crate::format::writer::{ArchiveWriter, Mtime, Sealed, WriteOptions};
+use crate::keys::{self, Recipient};
+use crate::manifest::hex;
+use crate::media::{self, IndexedArchive, Medium};
+use crate::progress::Progress;
+use crate::retention::fiscal_year_range;
+use crate::sources::folder::{ItemKind, Sources};
+use crate::vault::Vault;
+
+/// What to archive and where.
+pub struct Request {
+    pub year: i32,
+    pub class: String,
+    pub sources: Vec<PathBuf>,
+    pub media: Vec<PathBuf>,
+    /// Recipients in addition to the vault's.
+    pub recipients: Vec<String>,
+    /// Encrypt to this passphrase only (age allows no other recipient then).
+    pub passphrase: Option<SecretString>,
+    /// Write a supplement when the year and class already exist.
+    pub supplement: bool,
+    /// Label for media that have none yet.
+    pub label: Option<String>,
+    pub options: WriteOptions,
+}
+
+/// What was written.
+#[derive(Debug)]
+pub struct Report {
+    pub metadata: Metadata,
+    pub file: String,
+    pub sealed: Sealed,
+    pub copies: Vec<(String, PathBuf)>,
+    pub skipped: Vec<PathBuf>,
+    pub seconds: f64,
+}
+
+pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Report> {
+    let started = Instant::now();
+    let recipients = recipients(vault, &req)?;
+    let retention_end = vault.policy.retention_end(req.year, &req.class)?;
+    let (fy_start, fy_end) = fiscal_year_range(req.year, vault.policy.fiscal_year_start);
+    let sources = Sources::new(&req.sources)?;
+    if req.media.is_empty() {
+        return Err(Error::Usage(
+            "no medium given: add --to DIR (a mounted stick or disk), twice for two copies".into(),
+        ));
+    }
+    let mut media = Vec::new();
+    for dir in &req.media {
+        let medium = Medium::open(dir, req.label.as_deref())?;
+        if media.iter().any(|m: &Medium| same_dir(&m.dir, dir)) {
+            return Err(Error::Usage(format!(
+                "{} is given twice as --to",
+                dir.display()
+            )));
+        }
+        media.push(medium);
+    }
+
+    let _lock = vault.lock()?;
+    let catalog = vault.catalog()?;
+    let supplement = pick_supplement(&catalog, &media, &req)?;
+    let file = archive_file_name(req.year, &req.class, supplement);
+
+    let scan = sources.scan()?;
+    if scan.files + scan.symlinks + scan.dirs == 0 {
+        return Err(Error::EmptySource {
+            detail: format!("{} holds no records", display_list(&req.sources)),
+        });
+    }
+    for m in &media {
+        if let Some(free) = m.free_space() {
+            // The archive is at most about the size of its records (zstd
+            // never expands much); refuse only when even that cannot fit
+            // compressed to a tenth, warn otherwise.
+            if free < scan.bytes / 10 {
+                return Err(Error::MediumFull {
+                    medium: m.dir.clone(),
+                    file: file.clone(),
+                    needed: scan.bytes / 10,
+                    available: free,
+                });
+            }
+            if free < scan.bytes + (1 << 20) {
+                progress.note(&format!(
+                    "{}: {} free for {} of records; this fits only if they compress well",
+                    m.dir.display(),
+                    human(free),
+                    human(scan.bytes)
+                ));
+            }
+        }
+    }
+
+    let metadata = Metadata {
+        format: "kluis".into(),
+        format_version: crate::format::FORMAT_VERSION,
+        archive_id: new_archive_id(),
+        organisation: vault.config.organisation.clone(),
+        fiscal_year: req.year,
+        fiscal_year_start: fy_start,
+        fiscal_year_end: fy_end,
+        class: req.class.clone(),
+        supplement,
+        retention_end,
+        created: Utc::now(),
+        tool_version: crate::TOOL_VERSION.into(),
+        minimisation: Vec::new(),
+    };
+
+    let mut temps: Vec<PathBuf> = Vec::new();
+    let result = write_and_verify(
+        &media,
+        &file,
+        &metadata,
+        &recipients,
+        &sources,
+        &req.options,
+        scan.bytes,
+        progress,
+        &mut temps,
+    );
+    let (sealed, skipped) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            for t in &temps {
+                let _ = fs::remove_file(t);
+            }
+            return Err(enrich_space_error(e, &media, &file, scan.bytes));
+        }
+    };
+
+    // Every copy is verified: put them in place, then record them.
+    let mut copies = Vec::new();
+    for (medium, temp) in media.iter_mut().zip(&temps) {
+        let path = medium.install(temp, &file)?;
+        medium.add(IndexedArchive {
+            archive_id: metadata.archive_id.clone(),
+            file: file.clone(),
+            fiscal_year: metadata.fiscal_year,
+            class: metadata.class.clone(),
+            supplement,
+            retention_end,
+            size: sealed.size,
+            sha256: hex(&sealed.sha256),
+            created: metadata.created,
+        })?;
+        copies.push((medium.label().to_owned(), path));
+    }
+    let now = Utc::now();
+    let mut catalog = vault.catalog()?;
+    catalog.archives.push(CatalogArchive {
+        archive_id: metadata.archive_id.clone(),
+        organisation: metadata.organisation.clone(),
+        fiscal_year: metadata.fiscal_year,
+        class: metadata.class.clone(),
+        supplement,
+        file: file.clone(),
+        retention_end,
+        created: metadata.created,
+        size: sealed.size,
+        sha256: hex(&sealed.sha256),
+        records: sealed.totals.files + sealed.totals.dirs + sealed.totals.symlinks,
+        copies: media
+            .iter()
+            .map(|m| Copy {
+                medium: m.label().to_owned(),
+                path: m.dir.canonicalize().unwrap_or_else(|_| m.dir.clone()),
+                written: now,
+                last_verified: Some(now),
+                last_result: Some("ok".into()),
+                destroyed: None,
+            })
+            .collect(),
+        hold: None,
+        released_holds: Vec::new(),
+        destructions: Vec::new(),
+    });
+    vault.save_catalog(&catalog)?;
+    Ok(Report {
+        metadata,
+        file,
+        sealed,
+        copies,
+        skipped,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_and_verify(
+    media: &[Medium],
+    file: &str,
+    metadata: &Metadata,
+    recipients: &[Recipient],
+    sources: &Sources,
+    options: &WriteOptions,
+    total: u64,
+    progress: &dyn Progress,
+    temps: &mut Vec<PathBuf>,
+) -> Result<(Sealed, Vec<PathBuf>)> {
+    let mut outputs = Vec::new();
+    for m in media {
+        let (path, handle) = m.create_temp(file)?;
+        temps.push(path.clone());
+        outputs.push((path, handle));
+    }
+    let mut writer = ArchiveWriter::new(outputs, recipients, metadata, options)?;
+    let mut skipped = Vec::new();
+    progress.phase("archiving", total);
+    sources.walk(&mut |item| {
+        use std::os::unix::fs::MetadataExt;
+        let mode = item.meta.mode();
+        let mtime = Mtime {
+            secs: item.meta.mtime(),
+            nsec: item.meta.mtime_nsec() as u32,
+        };
+        match item.kind {
+            ItemKind::Dir => writer.add_dir(&item.member, mode, mtime),
+            ItemKind::Symlink(target) => writer.add_symlink(&item.member, &target, mode, mtime),
+            ItemKind::Special => {
+                progress.note(&format!(
+                    "{}: not a file, folder or link; skipped",
+                    item.source.display()
+                ));
+                skipped.push(item.source);
+                Ok(())
+            }
+            ItemKind::File => {
+                let mut f = File::open(&item.source).at(&item.source)?;
+                // Size from the open file: what is read must match it.
+                let size = f.metadata().at(&item.source)?.len();
+                let mut counted = Counted {
+                    inner: &mut f,
+                    progress,
+                };
+                writer.add_file(&item.member, size, mode, mtime, &mut counted, &item.source)?;
+                Ok(())
+            }
+        }
+    })?;
+    let (sealed, files) = writer.finish()?;
+    progress.phase("reading back", sealed.size * files.len() as u64);
+    // Read every copy back from its medium, in parallel.
+    let checks: Vec<Result<()>> = std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .into_iter()
+            .map(|(path, handle)| {
+                let sealed = &sealed;
+                s.spawn(move || {
+                    let r = media::sync_and_read_back(&path, handle, sealed.size, &sealed.sha256);
+                    progress.advance(sealed.size);
+                    r
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Usage("read-back thread panicked".into())))
+            })
+            .collect()
+    });
+    for c in checks {
+        c?;
+    }
+    Ok((sealed, skipped))
+}
+
+struct Counted<'a> {
+    inner: &'a mut File,
+    progress: &'a dyn Progress,
+}
+
+impl std::io::Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}
+
+/// The vault's recipients plus the request's, or the passphrase alone.
+fn recipients(vault: &Vault, req: &Request) -> Result<Vec<Recipient>> {
+    if let Some(pass) = &req.passphrase {
+        if !req.recipients.is_empty() {
+            return Err(Error::Usage(
+                "age allows a passphrase only as the sole recipient: drop -r/-R or the passphrase"
+                    .into(),
+            ));
+        }
+        return Ok(vec![Box::new(age::scrypt::Recipient::new(pass.clone()))]);
+    }
+    let texts: Vec<&String> = vault
+        .config
+        .recipients
+        .iter()
+        .chain(&req.recipients)
+        .collect();
+    if texts.is_empty() {
+        return Err(Error::Usage(
+            "no recipients: add one to the vault (kluis init -r age1…, or recipients in config.toml), or give -r/-R or --passphrase-file".into(),
+        ));
+    }
+    texts
+        .into_iter()
+        .map(|t| keys::parse_recipient(t))
+        .collect()
+}
+
+/// Supplement number for this archive: 1 unless the year and class exist.
+fn pick_supplement(
+    catalog: &crate::catalog::Catalog,
+    media: &[Medium],
+    req: &Request,
+) -> Result<u32> {
+    let taken = |n: u32| {
+        let file = archive_file_name(req.year, &req.class, n);
+        catalog.archives.iter().any(|a| a.file == file) || media.iter().any(|m| m.holds(&file))
+    };
+    if !taken(1) {
+        return Ok(1);
+    }
+    if !req.supplement {
+        let file = archive_file_name(req.year, &req.class, 1);
+        let medium = media
+            .iter()
+            .find(|m| m.holds(&file))
+            .map_or_else(|| PathBuf::from("the catalog"), |m| m.dir.clone());
+        return Err(Error::AlreadyOnMedium { medium, file });
+    }
+    Ok((2..)
+        .find(|&n| !taken(n))
+        .expect("some supplement number is free"))
+}
+
+fn enrich_space_error(e: Error, media: &[Medium], file: &str, bytes: u64) -> Error {
+    if let Error::Io { path, source } = &e
+        && (source.raw_os_error() == Some(28) || source.kind() == std::io::ErrorKind::StorageFull)
+        && let Some(m) = media.iter().find(|m| path.starts_with(&m.dir))
+    {
+        return Error::MediumFull {
+            medium: m.dir.clone(),
+            file: file.into(),
+            needed: bytes,
+            available: m.free_space().unwrap_or(0),
+        };
+    }
+    e
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+fn display_list(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Bytes for people: `1.5 GB`.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

@@ -1,0 +1,475 @@
+//! The core commands: key, init, archive, verify, list, restore.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use kluis::archive::{self, human};
+use kluis::error::Error;
+use kluis::format::reader::ArchiveReader;
+use kluis::format::writer::WriteOptions;
+use kluis::keys;
+use kluis::manifest::{Kind, hex};
+use kluis::restore::{self, Selection};
+use kluis::retention::{FiscalYearStart, RetentionConfig};
+use kluis::vault::{self, Config, Vault};
+use kluis::verify;
+use serde_json::json;
+
+use super::progress::Bar;
+use super::{KeyArgs, KeyCommand, Outcome, print_json};
+
+type Result<T> = kluis::Result<T>;
+
+fn stdout_line(text: &str) -> Result<()> {
+    writeln!(std::io::stdout().lock(), "{text}").map_err(|e| Error::io("stdout", e))
+}
+
+fn note(quiet: bool, text: &str) {
+    if !quiet {
+        eprintln!("{text}");
+    }
+}
+
+pub fn key(cmd: KeyCommand) -> Result<Outcome> {
+    match cmd {
+        KeyCommand::New { output: Some(path) } => {
+            let recipient = keys::write_new_identity(&path)?;
+            eprintln!(
+                "Wrote a new identity to {} (mode 0600). Keep a copy offline: without it no archive opens.",
+                path.display()
+            );
+            stdout_line(&recipient)?;
+        }
+        KeyCommand::New { output: None } => {
+            use age::secrecy::ExposeSecret;
+            let (text, recipient) = keys::generate();
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.expose_secret().as_bytes())
+                .map_err(|e| Error::io("stdout", e))?;
+            eprintln!("Public key: {recipient}");
+        }
+        KeyCommand::Check {
+            keys: key_args,
+            archives,
+            json,
+        } => {
+            let ids = key_args.load()?;
+            let mut all_ok = true;
+            for archive in &archives {
+                let result = keys::check(archive, &ids);
+                let opens = match &result {
+                    Ok(()) => true,
+                    Err(Error::WrongKey { .. }) => false,
+                    Err(e) if !matches!(e, Error::NeedsPassphrase { .. }) => {
+                        return Err(result.unwrap_err());
+                    }
+                    Err(_) => false,
+                };
+                all_ok &= opens;
+                if json {
+                    print_json(&json!({"archive": archive, "opens": opens}))?;
+                } else {
+                    stdout_line(&format!(
+                        "{}: {}",
+                        archive.display(),
+                        if opens {
+                            "the key opens it"
+                        } else {
+                            "the key does NOT open it"
+                        }
+                    ))?;
+                }
+            }
+            return Ok(if all_ok {
+                Outcome::Ok
+            } else {
+                Outcome::NeedsAction
+            });
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+#[derive(Args)]
+pub struct InitArgs {
+    /// The organisation whose records these are.
+    #[arg(long, value_name = "NAME")]
+    org: String,
+    /// Recipient every archive is encrypted to (age1… or an ssh public key); repeatable. Use two or more: owner, accountant, a paper recovery key.
+    #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
+    recipients: Vec<String>,
+    /// File of recipients (age recipients-file syntax); repeatable.
+    #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
+    recipients_files: Vec<PathBuf>,
+    /// Retention preset: nl (default), de, be, fr, uk, us.
+    #[arg(long, default_value = "nl")]
+    preset: String,
+    /// First day of the fiscal year, MM-DD (default 01-01).
+    #[arg(long, value_name = "MM-DD")]
+    fiscal_year_start: Option<String>,
+    /// Who performs destructions, for the proof of destruction.
+    #[arg(long)]
+    operator: Option<String>,
+}
+
+pub fn init(vault_dir: Option<&Path>, args: InitArgs) -> Result<Outcome> {
+    let dir = vault::locate(vault_dir);
+    let mut recipients = Vec::new();
+    for r in &args.recipients {
+        keys::parse_recipient(r)?;
+        recipients.push(r.trim().to_owned());
+    }
+    for f in &args.recipients_files {
+        recipients.extend(keys::read_recipients_file(f)?);
+    }
+    let fiscal_year_start = match &args.fiscal_year_start {
+        Some(s) => s.parse::<FiscalYearStart>()?,
+        None => FiscalYearStart::default(),
+    };
+    let config = Config {
+        organisation: args.org,
+        recipients,
+        operator: args.operator,
+        verify_every_months: 12,
+        retention: RetentionConfig {
+            preset: args.preset.to_lowercase(),
+            fiscal_year_start,
+            classes: Default::default(),
+        },
+    };
+    let vault = Vault::init(&dir, config)?;
+    eprintln!(
+        "Created the vault in {} for {}.",
+        vault.dir.display(),
+        vault.config.organisation
+    );
+    eprintln!(
+        "Retention preset {}; fiscal year starts {}.",
+        vault.policy.preset.name, vault.policy.fiscal_year_start
+    );
+    match vault.config.recipients.len() {
+        0 => eprintln!(
+            "No recipients yet: add them to {} or give -r to `kluis archive`.",
+            vault.dir.join(vault::CONFIG_FILE).display()
+        ),
+        1 => eprintln!(
+            "One recipient. Consider a second (accountant, or a recovery key on paper): the key is the single point of failure."
+        ),
+        n => eprintln!("{n} recipients."),
+    }
+    Ok(Outcome::Ok)
+}
+
+#[derive(Args)]
+pub struct ArchiveArgs {
+    /// The fiscal year, e.g. 2019.
+    #[arg(long)]
+    year: i32,
+    /// Record class (decides the retention period).
+    #[arg(long, default_value = "financial")]
+    class: String,
+    /// Medium folder to write to (a mounted stick or disk); repeat for more copies.
+    #[arg(long = "to", value_name = "DIR", required = true)]
+    media: Vec<PathBuf>,
+    /// Extra recipient for this archive; repeatable.
+    #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
+    recipients: Vec<String>,
+    /// Extra recipients file; repeatable.
+    #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
+    recipients_files: Vec<PathBuf>,
+    /// Encrypt with a passphrase read from FILE instead of the recipients.
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+    /// Encrypt with a passphrase asked on the terminal instead of the recipients.
+    #[arg(long)]
+    passphrase: bool,
+    /// Add a supplement when the year and class are already archived.
+    #[arg(long)]
+    supplement: bool,
+    /// Label for media that have none yet (default: the folder's name).
+    #[arg(long)]
+    label: Option<String>,
+    /// zstd compression level.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=19))]
+    level: i32,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Folders of records to archive.
+    #[arg(value_name = "SOURCE", required = true)]
+    sources: Vec<PathBuf>,
+}
+
+pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Result<Outcome> {
+    let vault = Vault::open(&vault::locate(vault_dir))?;
+    let mut recipients = args.recipients.clone();
+    for f in &args.recipients_files {
+        recipients.extend(keys::read_recipients_file(f)?);
+    }
+    let pass = KeyArgs {
+        passphrase_file: args.passphrase_file.clone(),
+        passphrase: args.passphrase,
+        ..KeyArgs::default()
+    };
+    let passphrase = pass.read_passphrase("Passphrase for the new archive: ")?;
+    let bar = Bar::new(quiet || args.json);
+    let request = archive::Request {
+        year: args.year,
+        class: args.class,
+        sources: args.sources,
+        media: args.media,
+        recipients,
+        passphrase,
+        supplement: args.supplement,
+        label: args.label,
+        options: WriteOptions {
+            level: args.level,
+            ..WriteOptions::default()
+        },
+    };
+    let report = archive::run(&vault, request, &bar)?;
+    bar.finish();
+    let m = &report.metadata;
+    if args.json {
+        print_json(&json!({
+            "archive_id": m.archive_id,
+            "file": report.file,
+            "fiscal_year": m.fiscal_year,
+            "class": m.class,
+            "retention_end": m.retention_end,
+            "size": report.sealed.size,
+            "sha256": hex(&report.sealed.sha256),
+            "records": report.sealed.totals,
+            "copies": report.copies.iter().map(|(label, path)| json!({"medium": label, "path": path, "verified": true})).collect::<Vec<_>>(),
+            "skipped": report.skipped,
+            "seconds": report.seconds,
+        }))?;
+    } else {
+        let t = &report.sealed.totals;
+        stdout_line(&format!(
+            "{}: fiscal year {} ({}), {} files, {} folders, {} links, {} of records → {} encrypted",
+            report.file,
+            m.fiscal_year,
+            m.class,
+            t.files,
+            t.dirs,
+            t.symlinks,
+            human(t.bytes),
+            human(report.sealed.size)
+        ))?;
+        for (label, path) in &report.copies {
+            stdout_line(&format!(
+                "  copy on {label}: {} (read back from the medium and verified)",
+                path.display()
+            ))?;
+        }
+        stdout_line(&format!(
+            "  keep until {}; archive id {}",
+            m.retention_end, m.archive_id
+        ))?;
+        note(quiet, &format!("Done in {:.1} s.", report.seconds));
+    }
+    Ok(Outcome::Ok)
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    keys: KeyArgs,
+    #[arg(long)]
+    json: bool,
+    /// Archive files or medium folders.
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+}
+
+pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result<Outcome> {
+    let ids = if args.keys.given() {
+        Some(args.keys.load()?)
+    } else {
+        None
+    };
+    let vault = Vault::open(&vault::locate(vault_dir)).ok();
+    let catalog = vault.as_ref().and_then(|v| v.catalog().ok());
+    let mut all_ok = true;
+    for path in &args.paths {
+        let report = verify::run(path, ids.as_ref(), catalog.as_ref())?;
+        all_ok &= report.ok();
+        if let Some(v) = &vault {
+            let _ = kluis::lifecycle::record_verification(v, &report, ids.is_some());
+        }
+        if args.json {
+            print_json(&report)?;
+            continue;
+        }
+        let label = report
+            .medium
+            .as_deref()
+            .map(|l| format!(" (medium {l})"))
+            .unwrap_or_default();
+        stdout_line(&format!(
+            "{}{label}: {}",
+            path.display(),
+            if report.ok() { "OK" } else { "PROBLEMS FOUND" }
+        ))?;
+        for p in &report.problems {
+            stdout_line(&format!("  problem: {p}"))?;
+        }
+        for a in &report.archives {
+            let name = a
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let depth = match &a.full {
+                Some(f) => format!(
+                    "{} records, {} checked against the manifest",
+                    f.records,
+                    human(f.bytes)
+                ),
+                None => "size and SHA-256 checked (no key: records not decrypted)".into(),
+            };
+            stdout_line(&format!(
+                "  {name}: {} — {depth}",
+                if a.ok() { "ok" } else { "DAMAGED" }
+            ))?;
+            for p in &a.problems {
+                stdout_line(&format!("    {p}"))?;
+            }
+            if let Some(f) = &a.full {
+                for (start, end) in &f.damaged_frames {
+                    stdout_line(&format!("    damaged region: tar bytes {start}..{end}"))?;
+                }
+                for p in &f.problems {
+                    stdout_line(&format!("    {}: {}", p.path, p.problem))?;
+                }
+            }
+        }
+    }
+    if ids.is_none() && !quiet && !args.json {
+        eprintln!("Quick check only. Give -i KEYFILE to decrypt and check every record.");
+    }
+    Ok(if all_ok {
+        Outcome::Ok
+    } else {
+        Outcome::NeedsAction
+    })
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    keys: KeyArgs,
+    /// One JSON object per record: path, type, size, mtime, sha256.
+    #[arg(long)]
+    json: bool,
+    #[arg(value_name = "ARCHIVE")]
+    archive: PathBuf,
+    /// Only records matching these glob patterns.
+    #[arg(value_name = "PATTERN")]
+    patterns: Vec<String>,
+}
+
+pub fn list(args: ListArgs) -> Result<Outcome> {
+    let ids = args.keys.load()?;
+    let selection = Selection::new(&args.patterns)?;
+    let mut reader = ArchiveReader::open(&args.archive, &ids)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for entry in reader.manifest()? {
+        let entry = entry?;
+        if !selection.matches(&entry.path) {
+            continue;
+        }
+        let written = if args.json {
+            let value = json!({
+                "path": entry.display_path(),
+                "type": entry.kind,
+                "size": entry.size,
+                "mtime": chrono::DateTime::from_timestamp(entry.mtime, entry.mtime_nsec).map(|t| t.to_rfc3339()),
+                "sha256": entry.sha256.map(|h| hex(&h)),
+                "target": entry.target.as_ref().map(|t| String::from_utf8_lossy(t).into_owned()),
+            });
+            writeln!(out, "{value}")
+        } else {
+            let suffix = match entry.kind {
+                Kind::Dir => "/",
+                _ => "",
+            };
+            out.write_all(&entry.path)
+                .and_then(|()| writeln!(out, "{suffix}"))
+        };
+        written.map_err(|e| Error::io("stdout", e))?;
+    }
+    out.flush().map_err(|e| Error::io("stdout", e))?;
+    Ok(Outcome::Ok)
+}
+
+#[derive(Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    keys: KeyArgs,
+    /// Folder to restore into (created if missing).
+    #[arg(long = "to", value_name = "DIR")]
+    target: PathBuf,
+    /// Replace files that already exist.
+    #[arg(long)]
+    force: bool,
+    #[arg(long)]
+    json: bool,
+    #[arg(value_name = "ARCHIVE")]
+    archive: PathBuf,
+    /// Only records matching these glob patterns (e.g. 'invoices/INV-2019-000123.pdf', 'ledger').
+    #[arg(value_name = "PATTERN")]
+    patterns: Vec<String>,
+}
+
+pub fn restore(quiet: bool, args: RestoreArgs) -> Result<Outcome> {
+    let ids = args.keys.load()?;
+    let selection = Selection::new(&args.patterns)?;
+    let bar = Bar::new(quiet || args.json);
+    let started = std::time::Instant::now();
+    let report = restore::run(
+        &args.archive,
+        &ids,
+        &args.target,
+        &selection,
+        args.force,
+        &bar,
+    )?;
+    bar.finish();
+    if args.json {
+        print_json(&json!({
+            "files": report.files, "dirs": report.dirs, "symlinks": report.symlinks, "bytes": report.bytes,
+            "failed": report.failed.iter().map(|(p, why)| json!({"path": p, "problem": why})).collect::<Vec<_>>(),
+            "ciphertext_bytes_read": report.bytes_read, "archive_size": report.archive_size,
+            "seconds": started.elapsed().as_secs_f64(),
+        }))?;
+    } else {
+        stdout_line(&format!(
+            "restored {} files ({}), {} folders, {} links into {}; every file matched its SHA-256",
+            report.files,
+            human(report.bytes),
+            report.dirs,
+            report.symlinks,
+            args.target.display()
+        ))?;
+        for (p, why) in &report.failed {
+            stdout_line(&format!("  NOT restored: {p}: {why}"))?;
+        }
+        note(
+            quiet,
+            &format!(
+                "Read {} of the {} archive in {:.2} s.",
+                human(report.bytes_read),
+                human(report.archive_size),
+                started.elapsed().as_secs_f64()
+            ),
+        );
+    }
+    Ok(if report.failed.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::NeedsAction
+    })
+}

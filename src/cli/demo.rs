@@ -1,0 +1,263 @@
+//! `kluis demo`: the main job end to end on generated sample records. Each
+//! step is shown as the command a user would type, then run for real (this
+//! same binary, in a temporary folder), so the demo is also a tutorial.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::Args;
+use kluis::error::{Error, IoContext};
+
+use super::Outcome;
+
+type Result<T> = kluis::Result<T>;
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Work in this (new or empty) folder and keep it, instead of a
+    /// temporary folder that is removed at the end.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+struct Demo {
+    dir: PathBuf,
+    exe: PathBuf,
+    step: u32,
+}
+
+impl Demo {
+    fn say(&mut self, title: &str, text: &str) {
+        self.step += 1;
+        println!("\n━━ {}. {title}", self.step);
+        for line in text.lines() {
+            println!("   {line}");
+        }
+    }
+
+    /// Runs `kluis ARGS` in the demo folder, showing the command; returns
+    /// its exit code.
+    fn kluis(&self, args: &[&str], expect: i32) -> Result<i32> {
+        println!(
+            "\n   $ kluis {}",
+            args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+        );
+        let status = Command::new(&self.exe)
+            .args(args)
+            .current_dir(&self.dir)
+            .env("KLUIS_VAULT", self.dir.join("vault"))
+            .status()
+            .at(&self.exe)?;
+        let code = status.code().unwrap_or(2);
+        if code != expect {
+            return Err(Error::Usage(format!(
+                "demo step `kluis {}` exited {code}, expected {expect}",
+                args.join(" ")
+            )));
+        }
+        Ok(code)
+    }
+
+    fn shell(&self, script: &str) -> Result<bool> {
+        println!("\n   $ {script}");
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(&self.dir)
+            .status()
+            .at("sh")?;
+        Ok(status.success())
+    }
+}
+
+fn quote(a: &str) -> String {
+    if a.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./=:*".contains(c))
+    {
+        a.to_owned()
+    } else {
+        format!("'{a}'")
+    }
+}
+
+fn have(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success() || !o.stdout.is_empty())
+}
+
+pub fn run(args: DemoArgs) -> Result<Outcome> {
+    let (dir, _temp) = match args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(&d).at(&d)?;
+            if std::fs::read_dir(&d).at(&d)?.next().is_some() {
+                return Err(Error::Usage(format!(
+                    "{} is not empty; give a new or empty folder",
+                    d.display()
+                )));
+            }
+            (d.canonicalize().at(&d)?, None)
+        }
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("kluis-demo-")
+                .tempdir()
+                .at(std::env::temp_dir())?;
+            (t.path().to_path_buf(), Some(t))
+        }
+    };
+    let exe = std::env::current_exe().at("kluis")?;
+    let mut demo = Demo {
+        dir: dir.clone(),
+        exe,
+        step: 0,
+    };
+    println!("kluis demo — working in {}", dir.display());
+
+    demo.say(
+        "A fiscal year of records",
+        "Generated sample records of a small webshop for 2019: invoices, receipts,\n\
+         a ledger and bank CSV, mail, and some awkward names (unicode, spaces,\n\
+         a path over 255 bytes, an empty folder, a symlink).",
+    );
+    let summary = kluis::sample::generate_records(&dir.join("records-2019"), 2019, 1)
+        .at(dir.join("records-2019"))?;
+    println!(
+        "   records-2019/: {} files, {} folders, {} link, {} bytes",
+        summary.files, summary.dirs, summary.symlinks, summary.bytes
+    );
+
+    demo.say(
+        "Keys",
+        "Two age keys: the owner's and the accountant's. Every archive is encrypted\n\
+         to both, so losing one key does not lose seven years of records.",
+    );
+    demo.kluis(&["key", "new", "-o", "owner.key"], 0)?;
+    demo.kluis(&["key", "new", "-o", "accountant.key"], 0)?;
+    let owner = std::fs::read_to_string(dir.join("owner.key")).at(dir.join("owner.key"))?;
+    let accountant =
+        std::fs::read_to_string(dir.join("accountant.key")).at(dir.join("accountant.key"))?;
+    let recipient = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("# public key: "))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (r1, r2) = (recipient(&owner), recipient(&accountant));
+
+    demo.say("The vault", "Configuration and catalog; kept on the laptop, so reminders work with the\nsticks in a drawer. (Here: KLUIS_VAULT=vault.)");
+    demo.kluis(
+        &[
+            "init",
+            "--org",
+            "Webwinkel Het Blauwe Huis B.V.",
+            "-r",
+            &r1,
+            "-r",
+            &r2,
+            "--preset",
+            "nl",
+        ],
+        0,
+    )?;
+
+    std::fs::create_dir_all(dir.join("stick-a")).at(dir.join("stick-a"))?;
+    std::fs::create_dir_all(dir.join("stick-b")).at(dir.join("stick-b"))?;
+    demo.say(
+        "Year-end: archive 2019 onto two sticks",
+        "One encrypted file per year and class, written to both media at once, each\n\
+         copy read back from the medium and checked before kluis says done.",
+    );
+    demo.kluis(
+        &[
+            "archive",
+            "--year",
+            "2019",
+            "--to",
+            "stick-a",
+            "--to",
+            "stick-b",
+            "records-2019",
+        ],
+        0,
+    )?;
+    demo.shell("ls -l stick-a")?;
+
+    demo.say(
+        "Quick check, no key",
+        "Anyone can check the sticks for bit rot: sizes and SHA-256 only.",
+    );
+    demo.kluis(&["verify", "stick-a"], 0)?;
+    demo.shell("cd stick-a && sha256sum -c SHA256SUMS")?;
+
+    demo.say(
+        "Full check, with a key",
+        "Decrypts everything and checks every record against the manifest.",
+    );
+    demo.kluis(&["verify", "-i", "accountant.key", "stick-b"], 0)?;
+
+    demo.say(
+        "What is in it",
+        "Read from the archive's index at its end, not by decrypting it all.",
+    );
+    demo.kluis(
+        &[
+            "list",
+            "-i",
+            "owner.key",
+            "stick-a/2019-financial.kluis",
+            "invoices/INV-2019-00012*",
+        ],
+        0,
+    )?;
+
+    demo.say(
+        "A tax audit: the inspector asks for invoice INV-2019-000123",
+        "Restored by seeking to it: only the part of the archive that holds it is\ndecrypted, and its SHA-256 is checked.",
+    );
+    demo.kluis(
+        &[
+            "restore",
+            "-i",
+            "owner.key",
+            "stick-a/2019-financial.kluis",
+            "--to",
+            "for-the-inspector",
+            "invoices/INV-2019-000123.pdf",
+        ],
+        0,
+    )?;
+    demo.shell("find for-the-inspector -type f")?;
+
+    demo.say(
+        "Without kluis",
+        "In 2033 someone finds the stick and has never heard of kluis. README.txt on\n\
+         the stick tells them; standard tools recover and check everything.",
+    );
+    if have("age") && have("zstd") && have("tar") {
+        demo.shell("mkdir stock && cd stock && age -d -i ../owner.key ../stick-a/2019-financial.kluis | zstd -d | tar -x && sha256sum -c --quiet kluis/SHA256SUMS && echo \"all $(wc -l < kluis/SHA256SUMS) records recovered and checked with age, zstd, tar and sha256sum\"")?;
+    } else {
+        println!("\n   (age, zstd or tar is not installed here; the commands would be:)");
+        println!("   $ age -d -i owner.key stick-a/2019-financial.kluis | zstd -d | tar -x");
+        println!("   $ sha256sum -c kluis/SHA256SUMS");
+    }
+
+    demo.say(
+        "Status",
+        "Every archive, its copies, and until when it must be kept.",
+    );
+    let _ = demo.kluis(&["status"], 0);
+    let _ = demo.kluis(&["due"], 0);
+
+    println!(
+        "\nDone. {}",
+        if _temp.is_some() {
+            "The demo folder is removed now; use --dir DIR to keep it."
+        } else {
+            "Everything is in the demo folder."
+        }
+    );
+    let _ = Path::new("");
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,233 @@
+//! Command-line glue: flags (clap), dispatch, rendering, exit codes.
+
+mod commands;
+mod demo;
+mod lifecycle;
+mod progress;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use age::secrecy::SecretString;
+use clap::{Args, Parser, Subcommand};
+use kluis::Error;
+use kluis::keys::Identities;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success: everything checked is well, nothing needs action
+  1  a check found damage, something missing, or something that needs action
+     (an archive due for destruction, a copy overdue for verification)
+  2  error: bad input, wrong key, unreadable file, full or missing medium, …";
+
+#[derive(Parser)]
+#[command(name = "kluis", version, about = "Yearly encrypted offline archives of business records: kept as long as the law requires, then destroyed with proof.", after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Vault folder (config and catalog). Default: $KLUIS_VAULT, else ~/.config/kluis.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub vault: Option<PathBuf>,
+    /// Print only data and errors: no progress, no notes.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a key, or check that a key opens archives.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Create the vault: organisation, recipients, retention policy.
+    Init(commands::InitArgs),
+    /// Archive a fiscal year's records onto one or more media.
+    Archive(commands::ArchiveArgs),
+    /// Check archives or media: quickly without a key, fully with one.
+    Verify(commands::VerifyArgs),
+    /// List the records in an archive (reads its index, not the whole archive).
+    List(commands::ListArgs),
+    /// Restore all records, or those matching patterns.
+    Restore(commands::RestoreArgs),
+    /// Show every archive: copies, last verification, retention end, state.
+    Status(lifecycle::StatusArgs),
+    /// List what needs action today (exit 1 if anything): for cron.
+    Due(lifecycle::DueArgs),
+    /// Write an iCalendar file with destruction and verification dates.
+    Remind(lifecycle::RemindArgs),
+    /// Put an archive under a legal hold: it cannot be destroyed.
+    Hold(lifecycle::HoldArgs),
+    /// Release a legal hold.
+    Release(lifecycle::ReleaseArgs),
+    /// Destroy a copy of an archive whose retention has ended.
+    Destroy(lifecycle::DestroyArgs),
+    /// Run the whole job on generated sample records, narrating each step.
+    Demo(demo::DemoArgs),
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Create an age X25519 identity (mode 0600) and print its recipient.
+    New {
+        /// Write the identity here (refuses to overwrite). Without it the
+        /// identity goes to stdout, like age-keygen.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Say whether the key opens each archive, without decrypting its content.
+    Check {
+        #[command(flatten)]
+        keys: KeyArgs,
+        #[arg(required = true, value_name = "ARCHIVE")]
+        archives: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How a command gets the key to open archives.
+#[derive(Args, Clone, Default)]
+pub struct KeyArgs {
+    /// age identity file (repeatable).
+    #[arg(short = 'i', long = "identity", value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
+    /// Read the passphrase from the first line of FILE.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Ask for the passphrase on the terminal.
+    #[arg(long)]
+    pub passphrase: bool,
+}
+
+impl KeyArgs {
+    pub fn given(&self) -> bool {
+        !self.identities.is_empty() || self.passphrase_file.is_some() || self.passphrase
+    }
+
+    pub fn load(&self) -> kluis::Result<Identities> {
+        let mut ids = Identities::default();
+        for path in &self.identities {
+            ids.add_file(path)?;
+        }
+        if let Some(pass) = self.read_passphrase("Passphrase: ")? {
+            ids.add_passphrase(pass);
+        }
+        if ids.is_empty() {
+            return Err(Error::Usage(
+                "no key given: add -i KEYFILE (or --passphrase-file FILE for a passphrase archive)"
+                    .into(),
+            ));
+        }
+        Ok(ids)
+    }
+
+    pub fn read_passphrase(&self, prompt: &str) -> kluis::Result<Option<SecretString>> {
+        if let Some(path) = &self.passphrase_file {
+            return kluis::keys::read_passphrase_file(path).map(Some);
+        }
+        if self.passphrase {
+            if !std::io::stdin().is_terminal() {
+                return Err(Error::Usage(
+                    "--passphrase asks on a terminal; without one, use --passphrase-file FILE"
+                        .into(),
+                ));
+            }
+            let text = rpassword::prompt_password(prompt).map_err(|e| Error::io("terminal", e))?;
+            if text.is_empty() {
+                return Err(Error::Usage("the passphrase is empty".into()));
+            }
+            return Ok(Some(SecretString::from(text)));
+        }
+        Ok(None)
+    }
+}
+
+/// What a command tells `main` besides errors.
+pub enum Outcome {
+    Ok,
+    /// Something was found that needs attention (exit 1).
+    NeedsAction,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = cli.quiet;
+    let result = match cli.command {
+        Command::Key(cmd) => commands::key(cmd),
+        Command::Init(args) => commands::init(cli.vault.as_deref(), args),
+        Command::Archive(args) => commands::archive(cli.vault.as_deref(), quiet, args),
+        Command::Verify(args) => commands::verify(cli.vault.as_deref(), quiet, args),
+        Command::List(args) => commands::list(args),
+        Command::Restore(args) => commands::restore(quiet, args),
+        Command::Status(args) => lifecycle::status(cli.vault.as_deref(), args),
+        Command::Due(args) => lifecycle::due(cli.vault.as_deref(), args),
+        Command::Remind(args) => lifecycle::remind(cli.vault.as_deref(), quiet, args),
+        Command::Hold(args) => lifecycle::hold(cli.vault.as_deref(), quiet, args),
+        Command::Release(args) => lifecycle::release(cli.vault.as_deref(), quiet, args),
+        Command::Destroy(args) => lifecycle::destroy(cli.vault.as_deref(), quiet, args),
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::NeedsAction) => ExitCode::from(1),
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            report_error(&e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// `error: …` and, where we know one, `hint: …`.
+pub fn report_error(e: &Error) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "error: {e}");
+    if let Some(hint) = hint(e) {
+        let _ = writeln!(err, "hint: {hint}");
+    }
+}
+
+fn hint(e: &Error) -> Option<String> {
+    use std::io::ErrorKind as K;
+    Some(match e {
+        Error::WrongKey { .. } => "check that -i names a key this archive was encrypted to (or the right passphrase); `kluis key check -i FILE ARCHIVE` tests keys without decrypting".into(),
+        Error::NeedsPassphrase { .. } => "this archive was encrypted with a passphrase, not a key file".into(),
+        Error::NotAnArchive { .. } => "give a .kluis file written by kluis; a damaged archive reports as damaged, not as this".into(),
+        Error::Damaged { .. } => "use another copy of this archive (`kluis status` lists them); `kluis verify -i KEY` names the damaged records".into(),
+        Error::UnsupportedVersion { .. } => "install a newer kluis".into(),
+        Error::NoVault { .. } => "create one with `kluis init --org NAME -r age1…`, or point --vault or KLUIS_VAULT at an existing vault".into(),
+        Error::VaultExists { .. } => "edit its config.toml, or give another --vault".into(),
+        Error::BadConfig { .. } => "fix that line of the file; nothing was changed".into(),
+        Error::AlreadyOnMedium { .. } => "an archive is never rewritten: add --supplement to write a late addition as YYYY-CLASS-2.kluis".into(),
+        Error::MediumFull { .. } => "free space on the medium or use a larger one; no partial archive was left on it".into(),
+        Error::SourceChanged { .. } => "archive when nothing is writing to the source folders; no archive was written".into(),
+        Error::EmptySource { .. } => "check the source folder(s) you gave".into(),
+        Error::ReadBackMismatch { .. } => "the medium did not store what was written: use another medium; the bad copy was removed".into(),
+        Error::WouldOverwrite { .. } => "restore into an empty folder, or add --force to replace existing files".into(),
+        Error::UnsafeEntry { .. } => "this archive was not written by kluis or was tampered with; nothing was restored".into(),
+        Error::UnknownArchive { .. } => "`kluis status` lists the archives by name (YYYY-CLASS) and id".into(),
+        Error::RetentionNotEnded { .. } | Error::Held { .. } => "nothing was destroyed".into(),
+        Error::Locked { .. } => "wait for the other kluis process to finish, then try again".into(),
+        Error::Io { source, path } => match source.kind() {
+            K::NotFound => format!("check the path {}; for a medium, mount it first", path.display()),
+            K::PermissionDenied => "you may not read or write there; is the medium read-only or owned by someone else?".into(),
+            K::ReadOnlyFilesystem => "the medium is mounted read-only; remount it writable".into(),
+            K::StorageFull => "free space on the medium or use a larger one".into(),
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// Prints a JSON value as one line on stdout.
+pub fn print_json(value: &impl serde::Serialize) -> kluis::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, value).map_err(|e| Error::io("stdout", e.into()))?;
+    writeln!(out).map_err(|e| Error::io("stdout", e))
+}

@@ -1,0 +1,137 @@
+//! The library's error type: every failure a user can cause, named with the
+//! thing it concerns, so that the CLI can add one line on what to do.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+/// Result alias used throughout the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "{medium}: the medium ran out of space while writing {file} ({needed} bytes needed, {available} available)"
+    )]
+    MediumFull {
+        medium: PathBuf,
+        file: String,
+        needed: u64,
+        available: u64,
+    },
+
+    #[error("{path}: not a kluis archive ({reason})")]
+    NotAnArchive { path: PathBuf, reason: String },
+
+    #[error("{path}: none of the given identities opens this archive")]
+    WrongKey { path: PathBuf },
+
+    #[error(
+        "{path}: this archive is protected by a passphrase; give it with --passphrase-file FILE or --passphrase"
+    )]
+    NeedsPassphrase { path: PathBuf },
+
+    #[error("{path}: the archive is damaged or truncated ({detail})")]
+    Damaged { path: PathBuf, detail: String },
+
+    #[error(
+        "{path}: written with kluis format version {version}; this kluis reads versions up to {supported}"
+    )]
+    UnsupportedVersion {
+        path: PathBuf,
+        version: u64,
+        supported: u64,
+    },
+
+    #[error("{what}: {detail}")]
+    Key { what: String, detail: String },
+
+    #[error("no vault found at {path}")]
+    NoVault { path: PathBuf },
+
+    #[error("a vault already exists at {path}")]
+    VaultExists { path: PathBuf },
+
+    #[error("{path}: {detail}")]
+    BadConfig { path: PathBuf, detail: String },
+
+    #[error("{medium}: already holds {file}")]
+    AlreadyOnMedium { medium: PathBuf, file: String },
+
+    #[error("{path}: source changed while it was being archived ({detail})")]
+    SourceChanged { path: PathBuf, detail: String },
+
+    #[error("nothing to archive: {detail}")]
+    EmptySource { detail: String },
+
+    #[error("{path}: {detail}")]
+    BadSource { path: PathBuf, detail: String },
+
+    #[error(
+        "{medium}: read-back check failed for {file}: the copy on the medium differs from what was written"
+    )]
+    ReadBackMismatch { medium: PathBuf, file: String },
+
+    #[error("{path}: refusing to overwrite an existing file")]
+    WouldOverwrite { path: PathBuf },
+
+    #[error("{path}: archive entry {entry:?} is unsafe ({reason}); nothing was written for it")]
+    UnsafeEntry {
+        path: PathBuf,
+        entry: String,
+        reason: String,
+    },
+
+    #[error("unknown archive {name:?}")]
+    UnknownArchive { name: String },
+
+    #[error("{archive}: retention runs until {until}; it may be destroyed from the day after")]
+    RetentionNotEnded { archive: String, until: NaiveDate },
+
+    #[error("{archive}: under a legal hold since {since}: {reason}")]
+    Held {
+        archive: String,
+        since: NaiveDate,
+        reason: String,
+    },
+
+    #[error("{archive}: already destroyed")]
+    AlreadyDestroyed { archive: String },
+
+    #[error("{path}: another kluis process is using it")]
+    Locked { path: PathBuf },
+
+    #[error(transparent)]
+    Retention(#[from] crate::retention::RetentionError),
+
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Adds a path to I/O results: `file.read(..).at(&path)?`.
+pub trait IoContext<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|e| Error::io(path, e))
+    }
+}

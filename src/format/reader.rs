@@ -1,0 +1,450 @@
+//! Reads an archive: opens the age layer with the caller's identities, lays
+//! out the zstd frames from the seek table, and reads any part of the tar
+//! stream by decrypting and decompressing only the frames that hold it.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::meta::{Footer, MemberRef, Metadata};
+use super::seektable::{self, FOOTER_LEN, Frame};
+use super::{FOOTER_MEMBER, FORMAT_VERSION, MANIFEST_MEMBER, MAX_FRAME, MAX_JSON, METADATA_MEMBER};
+use crate::error::{Error, IoContext, Result};
+use crate::keys::Identities;
+use crate::manifest::Entry;
+
+/// Counts the ciphertext bytes read from the file, so that tests and
+/// reports can show how little of an archive a partial restore touches.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Counting<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+type Plain = age::stream::StreamReader<BufReader<Counting<File>>>;
+
+/// Opens the age layer of `path`, mapping age's errors to ours.
+fn decrypt(path: &Path, identities: &Identities, count: Arc<AtomicU64>) -> Result<Plain> {
+    let file = File::open(path).at(path)?;
+    let counting = Counting { inner: file, count };
+    let decryptor = age::Decryptor::new_buffered(BufReader::with_capacity(128 << 10, counting))
+        .map_err(|e| Error::NotAnArchive {
+            path: path.into(),
+            reason: format!("not an age-encrypted file: {e}"),
+        })?;
+    let scrypt = decryptor.is_scrypt();
+    if scrypt && !identities.has_passphrase() {
+        return Err(Error::NeedsPassphrase { path: path.into() });
+    }
+    decryptor
+        .decrypt(identities.as_slice().iter().map(|i| i.as_ref() as _))
+        .map_err(|e| crate::keys::map_decrypt_error(path, scrypt, e))
+}
+
+/// An opened archive.
+pub struct ArchiveReader {
+    path: PathBuf,
+    plain: Plain,
+    plain_pos: Option<u64>,
+    frames: Vec<Frame>,
+    footer: Footer,
+    metadata: Metadata,
+    decompressor: zstd::bulk::Decompressor<'static>,
+    cbuf: Vec<u8>,
+    /// The last frame decoded, kept so that consecutive small records in one
+    /// frame cost one decode.
+    cached: Option<usize>,
+    cache: Vec<u8>,
+    read_count: Arc<AtomicU64>,
+}
+
+impl ArchiveReader {
+    /// Opens `path` with any of `identities`, reads the seek table, the
+    /// footer and the metadata. Reads a few frames, not the whole archive.
+    pub fn open(path: &Path, identities: &Identities) -> Result<Self> {
+        let read_count = Arc::new(AtomicU64::new(0));
+        let plain = decrypt(path, identities, read_count.clone())?;
+        let mut reader = ArchiveReader {
+            path: path.into(),
+            plain,
+            plain_pos: None,
+            frames: Vec::new(),
+            footer: Footer::new(""),
+            metadata: placeholder_metadata(),
+            decompressor: zstd::bulk::Decompressor::new().at(path)?,
+            cbuf: Vec::new(),
+            cached: None,
+            cache: Vec::new(),
+            read_count,
+        };
+        reader.frames = reader.read_seek_table()?;
+        reader.footer = reader.read_footer()?;
+        let meta = reader.read_json_member(reader.footer.metadata, METADATA_MEMBER)?;
+        reader.metadata = serde_json::from_slice(&meta)
+            .map_err(|e| reader.not_kluis(format!("{METADATA_MEMBER}: {e}")))?;
+        Ok(reader)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+    pub fn footer(&self) -> &Footer {
+        &self.footer
+    }
+    pub fn frames(&self) -> &[Frame] {
+        &self.frames
+    }
+    /// Ciphertext bytes read from the file so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read_count.load(Ordering::Relaxed)
+    }
+
+    fn not_kluis(&self, reason: String) -> Error {
+        Error::NotAnArchive {
+            path: self.path.clone(),
+            reason,
+        }
+    }
+
+    /// Damage found while decrypting: age reports it as an I/O error.
+    pub(crate) fn damaged(&self, what: &str, e: io::Error) -> Error {
+        let detail = match e.kind() {
+            io::ErrorKind::UnexpectedEof => format!("{what}: the file ends too early (truncated)"),
+            io::ErrorKind::InvalidData => format!("{what}: authentication failed ({e})"),
+            _ => return Error::io(&self.path, e),
+        };
+        Error::Damaged {
+            path: self.path.clone(),
+            detail,
+        }
+    }
+
+    fn plain_seek(&mut self, pos: u64) -> io::Result<()> {
+        if self.plain_pos != Some(pos) {
+            self.plain_pos = None;
+            self.plain.seek(SeekFrom::Start(pos))?;
+            self.plain_pos = Some(pos);
+        }
+        Ok(())
+    }
+
+    fn plain_read(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.plain_seek(pos)?;
+        self.plain_pos = None;
+        self.plain.read_exact(buf)?;
+        self.plain_pos = Some(pos + buf.len() as u64);
+        Ok(())
+    }
+
+    fn read_seek_table(&mut self) -> Result<Vec<Frame>> {
+        let len = self
+            .plain
+            .seek(SeekFrom::End(0))
+            .map_err(|e| self.damaged("end of archive", e))?;
+        self.plain_pos = Some(len);
+        if len < FOOTER_LEN as u64 {
+            return Err(self.not_kluis("too short to hold a seek table".into()));
+        }
+        let mut footer = [0u8; FOOTER_LEN];
+        self.plain_read(len - FOOTER_LEN as u64, &mut footer)
+            .map_err(|e| self.damaged("seek table", e))?;
+        let table_len =
+            seektable::table_len_from_footer(&footer).map_err(|e| self.not_kluis(e.to_string()))?;
+        if table_len > len {
+            return Err(self.not_kluis("the seek table is larger than the archive".into()));
+        }
+        let mut table = vec![0u8; table_len as usize];
+        self.plain_read(len - table_len, &mut table)
+            .map_err(|e| self.damaged("seek table", e))?;
+        let frames = seektable::decode(&table).map_err(|e| self.not_kluis(e.to_string()))?;
+        let data_end = frames.last().map_or(0, Frame::c_end);
+        if data_end + table_len != len {
+            return Err(self.not_kluis("the seek table does not describe the stream".into()));
+        }
+        if let Some(f) = frames.iter().find(|f| {
+            u64::from(f.entry.decompressed) > MAX_FRAME || u64::from(f.entry.compressed) > MAX_FRAME
+        }) {
+            return Err(
+                self.not_kluis(format!("a frame at {} claims more than 64 MiB", f.c_offset))
+            );
+        }
+        if frames.is_empty() {
+            return Err(self.not_kluis("no data frames".into()));
+        }
+        Ok(frames)
+    }
+
+    /// Decrypts and decompresses frame `i` into `out`.
+    pub fn read_frame(&mut self, i: usize, out: &mut Vec<u8>) -> Result<()> {
+        let frame = self.frames[i];
+        let mut cbuf = std::mem::take(&mut self.cbuf);
+        cbuf.resize(frame.entry.compressed as usize, 0);
+        let read = self.plain_read(frame.c_offset, &mut cbuf);
+        let result = read
+            .map_err(|e| self.damaged(&format!("frame {i}"), e))
+            .and_then(|()| {
+                out.clear();
+                out.reserve(frame.entry.decompressed as usize);
+                let n = self
+                    .decompressor
+                    .decompress_to_buffer(&cbuf[..], out)
+                    .map_err(|e| self.not_kluis(format!("frame {i} does not decompress: {e}")))?;
+                if n != frame.entry.decompressed as usize {
+                    return Err(self.not_kluis(format!(
+                        "frame {i} holds {n} bytes, its seek table entry says {}",
+                        frame.entry.decompressed
+                    )));
+                }
+                Ok(())
+            });
+        self.cbuf = cbuf;
+        result
+    }
+
+    /// Makes frame `i` the cached frame.
+    fn ensure_frame(&mut self, i: usize) -> Result<()> {
+        if self.cached != Some(i) {
+            self.cached = None;
+            let mut cache = std::mem::take(&mut self.cache);
+            let result = self.read_frame(i, &mut cache);
+            self.cache = cache;
+            result?;
+            self.cached = Some(i);
+        }
+        Ok(())
+    }
+
+    /// A reader of the tar stream from tar offset `start` to its end.
+    pub fn tar_from(&mut self, start: u64) -> TarCursor<'_> {
+        let frame = seektable::frame_at(&self.frames, start).unwrap_or(self.frames.len());
+        let pos = if frame < self.frames.len() {
+            (start - self.frames[frame].d_offset) as usize
+        } else {
+            0
+        };
+        TarCursor {
+            reader: self,
+            frame,
+            pos,
+            error: None,
+        }
+    }
+
+    /// Parses the member headers at `offset`; returns the member's path,
+    /// header and the tar offset of its content.
+    pub fn member_at(&mut self, offset: u64) -> Result<(Vec<u8>, tar::Header, u64)> {
+        let path = self.path.clone();
+        let mut cursor = self.tar_from(offset);
+        let parsed = {
+            let mut archive = tar::Archive::new(&mut cursor);
+            let mut entries = archive.entries().at(&path)?;
+            match entries.next() {
+                Some(Ok(entry)) => Ok((
+                    entry.path_bytes().into_owned(),
+                    entry.header().clone(),
+                    offset + entry.raw_file_position(),
+                )),
+                Some(Err(e)) => Err(e),
+                None => Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "no member at this offset",
+                )),
+            }
+        };
+        if let Some(e) = cursor.error.take() {
+            return Err(e);
+        }
+        parsed.map_err(|e| Error::NotAnArchive {
+            path,
+            reason: format!("no tar member at offset {offset}: {e}"),
+        })
+    }
+
+    /// Reads a kluis JSON member whole (bounded by [`MAX_JSON`]).
+    fn read_json_member(&mut self, at: MemberRef, name: &str) -> Result<Vec<u8>> {
+        let (path, header, data) = self.member_at(at.offset)?;
+        let size = header.entry_size().unwrap_or(u64::MAX);
+        if path != name.as_bytes() || size != at.size || size > MAX_JSON {
+            return Err(self.not_kluis(format!("{name} is not where the footer says")));
+        }
+        let mut out = Vec::with_capacity(size as usize);
+        let mut cursor = self.tar_from(data);
+        (&mut cursor)
+            .take(size)
+            .read_to_end(&mut out)
+            .map_err(|e| cursor.take_error(e))?;
+        if out.len() as u64 != size {
+            return Err(self.not_kluis(format!("{name} is cut short")));
+        }
+        Ok(out)
+    }
+
+    fn read_footer(&mut self) -> Result<Footer> {
+        let last = self.frames.last().expect("at least one frame").d_offset;
+        let total = self.frames.last().expect("at least one frame").d_end();
+        // The footer's size is not known yet: read the member at the start
+        // of the last frame, bounded by that frame.
+        let (path, header, data) = self.member_at(last)?;
+        let size = header.entry_size().unwrap_or(u64::MAX);
+        if path != FOOTER_MEMBER.as_bytes() || size > MAX_JSON || data + size > total {
+            return Err(self.not_kluis(format!(
+                "the last frame does not start with {FOOTER_MEMBER}"
+            )));
+        }
+        let bytes = self.read_json_member(MemberRef { offset: last, size }, FOOTER_MEMBER)?;
+        let footer: Footer = serde_json::from_slice(&bytes)
+            .map_err(|e| self.not_kluis(format!("{FOOTER_MEMBER}: {e}")))?;
+        if footer.format != "kluis" {
+            return Err(self.not_kluis(format!("format is {:?}", footer.format)));
+        }
+        if footer.format_version > FORMAT_VERSION || footer.format_version == 0 {
+            return Err(Error::UnsupportedVersion {
+                path: self.path.clone(),
+                version: footer.format_version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        Ok(footer)
+    }
+
+    /// Streams the manifest, one entry per record, in tar order.
+    pub fn manifest(&mut self) -> Result<ManifestLines<'_>> {
+        let at = self.footer.manifest;
+        let (path, header, data) = self.member_at(at.offset)?;
+        if path != MANIFEST_MEMBER.as_bytes() || header.entry_size().ok() != Some(at.size) {
+            return Err(self.not_kluis(format!("{MANIFEST_MEMBER} is not where the footer says")));
+        }
+        let archive = self.path.clone();
+        let cursor = self.tar_from(data);
+        Ok(ManifestLines {
+            lines: BufReader::with_capacity(256 << 10, cursor.take(at.size)),
+            line: Vec::new(),
+            number: 0,
+            archive,
+        })
+    }
+}
+
+fn placeholder_metadata() -> Metadata {
+    let day = chrono::NaiveDate::MIN;
+    Metadata {
+        format: String::new(),
+        format_version: 0,
+        archive_id: String::new(),
+        organisation: String::new(),
+        fiscal_year: 0,
+        fiscal_year_start: day,
+        fiscal_year_end: day,
+        class: String::new(),
+        supplement: 0,
+        retention_end: day,
+        created: chrono::DateTime::UNIX_EPOCH,
+        tool_version: String::new(),
+        minimisation: Vec::new(),
+    }
+}
+
+/// Reads the tar stream frame by frame. An error from the archive (damage,
+/// truncation) is kept so that callers can report it precisely; the `Read`
+/// impl returns it as an I/O error.
+pub struct TarCursor<'a> {
+    reader: &'a mut ArchiveReader,
+    frame: usize,
+    pos: usize,
+    error: Option<Error>,
+}
+
+impl TarCursor<'_> {
+    /// The archive error behind an I/O error this cursor returned, if any.
+    pub fn take_error(&mut self, e: io::Error) -> Error {
+        self.error
+            .take()
+            .unwrap_or_else(|| Error::io(self.reader.path.clone(), e))
+    }
+
+    /// Index of the frame the next byte comes from.
+    pub fn frame(&self) -> usize {
+        self.frame
+    }
+}
+
+impl Read for TarCursor<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.frame >= self.reader.frames.len() {
+                return Ok(0);
+            }
+            if let Err(e) = self.reader.ensure_frame(self.frame) {
+                let message = e.to_string();
+                self.error = Some(e);
+                return Err(io::Error::other(message));
+            }
+            let buf = &self.reader.cache;
+            if self.pos < buf.len() {
+                let n = out.len().min(buf.len() - self.pos);
+                out[..n].copy_from_slice(&buf[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            self.frame += 1;
+            self.pos = 0;
+        }
+    }
+}
+
+/// The manifest's entries, parsed as they are read.
+pub struct ManifestLines<'a> {
+    lines: BufReader<io::Take<TarCursor<'a>>>,
+    line: Vec<u8>,
+    number: u64,
+    archive: PathBuf,
+}
+
+impl Iterator for ManifestLines<'_> {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Result<Entry>> {
+        self.line.clear();
+        let read = (&mut self.lines)
+            .take(MAX_JSON + 1)
+            .read_until(b'\n', &mut self.line);
+        match read {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) => return Some(Err(self.lines.get_mut().get_mut().take_error(e))),
+        }
+        self.number += 1;
+        let text = match std::str::from_utf8(&self.line) {
+            Ok(t) if self.line.ends_with(b"\n") => t.trim_end_matches('\n'),
+            _ => return Some(Err(self.bad("not a complete UTF-8 line"))),
+        };
+        Some(Entry::from_json_line(text).map_err(|e| self.bad(&e)))
+    }
+}
+
+impl ManifestLines<'_> {
+    fn bad(&self, why: &str) -> Error {
+        Error::NotAnArchive {
+            path: self.archive.clone(),
+            reason: format!("{MANIFEST_MEMBER} line {}: {why}", self.number),
+        }
+    }
+}

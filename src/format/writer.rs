@@ -1,0 +1,861 @@
+//! Writes an archive as a bounded parallel pipeline:
+//!
+//! ```text
+//! caller thread: tar entries + SHA-256 ─▶ raw frames ─▶ N workers: zstd ─▶ writer thread:
+//!                reorder, age-encrypt, write to every output, SHA-256 of the ciphertext
+//! ```
+//!
+//! At most `in_flight` raw and compressed frame buffers exist at once, and
+//! they are recycled, so memory stays flat whatever the size of the year.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use sha2::{Digest, Sha256};
+
+use super::meta::{Footer, MemberRef, Metadata, Totals};
+use super::seektable::{self, FrameEntry};
+use super::{
+    FOOTER_MEMBER, FRAME_CAP, FRAME_TARGET, MANIFEST_MEMBER, METADATA_MEMBER, SHA256SUMS_MEMBER,
+};
+use crate::error::{Error, IoContext, Result};
+use crate::manifest::{Entry, Kind};
+
+/// Tuning of the pipeline; the defaults suit a small machine.
+#[derive(Clone, Debug)]
+pub struct WriteOptions {
+    /// zstd level (3 is zstd's default: fast, and the anchors use it).
+    pub level: i32,
+    /// Compression workers; defaults to the number of CPUs.
+    pub workers: usize,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            level: 3,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// A modification time with nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mtime {
+    pub secs: i64,
+    pub nsec: u32,
+}
+
+impl Mtime {
+    pub fn from_system(t: std::time::SystemTime) -> Mtime {
+        match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => Mtime {
+                secs: d.as_secs() as i64,
+                nsec: d.subsec_nanos(),
+            },
+            Err(e) => {
+                let d = e.duration();
+                let (mut secs, mut nsec) = (-(d.as_secs() as i64), d.subsec_nanos());
+                if nsec > 0 {
+                    secs -= 1;
+                    nsec = 1_000_000_000 - nsec;
+                }
+                Mtime { secs, nsec }
+            }
+        }
+    }
+
+    pub fn to_system(self) -> std::time::SystemTime {
+        let base = if self.secs >= 0 {
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(self.secs as u64)
+        } else {
+            std::time::UNIX_EPOCH - std::time::Duration::from_secs(self.secs.unsigned_abs())
+        };
+        base + std::time::Duration::from_nanos(u64::from(self.nsec))
+    }
+
+    /// The pax `mtime` value: decimal seconds with a fraction when needed.
+    fn pax(self) -> String {
+        if self.nsec == 0 {
+            return self.secs.to_string();
+        }
+        let (whole, frac) = if self.secs < 0 {
+            (format!("-{}", -(self.secs + 1)), 1_000_000_000 - self.nsec)
+        } else {
+            (self.secs.to_string(), self.nsec)
+        };
+        let frac = format!("{frac:09}");
+        format!("{whole}.{}", frac.trim_end_matches('0'))
+    }
+}
+
+/// What writing produced: the ciphertext's size and hash, the same for
+/// every output.
+#[derive(Clone, Debug)]
+pub struct Sealed {
+    pub size: u64,
+    pub sha256: [u8; 32],
+    pub frames: usize,
+    pub tar_bytes: u64,
+    pub totals: Totals,
+}
+
+/// Writes one archive to one or more open outputs at once.
+///
+/// # Errors
+/// Dropping it without calling [`ArchiveWriter::finish`] cancels the
+/// pipeline; the outputs then hold an unfinished file that the caller MUST
+/// delete.
+pub struct ArchiveWriter {
+    tar: Option<tar::Builder<FrameSink>>,
+    footer: Footer,
+    manifest: Spool,
+    sums: Spool,
+    cancel: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    writer: Option<JoinHandle<io::Result<WriterResult>>>,
+}
+
+struct WriterResult {
+    outputs: Outputs,
+    frames: usize,
+}
+
+impl ArchiveWriter {
+    /// Starts an archive: writes the age header to every output and the
+    /// metadata member.
+    pub fn new(
+        outputs: Vec<(PathBuf, File)>,
+        recipients: &[Box<dyn age::Recipient + Send>],
+        metadata: &Metadata,
+        options: &WriteOptions,
+    ) -> Result<Self> {
+        let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r.as_ref() as _))
+            .map_err(|e| Error::Key {
+                what: "recipients".into(),
+                detail: e.to_string(),
+            })?;
+        let stream = encryptor
+            .wrap_output(Outputs::new(outputs))
+            .map_err(output_error)?;
+
+        let workers = options.workers.max(1);
+        let in_flight = workers + 2;
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (raw_back, raw_pool) = bounded::<Vec<u8>>(in_flight);
+        let (out_back, out_pool) = bounded::<Vec<u8>>(in_flight);
+        for _ in 0..in_flight {
+            raw_back
+                .send(Vec::with_capacity(FRAME_CAP))
+                .expect("pool has room");
+            out_back.send(Vec::new()).expect("pool has room");
+        }
+        let (job_tx, job_rx) = bounded::<(u64, Vec<u8>)>(in_flight);
+        let (done_tx, done_rx) = bounded::<(u64, io::Result<Compressed>)>(in_flight);
+
+        let mut threads = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
+            let (raw_back, out_pool) = (raw_back.clone(), out_pool.clone());
+            let level = options.level;
+            threads.push(std::thread::spawn(move || {
+                compress_worker(level, job_rx, done_tx, raw_back, out_pool)
+            }));
+        }
+        drop((job_rx, done_tx, raw_back, out_pool));
+        let writer_cancel = cancel.clone();
+        let writer =
+            std::thread::spawn(move || write_frames(stream, done_rx, out_back, &writer_cancel));
+
+        let sink = FrameSink {
+            current: Vec::with_capacity(FRAME_CAP),
+            offset: 0,
+            seq: 0,
+            jobs: Some(job_tx),
+            pool: raw_pool,
+            cancel: cancel.clone(),
+        };
+        let mut archive = ArchiveWriter {
+            tar: Some(tar::Builder::new(sink)),
+            footer: Footer::new(&metadata.archive_id),
+            manifest: Spool::new()?,
+            sums: Spool::new()?,
+            cancel,
+            threads,
+            writer: Some(writer),
+        };
+        let json = serde_json::to_vec_pretty(metadata).expect("metadata serialises");
+        archive.footer.metadata = archive.add_kluis_member(METADATA_MEMBER, &json)?;
+        Ok(archive)
+    }
+
+    fn tar(&mut self) -> &mut tar::Builder<FrameSink> {
+        self.tar.as_mut().expect("used after finish")
+    }
+
+    fn offset(&mut self) -> u64 {
+        self.tar().get_ref().offset
+    }
+
+    /// Writes the pax extension and ustar header of a member; returns a
+    /// manifest entry with its offsets filled in.
+    fn header(
+        &mut self,
+        path: &[u8],
+        kind: Kind,
+        size: u64,
+        mode: u32,
+        mtime: Mtime,
+        target: Option<&[u8]>,
+    ) -> io::Result<Entry> {
+        let sink = self.tar().get_mut();
+        sink.cut_if_full()?;
+        let offset = sink.offset;
+        let mtime_text = mtime.pax();
+        let binary = std::str::from_utf8(path).is_err()
+            || target.is_some_and(|t| std::str::from_utf8(t).is_err());
+        let mut pax: Vec<(&str, &[u8])> = Vec::with_capacity(4);
+        if binary {
+            pax.push(("hdrcharset", b"BINARY"));
+        }
+        pax.push(("path", path));
+        if let Some(t) = target {
+            pax.push(("linkpath", t));
+        }
+        pax.push(("mtime", mtime_text.as_bytes()));
+        self.tar().append_pax_extensions(pax)?;
+
+        let mut header = tar::Header::new_ustar();
+        let mut name = path.to_vec();
+        if kind == Kind::Dir {
+            name.push(b'/');
+        }
+        set_ustar_name(&mut header, &name);
+        header.set_entry_type(match kind {
+            Kind::File => tar::EntryType::Regular,
+            Kind::Dir => tar::EntryType::Directory,
+            Kind::Symlink => tar::EntryType::Symlink,
+        });
+        if let Some(t) = target
+            && header.set_link_name_literal(t_str(t)).is_err()
+        {
+            // Too long for ustar: the pax linkpath carries it.
+            let _ = header.set_link_name_literal("");
+        }
+        header.set_size(size);
+        header.set_mode(mode & 0o7777);
+        header.set_mtime(mtime.secs.max(0) as u64);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_cksum();
+        self.tar().get_mut().write_all(header.as_bytes())?;
+        Ok(Entry {
+            path: path.to_vec(),
+            kind,
+            size,
+            mode: mode & 0o7777,
+            mtime: mtime.secs,
+            mtime_nsec: mtime.nsec,
+            sha256: None,
+            target: target.map(<[u8]>::to_vec),
+            offset,
+            data_offset: self.offset(),
+        })
+    }
+
+    fn record(&mut self, entry: Entry) -> io::Result<()> {
+        if let Some(line) = entry.sha256sum_line() {
+            self.sums.write_all(&line)?;
+        }
+        let mut line = entry.to_json_line().into_bytes();
+        line.push(b'\n');
+        self.manifest.write_all(&line)?;
+        let totals = &mut self.footer.records;
+        match entry.kind {
+            Kind::File => {
+                totals.files += 1;
+                totals.bytes += entry.size;
+            }
+            Kind::Dir => totals.dirs += 1,
+            Kind::Symlink => totals.symlinks += 1,
+        }
+        Ok(())
+    }
+
+    /// Adds a directory record.
+    pub fn add_dir(&mut self, path: &[u8], mode: u32, mtime: Mtime) -> Result<()> {
+        self.guarded(|w| {
+            let entry = w.header(path, Kind::Dir, 0, mode, mtime, None)?;
+            w.record(entry)
+        })
+    }
+
+    /// Adds a symlink record (the target is stored as found).
+    pub fn add_symlink(
+        &mut self,
+        path: &[u8],
+        target: &[u8],
+        mode: u32,
+        mtime: Mtime,
+    ) -> Result<()> {
+        self.guarded(|w| {
+            let entry = w.header(path, Kind::Symlink, 0, mode, mtime, Some(target))?;
+            w.record(entry)
+        })
+    }
+
+    /// Adds a file record of exactly `size` bytes read from `data`; returns
+    /// its SHA-256.
+    ///
+    /// # Errors
+    /// [`Error::SourceChanged`] (naming `source`) when `data` holds fewer or
+    /// more than `size` bytes. The archive is then unusable: drop it.
+    pub fn add_file(
+        &mut self,
+        path: &[u8],
+        size: u64,
+        mode: u32,
+        mtime: Mtime,
+        data: &mut dyn Read,
+        source: &Path,
+    ) -> Result<[u8; 32]> {
+        let mut entry = self.guarded(|w| w.header(path, Kind::File, size, mode, mtime, None))?;
+        let mut hasher = Sha256::new();
+        let mut copied = 0u64;
+        let mut buf = vec![0u8; 256 << 10];
+        while copied < size {
+            let want = (size - copied).min(buf.len() as u64) as usize;
+            let n = match data.read(&mut buf[..want]) {
+                Ok(0) => {
+                    return Err(Error::SourceChanged {
+                        path: source.into(),
+                        detail: format!("it shrank from {size} to {copied} bytes"),
+                    });
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io(source, e)),
+            };
+            hasher.update(&buf[..n]);
+            self.guarded(|w| w.tar().get_mut().write_all(&buf[..n]))?;
+            copied += n as u64;
+        }
+        loop {
+            match data.read(&mut buf[..1]) {
+                Ok(0) => break,
+                Ok(_) => {
+                    return Err(Error::SourceChanged {
+                        path: source.into(),
+                        detail: format!("it grew beyond {size} bytes"),
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io(source, e)),
+            }
+        }
+        let hash: [u8; 32] = hasher.finalize().into();
+        entry.sha256 = Some(hash);
+        self.guarded(|w| {
+            pad(w.tar().get_mut(), size)?;
+            w.record(entry)
+        })?;
+        Ok(hash)
+    }
+
+    /// Runs `f`; an I/O error from the pipeline is turned into the error of
+    /// the output that caused it.
+    fn guarded<T>(&mut self, f: impl FnOnce(&mut Self) -> io::Result<T>) -> Result<T> {
+        match f(self) {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.pipeline_error(e)),
+        }
+    }
+
+    /// A pipeline send failed: the writer thread stopped, and its error is
+    /// the real one.
+    fn pipeline_error(&mut self, e: io::Error) -> Error {
+        if e.kind() == io::ErrorKind::BrokenPipe
+            && let Some(handle) = self.writer.take()
+        {
+            self.shutdown();
+            if let Ok(Err(real)) = handle.join() {
+                return output_error(real);
+            }
+        }
+        output_error(e)
+    }
+
+    fn add_kluis_member(&mut self, name: &str, data: &[u8]) -> Result<MemberRef> {
+        self.guarded(|w| {
+            let offset = w
+                .header(
+                    name.as_bytes(),
+                    Kind::File,
+                    data.len() as u64,
+                    0o644,
+                    now(),
+                    None,
+                )?
+                .offset;
+            w.tar().get_mut().write_all(data)?;
+            pad(w.tar().get_mut(), data.len() as u64)?;
+            Ok(MemberRef {
+                offset,
+                size: data.len() as u64,
+            })
+        })
+    }
+
+    fn add_spooled_member(
+        &mut self,
+        name: &str,
+        which: fn(&mut Self) -> &mut Spool,
+    ) -> Result<MemberRef> {
+        let size = which(self).len;
+        let mut reader = which(self).reader()?;
+        self.guarded(|w| {
+            let offset = w
+                .header(name.as_bytes(), Kind::File, size, 0o644, now(), None)?
+                .offset;
+            let copied = io::copy(&mut (&mut reader).take(size), w.tar().get_mut())?;
+            if copied != size {
+                return Err(io::Error::other(format!(
+                    "{name}: spool returned {copied} of {size} bytes"
+                )));
+            }
+            pad(w.tar().get_mut(), size)?;
+            Ok(MemberRef { offset, size })
+        })
+    }
+
+    /// Writes the manifest, the checksums and the footer, ends the tar and
+    /// zstd streams and the age encryption, and flushes every output.
+    ///
+    /// The outputs are NOT synced: the caller syncs and verifies them.
+    pub fn finish(mut self) -> Result<(Sealed, Vec<(PathBuf, File)>)> {
+        self.manifest.finish()?;
+        self.sums.finish()?;
+        self.footer.manifest = self.add_spooled_member(MANIFEST_MEMBER, |w| &mut w.manifest)?;
+        self.footer.sha256sums = self.add_spooled_member(SHA256SUMS_MEMBER, |w| &mut w.sums)?;
+        let footer = serde_json::to_vec(&self.footer).expect("footer serialises");
+        self.guarded(|w| w.tar().get_mut().cut())?;
+        self.add_kluis_member(FOOTER_MEMBER, &footer)?;
+        let tar = self.tar.take().expect("finish runs once");
+        let mut sink = match tar.into_inner() {
+            Ok(sink) => sink,
+            Err(e) => return Err(self.pipeline_error(e)),
+        };
+        let tar_bytes = sink.offset;
+        if let Err(e) = sink.cut() {
+            return Err(self.pipeline_error(e));
+        }
+        drop(sink); // closes the job channel: the workers drain and stop
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        let result = self
+            .writer
+            .take()
+            .expect("writer runs until finish")
+            .join()
+            .map_err(|_| Error::Usage("the writer thread panicked".into()))?
+            .map_err(output_error)?;
+        let Outputs { files, hasher, len } = result.outputs;
+        let sealed = Sealed {
+            size: len,
+            sha256: hasher.finalize().into(),
+            frames: result.frames,
+            tar_bytes,
+            totals: self.footer.records,
+        };
+        let files = files
+            .into_iter()
+            .map(|(p, w)| {
+                Ok((
+                    p.clone(),
+                    w.into_inner().map_err(|e| Error::io(p, e.into_error()))?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((sealed, files))
+    }
+
+    fn shutdown(&mut self) {
+        self.cancel.store(true, Ordering::SeqCst);
+        if let Some(tar) = self.tar.as_mut() {
+            tar.get_mut().jobs = None;
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for ArchiveWriter {
+    fn drop(&mut self) {
+        self.shutdown();
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+fn now() -> Mtime {
+    Mtime::from_system(std::time::SystemTime::now())
+}
+
+fn t_str(t: &[u8]) -> &str {
+    std::str::from_utf8(t).unwrap_or("")
+}
+
+/// Puts as much of the path as fits into the ustar name/prefix fields; the
+/// pax `path` record is what readers use.
+fn set_ustar_name(header: &mut tar::Header, name: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(name)
+        && header.set_path(text).is_ok()
+    {
+        return;
+    }
+    let field = &mut header.as_old_mut().name;
+    let n = name.len().min(field.len());
+    field[..n].copy_from_slice(&name[..n]);
+}
+
+/// Zero-pads file content to the next 512-byte block.
+fn pad(w: &mut impl Write, size: u64) -> io::Result<()> {
+    let rem = (size % 512) as usize;
+    if rem != 0 {
+        w.write_all(&[0u8; 512][..512 - rem])?;
+    }
+    Ok(())
+}
+
+/// An I/O error that names the output it happened on.
+#[derive(Debug)]
+struct OutputError {
+    path: PathBuf,
+    source: io::Error,
+}
+
+impl std::fmt::Display for OutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.source)
+    }
+}
+
+impl std::error::Error for OutputError {}
+
+fn output_error(e: io::Error) -> Error {
+    let kind = e.kind();
+    match e.into_inner() {
+        Some(inner) => match inner.downcast::<OutputError>() {
+            Ok(out) => Error::io(out.path, out.source),
+            Err(other) => Error::io("archive", io::Error::new(kind, other)),
+        },
+        None => Error::io("archive", io::Error::from(kind)),
+    }
+}
+
+/// Every output gets the same ciphertext; its SHA-256 and length are taken
+/// once, as it is written.
+struct Outputs {
+    files: Vec<(PathBuf, BufWriter<File>)>,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl Outputs {
+    fn new(files: Vec<(PathBuf, File)>) -> Self {
+        let files = files
+            .into_iter()
+            .map(|(p, f)| (p, BufWriter::with_capacity(256 << 10, f)))
+            .collect();
+        Outputs {
+            files,
+            hasher: Sha256::new(),
+            len: 0,
+        }
+    }
+}
+
+impl Write for Outputs {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        for (path, file) in &mut self.files {
+            file.write_all(buf).map_err(|source| {
+                io::Error::new(
+                    source.kind(),
+                    OutputError {
+                        path: path.clone(),
+                        source,
+                    },
+                )
+            })?;
+        }
+        self.hasher.update(buf);
+        self.len += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        for (path, file) in &mut self.files {
+            file.flush().map_err(|source| {
+                io::Error::new(
+                    source.kind(),
+                    OutputError {
+                        path: path.clone(),
+                        source,
+                    },
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// The tar stream's destination: fills frame buffers and hands full ones to
+/// the compression workers.
+struct FrameSink {
+    current: Vec<u8>,
+    offset: u64,
+    seq: u64,
+    jobs: Option<Sender<(u64, Vec<u8>)>>,
+    pool: Receiver<Vec<u8>>,
+    cancel: Arc<AtomicBool>,
+}
+
+fn stopped() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the archive pipeline stopped")
+}
+
+impl FrameSink {
+    /// Ends the current frame (if it holds anything).
+    fn cut(&mut self) -> io::Result<()> {
+        if self.current.is_empty() {
+            return Ok(());
+        }
+        let next = self.pool.recv().map_err(|_| stopped())?;
+        let full = std::mem::replace(&mut self.current, next);
+        let jobs = self.jobs.as_ref().ok_or_else(stopped)?;
+        jobs.send((self.seq, full)).map_err(|_| stopped())?;
+        self.seq += 1;
+        Ok(())
+    }
+
+    /// Ends the current frame at this entry boundary if it is big enough.
+    fn cut_if_full(&mut self) -> io::Result<()> {
+        if self.current.len() >= FRAME_TARGET {
+            self.cut()
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Write for FrameSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(stopped());
+        }
+        let n = buf.len().min(FRAME_CAP - self.current.len());
+        self.current.extend_from_slice(&buf[..n]);
+        self.offset += n as u64;
+        if self.current.len() == FRAME_CAP {
+            self.cut()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Compressed {
+    data: Vec<u8>,
+    decompressed: usize,
+}
+
+fn compress_worker(
+    level: i32,
+    jobs: Receiver<(u64, Vec<u8>)>,
+    done: Sender<(u64, io::Result<Compressed>)>,
+    raw_back: Sender<Vec<u8>>,
+    out_pool: Receiver<Vec<u8>>,
+) {
+    let mut compressor = match zstd::bulk::Compressor::new(level).and_then(|mut c| {
+        c.include_checksum(true)?;
+        c.include_contentsize(true)?;
+        Ok(c)
+    }) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = done.send((0, Err(e)));
+            return;
+        }
+    };
+    for (seq, mut raw) in jobs {
+        let Ok(mut out) = out_pool.recv() else { return };
+        out.clear();
+        out.reserve(zstd::zstd_safe::compress_bound(raw.len()));
+        let result = compressor
+            .compress_to_buffer(&raw[..], &mut out)
+            .map(|_| Compressed {
+                data: out,
+                decompressed: raw.len(),
+            });
+        raw.clear();
+        let _ = raw_back.send(raw);
+        if done.send((seq, result)).is_err() {
+            return;
+        }
+    }
+}
+
+/// The writer thread: puts frames back in order, encrypts and writes them,
+/// then the seek table, then ends the age stream.
+fn write_frames(
+    mut stream: age::stream::StreamWriter<Outputs>,
+    done: Receiver<(u64, io::Result<Compressed>)>,
+    out_back: Sender<Vec<u8>>,
+    cancel: &AtomicBool,
+) -> io::Result<WriterResult> {
+    let mut pending: BTreeMap<u64, Compressed> = BTreeMap::new();
+    let mut next = 0u64;
+    let mut table = Vec::new();
+    for (seq, result) in done {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(stopped());
+        }
+        pending.insert(seq, result?);
+        while let Some(frame) = pending.remove(&next) {
+            stream.write_all(&frame.data)?;
+            let checksum = frame
+                .data
+                .len()
+                .checked_sub(4)
+                .map(|i| u32::from_le_bytes(frame.data[i..].try_into().unwrap()));
+            table.push(FrameEntry {
+                compressed: frame.data.len() as u32,
+                decompressed: frame.decompressed as u32,
+                checksum,
+            });
+            let _ = out_back.send(frame.data);
+            next += 1;
+        }
+    }
+    if !pending.is_empty() || cancel.load(Ordering::Relaxed) {
+        return Err(stopped());
+    }
+    stream.write_all(&seektable::encode(&table))?;
+    let mut outputs = stream.finish()?;
+    outputs.flush()?;
+    Ok(WriterResult {
+        outputs,
+        frames: table.len(),
+    })
+}
+
+/// An anonymous temporary file holding manifest lines until the records are
+/// written, encrypted to a key that exists only in memory: memory stays
+/// flat, and no plaintext touches the disk.
+struct Spool {
+    identity: age::x25519::Identity,
+    writer: Option<age::stream::StreamWriter<BufWriter<File>>>,
+    file: Option<File>,
+    len: u64,
+}
+
+impl Spool {
+    fn new() -> Result<Self> {
+        let identity = age::x25519::Identity::generate();
+        let file = tempfile::tempfile().at(std::env::temp_dir())?;
+        let recipient = identity.to_public();
+        let writer =
+            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                .expect("one x25519 recipient is always valid")
+                .wrap_output(BufWriter::new(file))
+                .at(std::env::temp_dir())?;
+        Ok(Spool {
+            identity,
+            writer: Some(writer),
+            file: None,
+            len: 0,
+        })
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.len += data.len() as u64;
+        self.writer.as_mut().expect("spool is open").write_all(data)
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        let buffered = self
+            .writer
+            .take()
+            .expect("spool finishes once")
+            .finish()
+            .at(std::env::temp_dir())?;
+        let file = buffered
+            .into_inner()
+            .map_err(|e| Error::io(std::env::temp_dir(), e.into_error()))?;
+        self.file = Some(file);
+        Ok(())
+    }
+
+    fn reader(&mut self) -> Result<impl Read + use<>> {
+        let tmp = std::env::temp_dir();
+        let mut file = self
+            .file
+            .as_ref()
+            .expect("spool finished")
+            .try_clone()
+            .at(&tmp)?;
+        file.seek(SeekFrom::Start(0)).at(&tmp)?;
+        let decryptor = age::Decryptor::new_buffered(BufReader::new(file))
+            .map_err(|e| Error::io(&tmp, io::Error::other(e)))?;
+        decryptor
+            .decrypt(std::iter::once(&self.identity as &dyn age::Identity))
+            .map_err(|e| Error::io(&tmp, io::Error::other(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pax_mtime() {
+        assert_eq!(Mtime { secs: 5, nsec: 0 }.pax(), "5");
+        assert_eq!(
+            Mtime {
+                secs: 5,
+                nsec: 250_000_000
+            }
+            .pax(),
+            "5.25"
+        );
+        assert_eq!(
+            Mtime {
+                secs: -2,
+                nsec: 500_000_000
+            }
+            .pax(),
+            "-1.5"
+        );
+        let t = std::time::UNIX_EPOCH - std::time::Duration::from_millis(1500);
+        assert_eq!(
+            Mtime::from_system(t),
+            Mtime {
+                secs: -2,
+                nsec: 500_000_000
+            }
+        );
+        assert_eq!(Mtime::from_system(t).to_system(), t);
+    }
+}

@@ -1,0 +1,273 @@
+//! The manifest: one entry per record with its hash and position, rendered
+//! as JSON Lines (`kluis/manifest.jsonl`) and as `sha256sum` lines
+//! (`kluis/SHA256SUMS`).
+
+use serde::{Deserialize, Serialize};
+
+/// What a record is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+}
+
+/// One record as the manifest describes it. Paths are raw bytes (record
+/// names need not be UTF-8); JSON carries them as `path` or `path_hex`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub path: Vec<u8>,
+    pub kind: Kind,
+    pub size: u64,
+    pub mode: u32,
+    pub mtime: i64,
+    pub mtime_nsec: u32,
+    pub sha256: Option<[u8; 32]>,
+    pub target: Option<Vec<u8>>,
+    pub offset: u64,
+    pub data_offset: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_hex: Option<String>,
+    #[serde(rename = "type")]
+    kind: Kind,
+    size: u64,
+    mode: u32,
+    mtime: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    mtime_nsec: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_hex: Option<String>,
+    offset: u64,
+    data_offset: u64,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// Parses hex (either case); `None` when malformed.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn split_name(bytes: &[u8]) -> (Option<String>, Option<String>) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (Some(s.to_owned()), None),
+        Err(_) => (None, Some(hex(bytes))),
+    }
+}
+
+fn join_name(text: Option<String>, hexed: Option<String>, what: &str) -> Result<Vec<u8>, String> {
+    match (text, hexed) {
+        (Some(s), None) => Ok(s.into_bytes()),
+        (None, Some(h)) => unhex(&h).ok_or_else(|| format!("{what}_hex is not hex")),
+        _ => Err(format!(
+            "exactly one of {what} and {what}_hex must be given"
+        )),
+    }
+}
+
+impl Entry {
+    /// The path as text for people (lossy for non-UTF-8 names).
+    pub fn display_path(&self) -> String {
+        String::from_utf8_lossy(&self.path).into_owned()
+    }
+
+    /// One JSON line, without the newline.
+    pub fn to_json_line(&self) -> String {
+        let (path, path_hex) = split_name(&self.path);
+        let (target, target_hex) = match &self.target {
+            Some(t) => split_name(t),
+            None => (None, None),
+        };
+        let line = Line {
+            path,
+            path_hex,
+            kind: self.kind,
+            size: self.size,
+            mode: self.mode,
+            mtime: self.mtime,
+            mtime_nsec: self.mtime_nsec,
+            sha256: self.sha256.map(|h| hex(&h)),
+            target,
+            target_hex,
+            offset: self.offset,
+            data_offset: self.data_offset,
+        };
+        serde_json::to_string(&line).expect("manifest lines always serialise")
+    }
+
+    /// Parses one JSON line and checks it is self-consistent.
+    pub fn from_json_line(text: &str) -> Result<Entry, String> {
+        let line: Line = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let path = join_name(line.path, line.path_hex, "path")?;
+        let target = match (line.target, line.target_hex) {
+            (None, None) => None,
+            (t, h) => Some(join_name(t, h, "target")?),
+        };
+        let sha256 = match line.sha256 {
+            Some(h) => Some(
+                unhex(&h)
+                    .and_then(|v| <[u8; 32]>::try_from(v).ok())
+                    .ok_or("sha256 is not 64 hex digits")?,
+            ),
+            None => None,
+        };
+        match line.kind {
+            Kind::File if sha256.is_none() => return Err("a file needs a sha256".into()),
+            Kind::Symlink if target.is_none() => return Err("a symlink needs a target".into()),
+            _ => {}
+        }
+        if line.mtime_nsec >= 1_000_000_000 || line.data_offset < line.offset {
+            return Err("mtime_nsec or data_offset out of range".into());
+        }
+        Ok(Entry {
+            path,
+            kind: line.kind,
+            size: line.size,
+            mode: line.mode,
+            mtime: line.mtime,
+            mtime_nsec: line.mtime_nsec,
+            sha256,
+            target,
+            offset: line.offset,
+            data_offset: line.data_offset,
+        })
+    }
+
+    /// The `sha256sum` line for a file (with the newline), `None` otherwise.
+    pub fn sha256sum_line(&self) -> Option<Vec<u8>> {
+        let hash = self.sha256.filter(|_| self.kind == Kind::File)?;
+        Some(sha256sum_line(&hash, &self.path))
+    }
+}
+
+/// A line in GNU `sha256sum` format. Names holding `\`, a newline or a
+/// carriage return are escaped as coreutils does, with a leading `\`.
+pub fn sha256sum_line(hash: &[u8; 32], name: &[u8]) -> Vec<u8> {
+    let escape = name.iter().any(|&b| b == b'\\' || b == b'\n' || b == b'\r');
+    let mut line = Vec::with_capacity(name.len() + 68);
+    if escape {
+        line.push(b'\\');
+    }
+    line.extend_from_slice(hex(hash).as_bytes());
+    line.extend_from_slice(b"  ");
+    for &b in name {
+        match b {
+            b'\\' if escape => line.extend_from_slice(b"\\\\"),
+            b'\n' if escape => line.extend_from_slice(b"\\n"),
+            b'\r' if escape => line.extend_from_slice(b"\\r"),
+            _ => line.push(b),
+        }
+    }
+    line.push(b'\n');
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &[u8]) -> Entry {
+        Entry {
+            path: path.to_vec(),
+            kind: Kind::File,
+            size: 3,
+            mode: 0o644,
+            mtime: 1_546_300_800,
+            mtime_nsec: 5,
+            sha256: Some([0xab; 32]),
+            target: None,
+            offset: 1024,
+            data_offset: 2048,
+        }
+    }
+
+    #[test]
+    fn json_round_trip_utf8_and_binary_names() {
+        for path in [
+            &b"records/Caf\xc3\xa9 bon.pdf"[..],
+            b"records/\xff\xfe-latin1",
+        ] {
+            let e = file(path);
+            let line = e.to_json_line();
+            assert!(!line.contains('\n'));
+            assert_eq!(Entry::from_json_line(&line).unwrap(), e);
+        }
+        assert!(file(b"records/\xff").to_json_line().contains("path_hex"));
+        let link = Entry {
+            kind: Kind::Symlink,
+            sha256: None,
+            target: Some(b"../x".to_vec()),
+            size: 0,
+            ..file(b"records/l")
+        };
+        assert_eq!(Entry::from_json_line(&link.to_json_line()).unwrap(), link);
+    }
+
+    #[test]
+    fn rejects_inconsistent_lines() {
+        for bad in [
+            r#"{"type":"file","size":1,"mode":420,"mtime":0,"offset":0,"data_offset":0}"#,
+            r#"{"path":"a","type":"file","size":1,"mode":420,"mtime":0,"offset":0,"data_offset":0}"#,
+            r#"{"path":"a","type":"symlink","size":0,"mode":420,"mtime":0,"offset":0,"data_offset":0}"#,
+            r#"{"path":"a","type":"dir","size":0,"mode":420,"mtime":0,"offset":9,"data_offset":0}"#,
+            r#"{"path":"a","type":"dir","size":0,"mode":420,"mtime":0,"offset":0,"data_offset":0,"x":1}"#,
+            r#"{"path":"a","type":"file","size":1,"mode":420,"mtime":0,"sha256":"zz","offset":0,"data_offset":0}"#,
+            "not json",
+        ] {
+            assert!(Entry::from_json_line(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sha256sum_lines_escape_like_coreutils() {
+        let h = [0u8; 32];
+        let zeros = "0".repeat(64);
+        assert_eq!(
+            sha256sum_line(&h, b"records/a b"),
+            format!("{zeros}  records/a b\n").into_bytes()
+        );
+        assert_eq!(
+            sha256sum_line(&h, b"records/a\\b\nc"),
+            format!("\\{zeros}  records/a\\\\b\\nc\n").into_bytes()
+        );
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        assert_eq!(hex(&[0, 15, 255]), "000fff");
+        assert_eq!(unhex("000fFF"), Some(vec![0, 15, 255]));
+        assert_eq!(unhex("abc"), None);
+        assert_eq!(unhex("zz"), None);
+    }
+}

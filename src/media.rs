@@ -1,0 +1,451 @@
+//! Media: labelled folders (a mounted stick or disk) holding archives, a
+//! `README.txt`, a `SHA256SUMS` and a cleartext index. Owns atomic writes,
+//! fsync, dropping cached pages and the read-back check.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::num::NonZeroU64;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, IoContext, Result};
+use crate::manifest::{hex, sha256sum_line, unhex};
+
+pub const INDEX_FILE: &str = "kluis-medium.json";
+pub const SUMS_FILE: &str = "SHA256SUMS";
+pub const README_FILE: &str = "README.txt";
+pub const ARCHIVE_EXTENSION: &str = ".kluis";
+
+/// One archive as the medium index lists it: nothing personal, no record
+/// names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexedArchive {
+    pub archive_id: String,
+    pub file: String,
+    pub fiscal_year: i32,
+    pub class: String,
+    pub supplement: u32,
+    pub retention_end: NaiveDate,
+    pub size: u64,
+    pub sha256: String,
+    pub created: DateTime<Utc>,
+}
+
+/// `kluis-medium.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MediumIndex {
+    pub format: String,
+    pub version: u32,
+    pub label: String,
+    #[serde(default)]
+    pub archives: Vec<IndexedArchive>,
+    /// Proofs of destruction of archives that were on this medium.
+    #[serde(default)]
+    pub destroyed: Vec<serde_json::Value>,
+}
+
+/// An open medium folder.
+#[derive(Debug)]
+pub struct Medium {
+    pub dir: PathBuf,
+    pub index: MediumIndex,
+}
+
+impl Medium {
+    /// Opens a medium folder, reading its index when it has one. A folder
+    /// without an index is a new medium labelled `label` (default: the
+    /// folder's name).
+    pub fn open(dir: &Path, label: Option<&str>) -> Result<Self> {
+        let meta = fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
+        if !meta.is_dir() {
+            return Err(Error::io(
+                dir,
+                io::Error::new(io::ErrorKind::NotADirectory, "not a folder"),
+            ));
+        }
+        let path = dir.join(INDEX_FILE);
+        let index = match fs::read(&path) {
+            Ok(bytes) => parse_index(&bytes).map_err(|detail| Error::BadConfig {
+                path: path.clone(),
+                detail,
+            })?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let name = dir
+                    .canonicalize()
+                    .ok()
+                    .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+                MediumIndex {
+                    format: "kluis-medium".into(),
+                    version: 1,
+                    label: label
+                        .map(str::to_owned)
+                        .or(name)
+                        .unwrap_or_else(|| "medium".into()),
+                    archives: Vec::new(),
+                    destroyed: Vec::new(),
+                }
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        Ok(Medium {
+            dir: dir.into(),
+            index,
+        })
+    }
+
+    pub fn label(&self) -> &str {
+        &self.index.label
+    }
+
+    pub fn find(&self, file: &str) -> Option<&IndexedArchive> {
+        self.index.archives.iter().find(|a| a.file == file)
+    }
+
+    /// Whether a file of that name, indexed or not, is on the medium.
+    pub fn holds(&self, file: &str) -> bool {
+        self.find(file).is_some() || self.dir.join(file).symlink_metadata().is_ok()
+    }
+
+    /// Creates the hidden temporary file an archive is written to.
+    pub fn create_temp(&self, final_name: &str) -> Result<(PathBuf, File)> {
+        let path = self.dir.join(temp_name(final_name));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .at(&path)?;
+        Ok((path, file))
+    }
+
+    /// Renames a verified temporary file into place (never replacing a file)
+    /// and syncs the folder.
+    pub fn install(&self, temp: &Path, final_name: &str) -> Result<PathBuf> {
+        let target = self.dir.join(final_name);
+        let cwd = rustix::fs::CWD;
+        rustix::fs::renameat_with(cwd, temp, cwd, &target, rustix::fs::RenameFlags::NOREPLACE)
+            .map_err(|e| {
+                if e == rustix::io::Errno::EXIST {
+                    Error::AlreadyOnMedium {
+                        medium: self.dir.clone(),
+                        file: final_name.into(),
+                    }
+                } else {
+                    Error::io(&target, e.into())
+                }
+            })?;
+        sync_dir(&self.dir)?;
+        Ok(target)
+    }
+
+    /// Adds an archive to the index and rewrites the index, `SHA256SUMS`
+    /// and `README.txt`, each atomically.
+    pub fn add(&mut self, entry: IndexedArchive) -> Result<()> {
+        self.index.archives.retain(|a| a.file != entry.file);
+        self.index.archives.push(entry);
+        self.index.archives.sort_by(|a, b| a.file.cmp(&b.file));
+        self.save()
+    }
+
+    /// Writes the index, then `SHA256SUMS` derived from it, then the README.
+    pub fn save(&self) -> Result<()> {
+        let mut json = serde_json::to_vec_pretty(&self.index).expect("index serialises");
+        json.push(b'\n');
+        atomic_write(&self.dir.join(INDEX_FILE), &json)?;
+        let mut sums = Vec::new();
+        for a in &self.index.archives {
+            let hash: [u8; 32] = unhex(&a.sha256)
+                .and_then(|v| v.try_into().ok())
+                .unwrap_or([0; 32]);
+            sums.extend(sha256sum_line(&hash, a.file.as_bytes()));
+        }
+        atomic_write(&self.dir.join(SUMS_FILE), &sums)?;
+        atomic_write(&self.dir.join(README_FILE), readme(self).as_bytes())
+    }
+
+    /// Leftovers of interrupted runs: hidden `*.tmp-*` files.
+    pub fn leftovers(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir).at(&self.dir)? {
+            let name = entry
+                .at(&self.dir)?
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            if is_temp_name(&name) {
+                out.push(name);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Archive files (`*.kluis`) present in the folder.
+    pub fn archive_files(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir).at(&self.dir)? {
+            let name = entry
+                .at(&self.dir)?
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            if name.ends_with(ARCHIVE_EXTENSION) && !name.starts_with('.') {
+                out.push(name);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Bytes available to this user on the medium's filesystem.
+    pub fn free_space(&self) -> Option<u64> {
+        let s = rustix::fs::statvfs(&self.dir).ok()?;
+        Some(s.f_bavail.saturating_mul(s.f_frsize))
+    }
+
+    /// Parses the medium's `SHA256SUMS` into (file, hash) pairs; missing file
+    /// gives an empty list.
+    pub fn read_sums(&self) -> Result<Vec<(String, String)>> {
+        let path = self.dir.join(SUMS_FILE);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        Ok(text
+            .lines()
+            .filter_map(|l| {
+                l.split_once("  ")
+                    .map(|(h, f)| (f.to_owned(), h.to_ascii_lowercase()))
+            })
+            .collect())
+    }
+}
+
+fn parse_index(bytes: &[u8]) -> std::result::Result<MediumIndex, String> {
+    let index: MediumIndex =
+        serde_json::from_slice(bytes).map_err(|e| format!("not a valid medium index: {e}"))?;
+    if index.format != "kluis-medium" || index.version != 1 {
+        return Err(format!(
+            "unsupported medium index (format {:?}, version {})",
+            index.format, index.version
+        ));
+    }
+    Ok(index)
+}
+
+/// `.NAME.tmp-XXXXXXXX`: hidden, and never ending in `.kluis`.
+pub fn temp_name(final_name: &str) -> String {
+    let mut rnd = [0u8; 4];
+    getrandom::fill(&mut rnd).expect("random source");
+    format!(".{final_name}.tmp-{}", hex(&rnd))
+}
+
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.contains(".tmp-")
+}
+
+/// Writes a file so that it is either the old or the new version after a
+/// crash at any point: temporary file, fsync, rename, fsync of the folder.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(temp_name(&name));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .at(&temp)?;
+        f.write_all(bytes).at(&temp)?;
+        f.sync_all().at(&temp)?;
+        fs::rename(&temp, path).at(path)?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).at(dir)
+}
+
+/// Syncs a freshly written copy, drops its pages from the cache so that
+/// the next read comes from the medium itself, and checks size and SHA-256.
+pub fn sync_and_read_back(path: &Path, file: File, size: u64, sha256: &[u8; 32]) -> Result<()> {
+    file.sync_all().at(path)?;
+    drop_cache(&file);
+    drop(file);
+    let (actual_size, actual) = hash_file(path)?;
+    if actual_size != size || &actual != sha256 {
+        return Err(Error::ReadBackMismatch {
+            medium: path.parent().unwrap_or(Path::new(".")).into(),
+            file: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        });
+    }
+    Ok(())
+}
+
+/// Asks the kernel to forget the file's cached pages (best effort: some
+/// filesystems ignore it).
+pub fn drop_cache(file: &File) {
+    let _ = rustix::fs::fadvise(file, 0, None::<NonZeroU64>, rustix::fs::Advice::DontNeed);
+}
+
+/// Size and SHA-256 of a file, read from the start, with its cached pages
+/// dropped first.
+pub fn hash_file(path: &Path) -> Result<(u64, [u8; 32])> {
+    let mut file = File::open(path).at(path)?;
+    drop_cache(&file);
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    drop_cache(&file);
+    Ok((size, hasher.finalize().into()))
+}
+
+fn readback_list(medium: &Medium) -> String {
+    let mut s = String::new();
+    for a in &medium.index.archives {
+        s.push_str(&format!(
+            "  {:<28} fiscal year {}, class {}, keep until {}, {} bytes\n",
+            a.file, a.fiscal_year, a.class, a.retention_end, a.size
+        ));
+    }
+    if s.is_empty() {
+        s.push_str("  (none)\n");
+    }
+    s
+}
+
+fn readme(medium: &Medium) -> String {
+    format!(
+        r#"KLUIS ARCHIVE MEDIUM "{label}"
+==============================
+
+This folder holds encrypted yearly archives of business records, written by
+kluis. Each *.kluis file is one fiscal year of one record class. They are
+kept because the law requires it (e.g. 7 years for the Dutch tax authority),
+and should be destroyed after the date given below.
+
+Archives on this medium:
+{list}
+Everything can be checked and recovered with standard tools, without kluis:
+`sha256sum` (GNU coreutils), `age` (https://age-encryption.org), `zstd` and
+GNU `tar`. The key (an age identity file, "AGE-SECRET-KEY-1...") or the
+passphrase is NOT on this medium; the organisation keeps it.
+
+1. Check that the files are intact (no key needed), in this folder:
+
+     sha256sum -c SHA256SUMS
+
+2. Recover everything from one archive into a new, empty folder:
+
+     mkdir restore && cd restore
+     age -d -i /path/to/key.txt ../2019-financial.kluis | zstd -d | tar -x
+
+   (with a passphrase: age -d ../2019-financial.kluis | zstd -d | tar -x)
+
+3. Check every recovered record against the archive's own list:
+
+     sha256sum -c kluis/SHA256SUMS
+
+The records are in records/ (and tables/); kluis/metadata.json says which
+organisation, fiscal year and class the archive is and until when it must be
+kept; kluis/manifest.jsonl lists every record with its size, date and hash.
+kluis-medium.json is the same list as above in machine-readable form.
+The format is specified in docs/FORMAT.md of the kluis source code.
+"#,
+        label = medium.index.label,
+        list = readback_list(medium)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.json");
+        atomic_write(&p, b"one").unwrap();
+        atomic_write(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn temp_names_never_look_like_archives() {
+        let t = temp_name("2019-financial.kluis");
+        assert!(is_temp_name(&t) && t.starts_with('.') && !t.ends_with(".kluis"));
+        assert!(!is_temp_name("2019-financial.kluis"));
+    }
+
+    #[test]
+    fn index_and_sums_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = Medium::open(dir.path(), Some("stick-a")).unwrap();
+        m.add(IndexedArchive {
+            archive_id: "ab".into(),
+            file: "2019-financial.kluis".into(),
+            fiscal_year: 2019,
+            class: "financial".into(),
+            supplement: 1,
+            retention_end: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            size: 3,
+            sha256: "00".repeat(32),
+            created: Utc::now(),
+        })
+        .unwrap();
+        let again = Medium::open(dir.path(), None).unwrap();
+        assert_eq!(again.label(), "stick-a");
+        assert_eq!(
+            again.read_sums().unwrap(),
+            vec![("2019-financial.kluis".into(), "00".repeat(32))]
+        );
+        assert!(
+            fs::read_to_string(dir.path().join(README_FILE))
+                .unwrap()
+                .contains("sha256sum -c SHA256SUMS")
+        );
+        fs::write(dir.path().join(INDEX_FILE), "{").unwrap();
+        assert!(Medium::open(dir.path(), None).is_err());
+    }
+
+    #[test]
+    fn install_never_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Medium::open(dir.path(), None).unwrap();
+        fs::write(dir.path().join("a.kluis"), "old").unwrap();
+        let (tmp, _) = m.create_temp("a.kluis").unwrap();
+        assert!(matches!(
+            m.install(&tmp, "a.kluis"),
+            Err(Error::AlreadyOnMedium { .. })
+        ));
+        assert_eq!(fs::read(dir.path().join("a.kluis")).unwrap(), b"old");
+    }
+}

@@ -1,0 +1,377 @@
+//! `kluis restore`: records back onto disk, all of them or those matching
+//! patterns, each checked against its SHA-256 as it is written, and never
+//! anything outside the target folder.
+
+use std::fs::{self, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, IoContext, Result};
+use crate::format::reader::ArchiveReader;
+use crate::format::writer::Mtime;
+use crate::format::{RECORDS_PREFIX, TABLES_PREFIX};
+use crate::keys::Identities;
+use crate::manifest::{Entry, Kind};
+use crate::progress::Progress;
+
+/// Which records a command is about: all, or those matching glob patterns.
+pub struct Selection {
+    patterns: Vec<glob::Pattern>,
+}
+
+impl Selection {
+    /// Patterns match the whole member path (`records/invoices/*.pdf`) or
+    /// the path below `records/` (`invoices/*.pdf`); a folder selects what
+    /// is in it.
+    pub fn new(patterns: &[String]) -> Result<Self> {
+        let patterns = patterns
+            .iter()
+            .map(|p| {
+                glob::Pattern::new(p.trim_end_matches('/'))
+                    .map_err(|e| Error::Usage(format!("bad pattern {p:?}: {e}")))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Selection { patterns })
+    }
+
+    pub fn is_all(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    pub fn matches(&self, path: &[u8]) -> bool {
+        if self.patterns.is_empty() {
+            return true;
+        }
+        let text = String::from_utf8_lossy(path);
+        let short = text.strip_prefix(RECORDS_PREFIX).unwrap_or(&text);
+        let options = glob::MatchOptions {
+            require_literal_separator: false,
+            ..Default::default()
+        };
+        self.patterns.iter().any(|p| {
+            [&text[..], short].iter().any(|candidate| {
+                p.matches_with(candidate, options)
+                    || candidate
+                        .char_indices()
+                        .filter(|(_, c)| *c == '/')
+                        .any(|(i, _)| p.matches_with(&candidate[..i], options))
+            })
+        })
+    }
+}
+
+/// The outcome of a restore.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub files: u64,
+    pub dirs: u64,
+    pub symlinks: u64,
+    pub bytes: u64,
+    /// Records that could not be restored, with why.
+    pub failed: Vec<(String, String)>,
+    /// Ciphertext bytes read, and the archive's size.
+    pub bytes_read: u64,
+    pub archive_size: u64,
+}
+
+/// Maps a member path to a path under `target`, refusing anything that is
+/// not a plain relative path below `records/` or `tables/`.
+pub fn safe_target(target: &Path, member: &[u8]) -> std::result::Result<PathBuf, String> {
+    if !(member.starts_with(RECORDS_PREFIX.as_bytes())
+        || member.starts_with(TABLES_PREFIX.as_bytes()))
+    {
+        return Err("not below records/ or tables/".into());
+    }
+    if member.contains(&0) {
+        return Err("contains a NUL byte".into());
+    }
+    let mut out = target.to_path_buf();
+    for part in member.split(|&b| b == b'/') {
+        match part {
+            b"" => return Err("empty path component or absolute path".into()),
+            b"." | b".." => return Err("contains . or ..".into()),
+            _ => out.push(std::ffi::OsStr::from_bytes(part)),
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a symlink at `member` pointing to `link` stays inside the
+/// restore folder.
+pub fn safe_link(member: &[u8], link: &[u8]) -> std::result::Result<(), String> {
+    if link.is_empty() || link.starts_with(b"/") {
+        return Err("link target is absolute or empty".into());
+    }
+    let mut depth: i64 = member.split(|&b| b == b'/').count() as i64 - 1;
+    for part in Path::new(std::ffi::OsStr::from_bytes(link)).components() {
+        match part {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            _ => return Err("link target is absolute".into()),
+        }
+        if depth < 0 {
+            return Err("link target points outside the restore folder".into());
+        }
+    }
+    Ok(())
+}
+
+/// Creates the folders leading to `path` below `root`, refusing to pass
+/// through a symlink or a file.
+fn make_parents(root: &Path, path: &Path) -> std::result::Result<(), String> {
+    let parent = path.parent().ok_or("no parent")?;
+    let rel = parent
+        .strip_prefix(root)
+        .map_err(|_| "outside the restore folder")?;
+    let mut at = root.to_path_buf();
+    for c in rel.components() {
+        at.push(c);
+        match fs::symlink_metadata(&at) {
+            Ok(m) if m.is_dir() => {}
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(format!(
+                    "{} is a symlink; refusing to write through it",
+                    at.display()
+                ));
+            }
+            Ok(_) => return Err(format!("{} is not a folder", at.display())),
+            Err(_) => fs::create_dir(&at).map_err(|e| format!("{}: {e}", at.display()))?,
+        }
+    }
+    Ok(())
+}
+
+/// Restores the selected records of `archive` into `target`.
+///
+/// Checks first, before writing anything, that no selected record would
+/// replace an existing file (unless `force`) or escape `target`.
+pub fn run(
+    archive: &Path,
+    identities: &Identities,
+    target: &Path,
+    selection: &Selection,
+    force: bool,
+    progress: &dyn Progress,
+) -> Result<Report> {
+    let mut index = ArchiveReader::open(archive, identities)?;
+    let mut data = ArchiveReader::open(archive, identities)?;
+    fs::create_dir_all(target).at(target)?;
+    let target = target.canonicalize().at(target)?;
+
+    // Pass 1: what will be written, and is it safe?
+    let mut total = 0u64;
+    let mut selected = 0u64;
+    for entry in index.manifest()? {
+        let entry = entry?;
+        if !selection.matches(&entry.path) {
+            continue;
+        }
+        selected += 1;
+        total += entry.size;
+        let dest = safe_target(&target, &entry.path).map_err(|reason| Error::UnsafeEntry {
+            path: archive.into(),
+            entry: entry.display_path(),
+            reason,
+        })?;
+        if let Some(link) = &entry.target {
+            safe_link(&entry.path, link).map_err(|reason| Error::UnsafeEntry {
+                path: archive.into(),
+                entry: entry.display_path(),
+                reason,
+            })?;
+        }
+        if !force && entry.kind != Kind::Dir && fs::symlink_metadata(&dest).is_ok() {
+            return Err(Error::WouldOverwrite { path: dest });
+        }
+    }
+    if selected == 0 && !selection.is_all() {
+        return Err(Error::Usage(
+            "no record matches the given patterns; `kluis list` shows the names".into(),
+        ));
+    }
+
+    // Pass 2: write.
+    progress.phase("restoring", total);
+    let mut report = Report {
+        archive_size: fs::metadata(archive).at(archive)?.len(),
+        ..Report::default()
+    };
+    let mut dirs: Vec<(PathBuf, u32, Mtime)> = Vec::new();
+    let mut buf = vec![0u8; 256 << 10];
+    for entry in index.manifest()? {
+        let entry = entry?;
+        if !selection.matches(&entry.path) {
+            continue;
+        }
+        let dest = safe_target(&target, &entry.path).expect("checked in pass 1");
+        if let Err(reason) = make_parents(&target, &dest) {
+            report.failed.push((entry.display_path(), reason));
+            continue;
+        }
+        let mtime = Mtime {
+            secs: entry.mtime,
+            nsec: entry.mtime_nsec,
+        };
+        let outcome = match entry.kind {
+            Kind::Dir => restore_dir(&dest).map(|()| {
+                dirs.push((dest.clone(), entry.mode, mtime));
+                report.dirs += 1;
+            }),
+            Kind::Symlink => restore_link(&dest, &entry, force).map(|()| report.symlinks += 1),
+            Kind::File => {
+                restore_file(&mut data, &dest, &entry, force, &mut buf, progress).map(|()| {
+                    report.files += 1;
+                    report.bytes += entry.size;
+                })
+            }
+        };
+        if let Err(reason) = outcome {
+            report.failed.push((entry.display_path(), reason));
+        }
+    }
+    // Folder times last: writing into a folder changes its mtime.
+    for (dir, mode, mtime) in dirs.iter().rev() {
+        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(mode & 0o1777 | 0o700));
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.set_modified(mtime.to_system());
+        }
+    }
+    report.bytes_read = index.bytes_read() + data.bytes_read();
+    Ok(report)
+}
+
+fn restore_dir(dest: &Path) -> std::result::Result<(), String> {
+    match fs::symlink_metadata(dest) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err("a file of that name is in the way".into()),
+        Err(_) => fs::create_dir(dest).map_err(|e| e.to_string()),
+    }
+}
+
+fn remove_existing(dest: &Path, force: bool) -> std::result::Result<(), String> {
+    match fs::symlink_metadata(dest) {
+        Ok(m) if m.is_dir() => Err("a folder of that name is in the way".into()),
+        Ok(_) if force => fs::remove_file(dest).map_err(|e| e.to_string()),
+        Ok(_) => Err("already exists (use --force to replace it)".into()),
+        Err(_) => Ok(()),
+    }
+}
+
+fn restore_link(dest: &Path, entry: &Entry, force: bool) -> std::result::Result<(), String> {
+    remove_existing(dest, force)?;
+    let target = entry.target.as_deref().unwrap_or_default();
+    std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(target), dest).map_err(|e| e.to_string())
+}
+
+fn restore_file(
+    data: &mut ArchiveReader,
+    dest: &Path,
+    entry: &Entry,
+    force: bool,
+    buf: &mut [u8],
+    progress: &dyn Progress,
+) -> std::result::Result<(), String> {
+    remove_existing(dest, force)?;
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dest)
+        .map_err(|e| e.to_string())?;
+    let mut hasher = Sha256::new();
+    let mut left = entry.size;
+    let mut cursor = data.tar_from(entry.data_offset);
+    let result = (|| {
+        while left > 0 {
+            let want = left.min(buf.len() as u64) as usize;
+            let n = cursor
+                .read(&mut buf[..want])
+                .map_err(|e| cursor.take_error(e).to_string())?;
+            if n == 0 {
+                return Err("the archive ends inside this record".to_string());
+            }
+            hasher.update(&buf[..n]);
+            file.write_all(&buf[..n])
+                .map_err(|e| format!("{}: {e}", dest.display()))?;
+            progress.advance(n as u64);
+            left -= n as u64;
+        }
+        let actual: [u8; 32] = hasher.finalize().into();
+        if Some(actual) != entry.sha256 {
+            return Err(
+                "its content does not match the SHA-256 in the manifest (damaged)".to_string(),
+            );
+        }
+        file.set_permissions(fs::Permissions::from_mode(entry.mode & 0o1777))
+            .map_err(|e| e.to_string())?;
+        file.set_modified(
+            Mtime {
+                secs: entry.mtime,
+                nsec: entry.mtime_nsec,
+            }
+            .to_system(),
+        )
+        .map_err(|e| e.to_string())?;
+        file.sync_data().map_err(|e| e.to_string())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(dest);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_targets() {
+        let t = Path::new("/restore");
+        assert_eq!(
+            safe_target(t, b"records/a/b.pdf").unwrap(),
+            Path::new("/restore/records/a/b.pdf")
+        );
+        for bad in [
+            &b"records/../x"[..],
+            b"/etc/passwd",
+            b"records//x",
+            b"kluis/manifest.jsonl",
+            b"records/./x",
+            b"../x",
+            b"records/a\0b",
+        ] {
+            assert!(
+                safe_target(t, bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn safe_links() {
+        assert!(safe_link(b"records/a/l", b"../b").is_ok());
+        assert!(safe_link(b"records/l", b"x/../y").is_ok());
+        assert!(safe_link(b"records/l", b"../../x").is_err());
+        assert!(safe_link(b"records/l", b"/etc/passwd").is_err());
+        assert!(safe_link(b"records/a/l", b"../../../etc").is_err());
+    }
+
+    #[test]
+    fn selection() {
+        let s = Selection::new(&["invoices/*.pdf".into(), "records/ledger".into()]).unwrap();
+        assert!(s.matches(b"records/invoices/INV-1.pdf"));
+        assert!(s.matches(b"records/ledger/2019.csv"));
+        assert!(!s.matches(b"records/receipts/a.jpg"));
+        assert!(Selection::new(&[]).unwrap().matches(b"anything"));
+        assert!(
+            Selection::new(&["*INV-2019-000123*".into()])
+                .unwrap()
+                .matches(b"records/invoices/INV-2019-000123.pdf")
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Where records come from. Today: folders of documents (`folder`).
+
+pub mod folder;

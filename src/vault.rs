@@ -1,0 +1,262 @@
+//! The vault: the local configuration (`config.toml`) and the catalog
+//! (`catalog.json`) of every archive and copy, kept where the media are not.
+//! Every write is atomic, and a lock keeps two kluis processes apart.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Catalog;
+use crate::error::{Error, IoContext, Result};
+use crate::media::atomic_write;
+use crate::retention::{Policy, RetentionConfig};
+
+pub const CONFIG_FILE: &str = "config.toml";
+pub const CATALOG_FILE: &str = "catalog.json";
+const LOCK_FILE: &str = "lock";
+/// Environment variable naming the vault folder.
+pub const VAULT_ENV: &str = "KLUIS_VAULT";
+
+/// `config.toml`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The organisation whose records these are.
+    pub organisation: String,
+    /// Recipients every archive is encrypted to (`age1…` or ssh keys).
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    /// Who performs destructions, for the proof (e.g. a name and role).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// Months after which a copy counts as overdue for verification.
+    #[serde(default = "default_verify_every")]
+    pub verify_every_months: u32,
+    #[serde(default)]
+    pub retention: RetentionConfig,
+}
+
+fn default_verify_every() -> u32 {
+    12
+}
+
+/// Where the vault is: `--vault DIR`, else `$KLUIS_VAULT`, else the user's
+/// config folder (`~/.config/kluis` on Linux).
+pub fn locate(explicit: Option<&Path>) -> PathBuf {
+    if let Some(dir) = explicit {
+        return dir.into();
+    }
+    if let Some(dir) = std::env::var_os(VAULT_ENV).filter(|v| !v.is_empty()) {
+        return dir.into();
+    }
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("kluis")
+}
+
+/// An open vault.
+#[derive(Debug)]
+pub struct Vault {
+    pub dir: PathBuf,
+    pub config: Config,
+    pub policy: Policy,
+}
+
+impl Vault {
+    /// Creates a vault in `dir` (created if missing).
+    pub fn init(dir: &Path, config: Config) -> Result<Vault> {
+        if dir.join(CONFIG_FILE).exists() {
+            return Err(Error::VaultExists { path: dir.into() });
+        }
+        let policy = Policy::from_config(&config.retention)?;
+        fs::create_dir_all(dir).at(dir)?;
+        let vault = Vault {
+            dir: dir.into(),
+            config,
+            policy,
+        };
+        let _lock = vault.lock()?;
+        vault.save_config()?;
+        if !dir.join(CATALOG_FILE).exists() {
+            vault.save_catalog(&Catalog::default())?;
+        }
+        Ok(vault)
+    }
+
+    /// Opens the vault in `dir`.
+    ///
+    /// # Errors
+    /// [`Error::NoVault`] when there is none (run `kluis init`);
+    /// [`Error::BadConfig`] naming the key and line of a malformed config.
+    pub fn open(dir: &Path) -> Result<Vault> {
+        let path = dir.join(CONFIG_FILE);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::NoVault { path: dir.into() });
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let config: Config = toml::from_str(&text).map_err(|e| Error::BadConfig {
+            path: path.clone(),
+            detail: toml_error(&text, &e),
+        })?;
+        let policy = Policy::from_config(&config.retention).map_err(|e| Error::BadConfig {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
+        Ok(Vault {
+            dir: dir.into(),
+            config,
+            policy,
+        })
+    }
+
+    pub fn save_config(&self) -> Result<()> {
+        let text = toml::to_string_pretty(&self.config).expect("config serialises");
+        let text = format!(
+            "# kluis vault configuration. Edit with care; `kluis status` checks it.\n{text}"
+        );
+        atomic_write(&self.dir.join(CONFIG_FILE), text.as_bytes())
+    }
+
+    /// Reads the catalog.
+    pub fn catalog(&self) -> Result<Catalog> {
+        let path = self.dir.join(CATALOG_FILE);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::BadConfig {
+                path,
+                detail: format!("the catalog is not valid: {e}"),
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Catalog::default()),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+
+    /// Writes the catalog atomically. Hold the lock around read-modify-write.
+    pub fn save_catalog(&self, catalog: &Catalog) -> Result<()> {
+        let mut json = serde_json::to_vec_pretty(catalog).expect("catalog serialises");
+        json.push(b'\n');
+        atomic_write(&self.dir.join(CATALOG_FILE), &json)
+    }
+
+    /// Takes the vault's exclusive lock; released when the guard drops.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] when another kluis process holds it.
+    pub fn lock(&self) -> Result<VaultLock> {
+        let path = self.dir.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .at(&path)?;
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(VaultLock { _file: file }),
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(Error::Locked {
+                path: self.dir.clone(),
+            }),
+            Err(e) => Err(Error::io(path, e.into())),
+        }
+    }
+
+    /// Applies `change` to the catalog under the lock, atomically.
+    pub fn update_catalog<T>(&self, change: impl FnOnce(&mut Catalog) -> Result<T>) -> Result<T> {
+        let _lock = self.lock()?;
+        let mut catalog = self.catalog()?;
+        let out = change(&mut catalog)?;
+        self.save_catalog(&catalog)?;
+        Ok(out)
+    }
+}
+
+/// Holds the vault lock.
+#[derive(Debug)]
+pub struct VaultLock {
+    _file: File,
+}
+
+/// toml's message, reduced to one line naming the line and the key.
+fn toml_error(_text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim().to_owned();
+    match e.span() {
+        Some(span) => {
+            let line = _text[..span.start.min(_text.len())].matches('\n').count() + 1;
+            let key = _text
+                .lines()
+                .nth(line - 1)
+                .and_then(|l| l.split('=').next())
+                .map(str::trim)
+                .unwrap_or("");
+            format!("line {line} ({key}): {message}")
+        }
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config {
+            organisation: "Het Blauwe Huis B.V.".into(),
+            recipients: vec![],
+            operator: None,
+            verify_every_months: 12,
+            retention: RetentionConfig::default(),
+        }
+    }
+
+    #[test]
+    fn init_open_and_refuse_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Vault::init(dir.path(), config()).unwrap();
+        assert!(matches!(
+            Vault::init(dir.path(), config()),
+            Err(Error::VaultExists { .. })
+        ));
+        let again = Vault::open(&v.dir).unwrap();
+        assert_eq!(again.config.organisation, "Het Blauwe Huis B.V.");
+        assert!(again.catalog().unwrap().archives.is_empty());
+        assert!(matches!(
+            Vault::open(&dir.path().join("nope")),
+            Err(Error::NoVault { .. })
+        ));
+    }
+
+    #[test]
+    fn malformed_config_names_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join(CONFIG_FILE),
+            "organisation = \"x\"\nverify_every_months = \"often\"\n",
+        )
+        .unwrap();
+        let err = Vault::open(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("line 2") && err.contains("verify_every_months"),
+            "{err}"
+        );
+        fs::write(
+            dir.path().join(CONFIG_FILE),
+            "organisation = \"x\"\n[retention]\npreset = \"xx\"\n",
+        )
+        .unwrap();
+        let err = Vault::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("xx"), "{err}");
+    }
+
+    #[test]
+    fn second_lock_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Vault::init(dir.path(), config()).unwrap();
+        let held = v.lock().unwrap();
+        assert!(matches!(v.lock(), Err(Error::Locked { .. })));
+        drop(held);
+        v.lock().unwrap();
+    }
+}

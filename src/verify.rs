@@ -1,0 +1,465 @@
+//! `kluis verify`: quick checks without a key (sizes and SHA-256 against the
+//! medium's `SHA256SUMS`, its index and the catalog) and full checks with a
+//! key (every record against the manifest, naming what is damaged, missing
+//! or extra).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::format::reader::ArchiveReader;
+use crate::format::seektable::Frame;
+use crate::format::{FOOTER_MEMBER, MANIFEST_MEMBER, METADATA_MEMBER, SHA256SUMS_MEMBER};
+use crate::keys::Identities;
+use crate::manifest::{Entry, Kind, hex};
+use crate::media::{self, Medium};
+
+/// A problem with one record.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RecordProblem {
+    pub path: String,
+    pub problem: String,
+}
+
+/// The result of decrypting and checking every record.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FullCheck {
+    pub records: u64,
+    pub bytes: u64,
+    pub problems: Vec<RecordProblem>,
+    /// Damaged regions, as tar-stream byte ranges of damaged frames.
+    pub damaged_frames: Vec<(u64, u64)>,
+}
+
+/// One archive file's check.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ArchiveCheck {
+    pub path: PathBuf,
+    pub archive_id: Option<String>,
+    pub size: u64,
+    pub sha256: String,
+    /// Problems found without the key, or that stopped the full check.
+    pub problems: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full: Option<FullCheck>,
+}
+
+impl ArchiveCheck {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty() && self.full.as_ref().is_none_or(|f| f.problems.is_empty())
+    }
+}
+
+/// A check of a medium folder or of single archive files.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub target: PathBuf,
+    pub medium: Option<String>,
+    pub archives: Vec<ArchiveCheck>,
+    /// Problems of the medium itself: leftovers, missing or unlisted files.
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty() && self.archives.iter().all(ArchiveCheck::ok)
+    }
+}
+
+/// Checks `target` (a medium folder or an archive file). With identities,
+/// every record is decrypted and checked too.
+pub fn run(
+    target: &Path,
+    identities: Option<&Identities>,
+    catalog: Option<&Catalog>,
+) -> Result<Report> {
+    let meta = std::fs::metadata(target).map_err(|e| Error::io(target, e))?;
+    let (dir, only) = if meta.is_dir() {
+        (target.to_path_buf(), None)
+    } else {
+        let dir = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        (
+            dir,
+            Some(
+                target
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ),
+        )
+    };
+    let medium = Medium::open(&dir, None)
+        .ok()
+        .filter(|m| !m.index.archives.is_empty() || dir.join(media::INDEX_FILE).exists());
+    let mut report = Report {
+        target: target.into(),
+        medium: medium.as_ref().map(|m| m.label().to_owned()),
+        ..Report::default()
+    };
+    let sums = medium
+        .as_ref()
+        .map(Medium::read_sums)
+        .transpose()?
+        .unwrap_or_default();
+
+    let files = match (&only, &medium) {
+        (Some(name), _) => vec![name.clone()],
+        (None, Some(m)) => {
+            let on_disk = m.archive_files()?;
+            for leftover in m.leftovers()? {
+                report.problems.push(format!(
+                    "{leftover}: leftover of an interrupted run (not an archive); delete it"
+                ));
+            }
+            for a in &m.index.archives {
+                if !on_disk.contains(&a.file) {
+                    report.problems.push(format!(
+                        "{}: listed in the medium index but missing from the folder",
+                        a.file
+                    ));
+                }
+            }
+            on_disk
+        }
+        (None, None) => {
+            let m = Medium::open(&dir, None)?;
+            let files = m.archive_files()?;
+            if files.is_empty() {
+                return Err(Error::Usage(format!(
+                    "{}: no kluis archives or medium index here",
+                    dir.display()
+                )));
+            }
+            files
+        }
+    };
+
+    for name in files {
+        let path = dir.join(&name);
+        let mut check = ArchiveCheck {
+            path: path.clone(),
+            ..ArchiveCheck::default()
+        };
+        match media::hash_file(&path) {
+            Ok((size, hash)) => {
+                check.size = size;
+                check.sha256 = hex(&hash);
+            }
+            Err(e) => {
+                check.problems.push(e.to_string());
+                report.archives.push(check);
+                continue;
+            }
+        }
+        let indexed = medium.as_ref().and_then(|m| m.find(&name));
+        match indexed {
+            Some(a) => {
+                check.archive_id = Some(a.archive_id.clone());
+                if a.size != check.size {
+                    check.problems.push(format!(
+                        "size {} differs from the medium index ({})",
+                        check.size, a.size
+                    ));
+                }
+                if a.sha256 != check.sha256 {
+                    check.problems.push(
+                        "SHA-256 differs from the medium index: the file was altered or damaged"
+                            .into(),
+                    );
+                }
+            }
+            None if medium.is_some() => {
+                check.problems.push("not listed in the medium index".into())
+            }
+            None => {}
+        }
+        match sums.iter().find(|(f, _)| *f == name) {
+            Some((_, h)) if *h != check.sha256 => check
+                .problems
+                .push("SHA-256 differs from SHA256SUMS".into()),
+            None if medium.is_some() => check.problems.push("not listed in SHA256SUMS".into()),
+            _ => {}
+        }
+        if let Some(catalog) = catalog {
+            let known = check.archive_id.as_deref().and_then(|id| catalog.by_id(id));
+            match known {
+                Some(a) if a.sha256 != check.sha256 => {
+                    check.problems.push("SHA-256 differs from the one the catalog recorded when kluis wrote it: not the archive that was written".into())
+                }
+                Some(_) => {}
+                None => {
+                    if !catalog.archives.iter().any(|a| a.sha256 == check.sha256) && !catalog.archives.is_empty() {
+                        check.problems.push("unknown to this vault's catalog".into());
+                    }
+                }
+            }
+        }
+        if let Some(ids) = identities {
+            match full_check(&path, ids) {
+                Ok(full) => check.full = Some(full),
+                Err(
+                    e @ (Error::Damaged { .. }
+                    | Error::NotAnArchive { .. }
+                    | Error::UnsupportedVersion { .. }),
+                ) => {
+                    check.problems.push(e.to_string());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        report.archives.push(check);
+    }
+    Ok(report)
+}
+
+/// Decrypts every record and compares it with the manifest.
+///
+/// # Errors
+/// Wrong key and the like as errors; damage that keeps the archive from
+/// being opened as [`Error::Damaged`]. Damage to records is in the report.
+pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
+    let mut stream = ArchiveReader::open(path, identities)?;
+    let mut index = ArchiveReader::open(path, identities)?;
+    let kluis_members = [
+        METADATA_MEMBER,
+        MANIFEST_MEMBER,
+        SHA256SUMS_MEMBER,
+        FOOTER_MEMBER,
+    ];
+    let mut manifest = index.manifest()?;
+    let mut check = FullCheck::default();
+    let mut verified_until = 0u64; // tar offset up to which records were checked
+    let mut pending: Option<Entry> = None;
+    let mut hasher_buf = vec![0u8; 256 << 10];
+
+    let walk: std::result::Result<(), (Error, u64)> = (|| {
+        let mut cursor = stream.tar_from(0);
+        let mut archive = tar::Archive::new(&mut cursor);
+        let entries = archive.entries().map_err(|e| (Error::io(path, e), 0))?;
+        for item in entries {
+            let mut member = item.map_err(|e| (Error::io(path, e), verified_until))?;
+            let name = member.path_bytes().into_owned();
+            let offset = member.raw_header_position();
+            // kluis's own members were located through the footer when the
+            // archive was opened; here they are only passed over.
+            if kluis_members
+                .iter()
+                .any(|n| n.as_bytes() == name.as_slice())
+            {
+                std::io::copy(&mut member, &mut std::io::sink())
+                    .map_err(|e| (Error::io(path, e), offset))?;
+                continue;
+            }
+            let expected = match manifest.next() {
+                Some(Ok(e)) => e,
+                Some(Err(e)) => return Err((e, offset)),
+                None => {
+                    check.problems.push(RecordProblem {
+                        path: String::from_utf8_lossy(&name).into(),
+                        problem: "extra: in the archive but not in the manifest".into(),
+                    });
+                    continue;
+                }
+            };
+            pending = Some(expected.clone());
+            let mut problems = Vec::new();
+            if expected.path != name {
+                problems.push(format!(
+                    "the manifest expects {} here",
+                    expected.display_path()
+                ));
+            }
+            let header = member.header();
+            let kind = match header.entry_type() {
+                tar::EntryType::Regular | tar::EntryType::Continuous => Some(Kind::File),
+                tar::EntryType::Directory => Some(Kind::Dir),
+                tar::EntryType::Symlink => Some(Kind::Symlink),
+                _ => None,
+            };
+            if kind != Some(expected.kind) {
+                problems.push(format!(
+                    "type {:?} differs from the manifest",
+                    header.entry_type()
+                ));
+            }
+            if member.size() != expected.size
+                || offset >= expected.data_offset
+                || member.raw_file_position() != expected.data_offset
+            {
+                problems.push("size or position differs from the manifest".into());
+            }
+            if header.mode().ok().map(|m| m & 0o7777) != Some(expected.mode)
+                || header.mtime().ok() != Some(expected.mtime.max(0) as u64)
+            {
+                problems.push("mode or time differs from the manifest".into());
+            }
+            if expected.kind == Kind::Symlink
+                && member.link_name_bytes().as_deref() != expected.target.as_deref()
+            {
+                problems.push("link target differs from the manifest".into());
+            }
+            let mut hasher = Sha256::new();
+            loop {
+                let n = member
+                    .read(&mut hasher_buf)
+                    .map_err(|e| (Error::io(path, e), offset))?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&hasher_buf[..n]);
+            }
+            if expected.kind == Kind::File
+                && Some(<[u8; 32]>::from(hasher.finalize())) != expected.sha256
+            {
+                problems.push(
+                    "content differs from its SHA-256 in the manifest (altered or damaged)".into(),
+                );
+            }
+            check.records += 1;
+            check.bytes += expected.size;
+            for p in problems {
+                check.problems.push(RecordProblem {
+                    path: expected.display_path(),
+                    problem: p,
+                });
+            }
+            pending = None;
+            verified_until = expected.data_offset + expected.size;
+        }
+        Ok(())
+    })();
+
+    if let Err((error, _at)) = walk {
+        let error = match error {
+            Error::Io { source, .. } => match cursor_error(&mut stream, source) {
+                Some(e) => e,
+                None => {
+                    return Err(Error::Damaged {
+                        path: path.into(),
+                        detail: "the tar stream is malformed".into(),
+                    });
+                }
+            },
+            other => other,
+        };
+        // The stream broke: find every damaged frame, then check each
+        // remaining record on its own.
+        let damaged = damaged_frames(&mut stream);
+        check.damaged_frames = damaged.iter().map(|f| (f.d_offset, f.d_end())).collect();
+        if damaged.is_empty() {
+            return Err(error);
+        }
+        let rest: Vec<Result<Entry>> = pending.into_iter().map(Ok).chain(manifest).collect();
+        for entry in rest {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    check.problems.push(RecordProblem {
+                        path: MANIFEST_MEMBER.into(),
+                        problem: format!("unreadable: {e}"),
+                    });
+                    break;
+                }
+            };
+            if entry.data_offset + entry.size <= verified_until {
+                continue;
+            }
+            let end = entry.data_offset + entry.size;
+            if damaged
+                .iter()
+                .any(|f| f.d_offset < end.max(entry.data_offset + 1) && entry.offset < f.d_end())
+            {
+                check.problems.push(RecordProblem {
+                    path: entry.display_path(),
+                    problem: "damaged: it lies in a damaged part of the archive".into(),
+                });
+                continue;
+            }
+            check.records += 1;
+            check.bytes += entry.size;
+            if entry.kind == Kind::File {
+                let mut hasher = Sha256::new();
+                let mut cursor = stream.tar_from(entry.data_offset);
+                let mut left = entry.size;
+                while left > 0 {
+                    let want = left.min(hasher_buf.len() as u64) as usize;
+                    match cursor.read(&mut hasher_buf[..want]) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            hasher.update(&hasher_buf[..n]);
+                            left -= n as u64;
+                        }
+                    }
+                }
+                if left > 0 || Some(<[u8; 32]>::from(hasher.finalize())) != entry.sha256 {
+                    check.problems.push(RecordProblem {
+                        path: entry.display_path(),
+                        problem: "content differs from its SHA-256 in the manifest".into(),
+                    });
+                }
+            }
+        }
+        if check.problems.is_empty() {
+            check.problems.push(RecordProblem {
+                path: "(archive)".into(),
+                problem: error.to_string(),
+            });
+        }
+        return Ok(check);
+    }
+    for rest in manifest {
+        match rest {
+            Ok(e) => check.problems.push(RecordProblem {
+                path: e.display_path(),
+                problem: "missing: in the manifest but not in the archive".into(),
+            }),
+            Err(e) => {
+                check.problems.push(RecordProblem {
+                    path: MANIFEST_MEMBER.into(),
+                    problem: format!("unreadable: {e}"),
+                });
+                break;
+            }
+        }
+    }
+    Ok(check)
+}
+
+/// The archive error behind an I/O error from the tar walk, if it was one.
+fn cursor_error(_stream: &mut ArchiveReader, source: std::io::Error) -> Option<Error> {
+    // TarCursor turns archive errors into io::Error::other(message); tar
+    // wraps them again. Either way the message tells.
+    let message = source.to_string();
+    if message.contains("truncated")
+        || message.contains("authentication")
+        || message.contains("damaged")
+        || message.contains("decompress")
+    {
+        Some(Error::Damaged {
+            path: _stream.path().into(),
+            detail: message,
+        })
+    } else {
+        None
+    }
+}
+
+/// Every frame that fails to decrypt or decompress.
+pub fn damaged_frames(reader: &mut ArchiveReader) -> Vec<Frame> {
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    for i in 0..reader.frames().len() {
+        if reader.read_frame(i, &mut buf).is_err() {
+            out.push(reader.frames()[i]);
+        }
+    }
+    out
+}
