@@ -105,6 +105,24 @@ pub enum Error {
     #[error("{archive}: already destroyed")]
     AlreadyDestroyed { archive: String },
 
+    #[error(
+        "{medium}: this folder does not hold {archive} ({detail}); `kluis status` shows where its copies are"
+    )]
+    NotOnMedium {
+        medium: PathBuf,
+        archive: String,
+        detail: String,
+    },
+
+    #[error(
+        "{path}: SHA-256 {actual} differs from the catalog's {expected} for this archive; refusing to destroy what may be another file"
+    )]
+    NotTheArchive {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+
     #[error("{path}: another kluis process is using it")]
     Locked { path: PathBuf },
 

@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod catalog;
+pub mod destroy;
 pub mod error;
 pub mod format;
 pub mod keys;

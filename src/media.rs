@@ -44,7 +44,7 @@ pub struct MediumIndex {
     pub archives: Vec<IndexedArchive>,
     /// Proofs of destruction of archives that were on this medium.
     #[serde(default)]
-    pub destroyed: Vec<serde_json::Value>,
+    pub destroyed: Vec<crate::catalog::Destruction>,
 }
 
 /// An open medium folder.

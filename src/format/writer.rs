@@ -162,16 +162,17 @@ impl ArchiveWriter {
         let mut threads = Vec::with_capacity(workers);
         for _ in 0..workers {
             let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
-            let (raw_back, out_pool) = (raw_back.clone(), out_pool.clone());
+            let out_pool = out_pool.clone();
             let level = options.level;
             threads.push(std::thread::spawn(move || {
-                compress_worker(level, job_rx, done_tx, raw_back, out_pool)
+                compress_worker(level, job_rx, done_tx, out_pool)
             }));
         }
-        drop((job_rx, done_tx, raw_back, out_pool));
+        drop((job_rx, done_tx, out_pool));
         let writer_cancel = cancel.clone();
-        let writer =
-            std::thread::spawn(move || write_frames(stream, done_rx, out_back, &writer_cancel));
+        let writer = std::thread::spawn(move || {
+            write_frames(stream, done_rx, raw_back, out_back, &writer_cancel)
+        });
 
         let sink = FrameSink {
             current: Vec::with_capacity(FRAME_CAP),
@@ -676,16 +677,20 @@ impl Write for FrameSink {
     }
 }
 
+/// A compressed frame and the raw buffer it came from. The raw buffer
+/// goes back to the pool only once the frame is written, so at most
+/// `in_flight` frames exist between the tar builder and the writer, and a
+/// worker can always get an output buffer (no deadlock when frames finish
+/// out of order).
 struct Compressed {
     data: Vec<u8>,
-    decompressed: usize,
+    raw: Vec<u8>,
 }
 
 fn compress_worker(
     level: i32,
     jobs: Receiver<(u64, Vec<u8>)>,
     done: Sender<(u64, io::Result<Compressed>)>,
-    raw_back: Sender<Vec<u8>>,
     out_pool: Receiver<Vec<u8>>,
 ) {
     let mut compressor = match zstd::bulk::Compressor::new(level).and_then(|mut c| {
@@ -699,18 +704,13 @@ fn compress_worker(
             return;
         }
     };
-    for (seq, mut raw) in jobs {
+    for (seq, raw) in jobs {
         let Ok(mut out) = out_pool.recv() else { return };
         out.clear();
         out.reserve(zstd::zstd_safe::compress_bound(raw.len()));
         let result = compressor
             .compress_to_buffer(&raw[..], &mut out)
-            .map(|_| Compressed {
-                data: out,
-                decompressed: raw.len(),
-            });
-        raw.clear();
-        let _ = raw_back.send(raw);
+            .map(|_| Compressed { data: out, raw });
         if done.send((seq, result)).is_err() {
             return;
         }
@@ -722,6 +722,7 @@ fn compress_worker(
 fn write_frames(
     mut stream: age::stream::StreamWriter<Outputs>,
     done: Receiver<(u64, io::Result<Compressed>)>,
+    raw_back: Sender<Vec<u8>>,
     out_back: Sender<Vec<u8>>,
     cancel: &AtomicBool,
 ) -> io::Result<WriterResult> {
@@ -742,9 +743,12 @@ fn write_frames(
                 .map(|i| u32::from_le_bytes(frame.data[i..].try_into().unwrap()));
             table.push(FrameEntry {
                 compressed: frame.data.len() as u32,
-                decompressed: frame.decompressed as u32,
+                decompressed: frame.raw.len() as u32,
                 checksum,
             });
+            let mut raw = frame.raw;
+            raw.clear();
+            let _ = raw_back.send(raw);
             let _ = out_back.send(frame.data);
             next += 1;
         }

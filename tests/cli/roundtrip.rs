@@ -1,0 +1,149 @@
+//! Round trips: what goes onto the media comes back byte for byte, with its
+//! names, modes, link targets and mtimes to the nanosecond.
+
+use std::fs;
+
+use crate::common::*;
+
+#[test]
+fn awkward_tree_round_trips_through_two_media() {
+    let (env, key) = Env::ready();
+    let src = env.p("records-2019");
+    awkward_tree(&src);
+    let before = snapshot(&src);
+
+    env.archive(2019, &["stick-a", "stick-b"], &[], &["records-2019"])
+        .ok()
+        .stdout_has("2019-financial.kluis");
+    assert!(snapshot(&src) == before, "archiving changed the source");
+
+    let (a, b) = (
+        env.p("stick-a/2019-financial.kluis"),
+        env.p("stick-b/2019-financial.kluis"),
+    );
+    assert_eq!(
+        sha256_hex(&fs::read(&a).unwrap()),
+        sha256_hex(&fs::read(&b).unwrap()),
+        "both media hold the same archive"
+    );
+    for medium in ["stick-a", "stick-b"] {
+        assert_eq!(
+            names(&env.p(medium)),
+            [
+                "2019-financial.kluis",
+                "README.txt",
+                "SHA256SUMS",
+                "kluis-medium.json"
+            ]
+        );
+    }
+    env.kluis()
+        .args(["verify", "-i"])
+        .arg(&key.path)
+        .arg(env.p("stick-a"))
+        .arg(env.p("stick-b"))
+        .run()
+        .ok();
+
+    // Restore everything from the second copy.
+    env.kluis()
+        .args(["restore", "-i"])
+        .arg(&key.path)
+        .arg(&b)
+        .arg("--to")
+        .arg(env.p("restored"))
+        .run()
+        .ok();
+    assert_eq!(names(&env.p("restored")), ["records"]);
+    assert_same_tree(&src, &env.p("restored/records"));
+}
+
+#[test]
+fn several_sources_are_prefixed_by_their_folder_name() {
+    let (env, key) = Env::ready();
+    let parent = env.p("sources");
+    write_file(&parent.join("bank/2019-03.csv"), b"date;amount\n", 0o644);
+    write_file(&parent.join("bank/sub/x.txt"), b"x", 0o600);
+    write_file(&parent.join("shop/orders.csv"), b"id;total\n1;10\n", 0o644);
+    fs::create_dir(parent.join("shop/empty")).unwrap();
+    stamp_tree(&parent);
+
+    env.archive(2019, &["stick"], &[], &["sources/bank", "sources/shop"])
+        .ok();
+    let archive = env.p("stick/2019-financial.kluis");
+    let list = env
+        .kluis()
+        .args(["list", "-i"])
+        .arg(&key.path)
+        .arg(&archive)
+        .run();
+    list.ok();
+    assert_eq!(
+        list.stdout_text(),
+        "records/bank/\nrecords/bank/2019-03.csv\nrecords/bank/sub/\nrecords/bank/sub/x.txt\n\
+         records/shop/\nrecords/shop/empty/\nrecords/shop/orders.csv\n"
+    );
+    env.kluis()
+        .args(["restore", "-i"])
+        .arg(&key.path)
+        .arg(&archive)
+        .arg("--to")
+        .arg(env.p("out"))
+        .run()
+        .ok();
+    assert_same_tree(&parent, &env.p("out/records"));
+}
+
+#[test]
+fn passphrase_archive_round_trips_with_a_passphrase_file() {
+    let (env, _key) = Env::ready();
+    let src = env.p("src");
+    write_file(&src.join("invoices/INV-1.txt"), b"invoice one", 0o644);
+    write_file(&src.join("readme"), b"", 0o600);
+    stamp_tree(&src);
+    fs::write(env.p("pass.txt"), "correct horse battery staple\n").unwrap();
+
+    env.archive(2019, &["stick"], &["--passphrase-file", "pass.txt"], &["src"])
+        .ok();
+    let archive = env.p("stick/2019-financial.kluis");
+    env.kluis()
+        .args(["restore", "--passphrase-file", "pass.txt"])
+        .arg(&archive)
+        .arg("--to")
+        .arg(env.p("out"))
+        .run()
+        .ok();
+    assert_same_tree(&src, &env.p("out/records"));
+}
+
+#[test]
+fn restoring_one_record_restores_only_that_record() {
+    let (env, key) = Env::ready();
+    let src = env.p("src");
+    write_file(&src.join("invoices/INV-1.pdf"), b"one", 0o644);
+    write_file(&src.join("invoices/INV-2.pdf"), b"two", 0o644);
+    write_file(&src.join("ledger/2019.csv"), b"ledger", 0o644);
+    stamp_tree(&src);
+    env.archive(2019, &["stick"], &[], &["src"]).ok();
+
+    env.kluis()
+        .args(["restore", "-i"])
+        .arg(&key.path)
+        .arg(env.p("stick/2019-financial.kluis"))
+        .arg("--to")
+        .arg(env.p("audit"))
+        .arg("invoices/INV-2.pdf")
+        .run()
+        .ok();
+    let got = snapshot(&env.p("audit/records"));
+    let files: Vec<_> = got
+        .iter()
+        .filter(|(_, n)| matches!(n, Node::File { .. }))
+        .map(|(p, _)| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    assert_eq!(files, ["invoices/INV-2.pdf"]);
+    assert_eq!(
+        got[&b"invoices/INV-2.pdf".to_vec()],
+        snapshot(&src)[&b"invoices/INV-2.pdf".to_vec()]
+    );
+}
