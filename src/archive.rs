@@ -218,7 +218,8 @@ fn write_and_verify(
     for m in media {
         let (path, handle) = m.create_temp(file)?;
         temps.push(path.clone());
-        outputs.push((path, handle));
+        let copy = media::CopyWriter::new(path.clone(), handle)?;
+        outputs.push((path, copy));
     }
     let mut writer = ArchiveWriter::new(outputs, recipients, metadata, options)?;
     let mut skipped = Vec::new();
@@ -255,18 +256,15 @@ fn write_and_verify(
         }
     })?;
     let (sealed, files) = writer.finish()?;
-    progress.phase("reading back", sealed.size * files.len() as u64);
-    // Read every copy back from its medium, in parallel.
+    // Each copy was read back from its medium while it was written; wait
+    // for the last stretch and compare.
+    progress.phase("reading back", 0);
     let checks: Vec<Result<()>> = std::thread::scope(|s| {
         let handles: Vec<_> = files
             .into_iter()
-            .map(|(path, handle)| {
+            .map(|(_, copy)| {
                 let sealed = &sealed;
-                s.spawn(move || {
-                    let r = media::sync_and_read_back(&path, handle, sealed.size, &sealed.sha256);
-                    progress.advance(sealed.size);
-                    r
-                })
+                s.spawn(move || copy.finish(sealed.size, &sealed.sha256))
             })
             .collect();
         handles

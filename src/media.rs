@@ -280,23 +280,124 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).at(dir)
 }
 
-/// Syncs a freshly written copy, drops its pages from the cache so that
-/// the next read comes from the medium itself, and checks size and SHA-256.
-pub fn sync_and_read_back(path: &Path, file: File, size: u64, sha256: &[u8; 32]) -> Result<()> {
-    file.sync_all().at(path)?;
-    drop_cache(&file);
-    drop(file);
-    let (actual_size, actual) = hash_file(path)?;
-    if actual_size != size || &actual != sha256 {
-        return Err(Error::ReadBackMismatch {
-            medium: path.parent().unwrap_or(Path::new(".")).into(),
-            file: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+/// Bytes read back from a medium and their SHA-256.
+type ReadBack = (u64, [u8; 32]);
+
+/// How far behind the writer the trailing read-back runs.
+const TRAIL_STEP: u64 = 32 << 20;
+
+/// A copy being written to a medium, read back while it is written: a
+/// verifier thread follows the writer, syncing each written stretch to the
+/// medium, dropping its cached pages and reading it back from the medium
+/// with a SHA-256, so that the check costs little time after the last byte.
+pub struct CopyWriter {
+    path: PathBuf,
+    file: File,
+    written: u64,
+    reported: u64,
+    progress: Option<std::sync::mpsc::Sender<u64>>,
+    verifier: Option<std::thread::JoinHandle<Result<ReadBack>>>,
+}
+
+impl CopyWriter {
+    pub fn new(path: PathBuf, file: File) -> Result<Self> {
+        let sync = file.try_clone().at(&path)?;
+        let mut reader = File::open(&path).at(&path)?;
+        let (tx, rx) = std::sync::mpsc::channel::<u64>();
+        let vpath = path.clone();
+        let verifier = std::thread::spawn(move || {
+            let mut hasher = Sha256::new();
+            let mut done = 0u64;
+            let mut buf = vec![0u8; 1 << 20];
+            let mut read_to =
+                |until: Option<u64>, hasher: &mut Sha256, done: &mut u64| -> Result<()> {
+                    sync.sync_data().at(&vpath)?;
+                    let len = until.map(|u| u - *done).and_then(NonZeroU64::new);
+                    let _ = rustix::fs::fadvise(&sync, *done, len, rustix::fs::Advice::DontNeed);
+                    loop {
+                        let want = match until {
+                            Some(u) if *done >= u => return Ok(()),
+                            Some(u) => ((u - *done) as usize).min(buf.len()),
+                            None => buf.len(),
+                        };
+                        let n = match reader.read(&mut buf[..want]) {
+                            Ok(0) => return Ok(()),
+                            Ok(n) => n,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                            Err(e) => return Err(Error::io(&vpath, e)),
+                        };
+                        hasher.update(&buf[..n]);
+                        *done += n as u64;
+                    }
+                };
+            for until in rx {
+                read_to(Some(until), &mut hasher, &mut done)?;
+            }
+            // The writer finished: the rest, after a full sync.
+            sync.sync_all().at(&vpath)?;
+            read_to(None, &mut hasher, &mut done)?;
+            drop_cache(&sync);
+            Ok((done, hasher.finalize().into()))
         });
+        Ok(CopyWriter {
+            path,
+            file,
+            written: 0,
+            reported: 0,
+            progress: Some(tx),
+            verifier: Some(verifier),
+        })
     }
-    Ok(())
+
+    /// Waits for the read-back to reach the end and checks it against what
+    /// was written. The file is synced when this returns `Ok`.
+    pub fn finish(mut self, size: u64, sha256: &[u8; 32]) -> Result<()> {
+        self.progress = None;
+        let (read, hash) = self
+            .verifier
+            .take()
+            .expect("finish runs once")
+            .join()
+            .map_err(|_| Error::Usage("the read-back thread panicked".into()))??;
+        if read != size || &hash != sha256 || self.written != size {
+            return Err(Error::ReadBackMismatch {
+                medium: self.path.parent().unwrap_or(Path::new(".")).into(),
+                file: self
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Write for CopyWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.reported >= TRAIL_STEP {
+            self.reported = self.written;
+            if let Some(tx) = &self.progress {
+                let _ = tx.send(self.written);
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for CopyWriter {
+    fn drop(&mut self) {
+        self.progress = None;
+        if let Some(v) = self.verifier.take() {
+            let _ = v.join();
+        }
+    }
 }
 
 /// Asks the kernel to forget the file's cached pages (best effort: some

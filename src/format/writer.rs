@@ -112,26 +112,26 @@ pub struct Sealed {
 /// Dropping it without calling [`ArchiveWriter::finish`] cancels the
 /// pipeline; the outputs then hold an unfinished file that the caller MUST
 /// delete.
-pub struct ArchiveWriter {
+pub struct ArchiveWriter<O: Write + Send + 'static = File> {
     tar: Option<tar::Builder<FrameSink>>,
     footer: Footer,
     manifest: Spool,
     sums: Spool,
     cancel: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
-    writer: Option<JoinHandle<io::Result<WriterResult>>>,
+    writer: Option<JoinHandle<io::Result<WriterResult<O>>>>,
 }
 
-struct WriterResult {
-    outputs: Outputs,
+struct WriterResult<O: Write> {
+    outputs: Outputs<O>,
     frames: usize,
 }
 
-impl ArchiveWriter {
+impl<O: Write + Send + 'static> ArchiveWriter<O> {
     /// Starts an archive: writes the age header to every output and the
     /// metadata member.
     pub fn new(
-        outputs: Vec<(PathBuf, File)>,
+        outputs: Vec<(PathBuf, O)>,
         recipients: &[Box<dyn age::Recipient + Send>],
         metadata: &Metadata,
         options: &WriteOptions,
@@ -439,7 +439,7 @@ impl ArchiveWriter {
     /// zstd streams and the age encryption, and flushes every output.
     ///
     /// The outputs are NOT synced: the caller syncs and verifies them.
-    pub fn finish(mut self) -> Result<(Sealed, Vec<(PathBuf, File)>)> {
+    pub fn finish(mut self) -> Result<(Sealed, Vec<(PathBuf, O)>)> {
         self.manifest.finish()?;
         self.sums.finish()?;
         self.footer.manifest = self.add_spooled_member(MANIFEST_MEMBER, |w| &mut w.manifest)?;
@@ -498,7 +498,7 @@ impl ArchiveWriter {
     }
 }
 
-impl Drop for ArchiveWriter {
+impl<O: Write + Send + 'static> Drop for ArchiveWriter<O> {
     fn drop(&mut self) {
         self.shutdown();
         if let Some(w) = self.writer.take() {
@@ -565,14 +565,14 @@ fn output_error(e: io::Error) -> Error {
 
 /// Every output gets the same ciphertext; its SHA-256 and length are taken
 /// once, as it is written.
-struct Outputs {
-    files: Vec<(PathBuf, BufWriter<File>)>,
+struct Outputs<O: Write> {
+    files: Vec<(PathBuf, BufWriter<O>)>,
     hasher: Sha256,
     len: u64,
 }
 
-impl Outputs {
-    fn new(files: Vec<(PathBuf, File)>) -> Self {
+impl<O: Write> Outputs<O> {
+    fn new(files: Vec<(PathBuf, O)>) -> Self {
         let files = files
             .into_iter()
             .map(|(p, f)| (p, BufWriter::with_capacity(256 << 10, f)))
@@ -585,7 +585,7 @@ impl Outputs {
     }
 }
 
-impl Write for Outputs {
+impl<O: Write> Write for Outputs<O> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         for (path, file) in &mut self.files {
             file.write_all(buf).map_err(|source| {
@@ -719,13 +719,13 @@ fn compress_worker(
 
 /// The writer thread: puts frames back in order, encrypts and writes them,
 /// then the seek table, then ends the age stream.
-fn write_frames(
-    mut stream: age::stream::StreamWriter<Outputs>,
+fn write_frames<O: Write>(
+    mut stream: age::stream::StreamWriter<Outputs<O>>,
     done: Receiver<(u64, io::Result<Compressed>)>,
     raw_back: Sender<Vec<u8>>,
     out_back: Sender<Vec<u8>>,
     cancel: &AtomicBool,
-) -> io::Result<WriterResult> {
+) -> io::Result<WriterResult<O>> {
     let mut pending: BTreeMap<u64, Compressed> = BTreeMap::new();
     let mut next = 0u64;
     let mut table = Vec::new();
