@@ -146,6 +146,10 @@ fn make_parents(root: &Path, path: &Path) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// Selected entries are kept in memory for the write pass up to this
+/// many; beyond it the manifest is streamed a second time instead.
+const COLLECT_LIMIT: usize = 100_000;
+
 /// Restores the selected records of `archive` into `target`.
 ///
 /// Checks first, before writing anything, that no selected record would
@@ -159,13 +163,13 @@ pub fn run(
     progress: &dyn Progress,
 ) -> Result<Report> {
     let mut index = ArchiveReader::open(archive, identities)?;
-    let mut data = ArchiveReader::open(archive, identities)?;
     fs::create_dir_all(target).at(target)?;
     let target = target.canonicalize().at(target)?;
 
     // Pass 1: what will be written, and is it safe?
     let mut total = 0u64;
     let mut selected = 0u64;
+    let mut collected: Option<Vec<Entry>> = (!selection.is_all()).then(Vec::new);
     for entry in index.manifest()? {
         let entry = entry?;
         if !selection.matches(&entry.path) {
@@ -173,20 +177,24 @@ pub fn run(
         }
         selected += 1;
         total += entry.size;
-        let dest = safe_target(&target, &entry.path).map_err(|reason| Error::UnsafeEntry {
+        let unsafe_entry = |reason| Error::UnsafeEntry {
             path: archive.into(),
             entry: entry.display_path(),
             reason,
-        })?;
+        };
+        let dest = safe_target(&target, &entry.path).map_err(unsafe_entry)?;
         if let Some(link) = &entry.target {
-            safe_link(&entry.path, link).map_err(|reason| Error::UnsafeEntry {
-                path: archive.into(),
-                entry: entry.display_path(),
-                reason,
-            })?;
+            safe_link(&entry.path, link).map_err(unsafe_entry)?;
         }
         if !force && entry.kind != Kind::Dir && fs::symlink_metadata(&dest).is_ok() {
             return Err(Error::WouldOverwrite { path: dest });
+        }
+        if let Some(list) = &mut collected {
+            if list.len() < COLLECT_LIMIT {
+                list.push(entry);
+            } else {
+                collected = None;
+            }
         }
     }
     if selected == 0 && !selection.is_all() {
@@ -197,52 +205,90 @@ pub fn run(
 
     // Pass 2: write.
     progress.phase("restoring", total);
-    let mut report = Report {
-        archive_size: fs::metadata(archive).at(archive)?.len(),
-        ..Report::default()
+    let mut out = Restorer {
+        target,
+        force,
+        progress,
+        report: Report {
+            archive_size: fs::metadata(archive).at(archive)?.len(),
+            ..Report::default()
+        },
+        dirs: Vec::new(),
+        buf: vec![0u8; 256 << 10],
     };
-    let mut dirs: Vec<(PathBuf, u32, Mtime)> = Vec::new();
-    let mut buf = vec![0u8; 256 << 10];
-    for entry in index.manifest()? {
-        let entry = entry?;
-        if !selection.matches(&entry.path) {
-            continue;
+    match collected {
+        // A few records: one reader seeks to each.
+        Some(list) => {
+            for entry in &list {
+                out.restore(&mut index, entry);
+            }
         }
-        let dest = safe_target(&target, &entry.path).expect("checked in pass 1");
-        if let Err(reason) = make_parents(&target, &dest) {
-            report.failed.push((entry.display_path(), reason));
-            continue;
+        // Everything (or very many): stream the manifest again while a
+        // second reader follows it through the frames in order.
+        None => {
+            let mut data = ArchiveReader::open(archive, identities)?;
+            for entry in index.manifest()? {
+                let entry = entry?;
+                if selection.matches(&entry.path) {
+                    out.restore(&mut data, &entry);
+                }
+            }
+            out.report.bytes_read += data.bytes_read();
+        }
+    }
+    // Folder times last: writing into a folder changes its mtime.
+    for (dir, mode, mtime) in out.dirs.iter().rev() {
+        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(mode & 0o1777 | 0o700));
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.set_modified(mtime.to_system());
+        }
+    }
+    out.report.bytes_read += index.bytes_read();
+    Ok(out.report)
+}
+
+/// The write side of a restore.
+struct Restorer<'a> {
+    target: PathBuf,
+    force: bool,
+    progress: &'a dyn Progress,
+    report: Report,
+    dirs: Vec<(PathBuf, u32, Mtime)>,
+    buf: Vec<u8>,
+}
+
+impl Restorer<'_> {
+    /// Restores one record; a failure is recorded in the report.
+    fn restore(&mut self, data: &mut ArchiveReader, entry: &Entry) {
+        let dest = safe_target(&self.target, &entry.path).expect("checked in pass 1");
+        if let Err(reason) = make_parents(&self.target, &dest) {
+            self.report.failed.push((entry.display_path(), reason));
+            return;
         }
         let mtime = Mtime {
             secs: entry.mtime,
             nsec: entry.mtime_nsec,
         };
+        let report = &mut self.report;
         let outcome = match entry.kind {
             Kind::Dir => restore_dir(&dest).map(|()| {
-                dirs.push((dest.clone(), entry.mode, mtime));
+                self.dirs.push((dest.clone(), entry.mode, mtime));
                 report.dirs += 1;
             }),
-            Kind::Symlink => restore_link(&dest, &entry, force).map(|()| report.symlinks += 1),
+            Kind::Symlink => restore_link(&dest, entry, self.force).map(|()| report.symlinks += 1),
             Kind::File => {
-                restore_file(&mut data, &dest, &entry, force, &mut buf, progress).map(|()| {
-                    report.files += 1;
-                    report.bytes += entry.size;
-                })
+                restore_file(data, &dest, entry, self.force, &mut self.buf, self.progress).map(
+                    |()| {
+                        report.files += 1;
+                        report.bytes += entry.size;
+                    },
+                )
             }
         };
         if let Err(reason) = outcome {
             report.failed.push((entry.display_path(), reason));
         }
     }
-    // Folder times last: writing into a folder changes its mtime.
-    for (dir, mode, mtime) in dirs.iter().rev() {
-        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(mode & 0o1777 | 0o700));
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.set_modified(mtime.to_system());
-        }
-    }
-    report.bytes_read = index.bytes_read() + data.bytes_read();
-    Ok(report)
 }
 
 fn restore_dir(dest: &Path) -> std::result::Result<(), String> {
@@ -315,8 +361,9 @@ fn restore_file(
             }
             .to_system(),
         )
-        .map_err(|e| e.to_string())?;
-        file.sync_data().map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())
+        // No fsync per file (tar does none either): after a crash the
+        // restore is simply repeated from the archive.
     })();
     if result.is_err() {
         let _ = fs::remove_file(dest);
