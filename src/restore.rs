@@ -150,6 +150,10 @@ fn make_parents(root: &Path, path: &Path) -> std::result::Result<(), String> {
 /// many; beyond it the manifest is streamed a second time instead.
 const COLLECT_LIMIT: usize = 100_000;
 
+/// Archives larger than this are decoded ahead in a second thread when
+/// read whole (a second opening costs little next to reading them).
+pub(crate) const PREFETCH_FROM: u64 = 16 << 20;
+
 /// Restores the selected records of `archive` into `target`.
 ///
 /// Checks first, before writing anything, that no selected record would
@@ -227,6 +231,9 @@ pub fn run(
         // second reader follows it through the frames in order.
         None => {
             let mut data = ArchiveReader::open(archive, identities)?;
+            if out.report.archive_size > PREFETCH_FROM {
+                data.prefetch(identities)?;
+            }
             for entry in index.manifest()? {
                 let entry = entry?;
                 if selection.matches(&entry.path) {

@@ -228,6 +228,9 @@ pub fn run(
 pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
     let mut stream = ArchiveReader::open(path, identities)?;
     let mut index = ArchiveReader::open(path, identities)?;
+    if std::fs::metadata(path).map_or(0, |m| m.len()) > crate::restore::PREFETCH_FROM {
+        stream.prefetch(identities)?;
+    }
     let kluis_members = [
         METADATA_MEMBER,
         MANIFEST_MEMBER,

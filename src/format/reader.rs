@@ -71,13 +71,30 @@ pub struct ArchiveReader {
     cached: Option<usize>,
     cache: Vec<u8>,
     read_count: Arc<AtomicU64>,
+    prefetch: Option<Prefetch>,
+}
+
+/// A second reader in its own thread, decoding frames ahead in order, so
+/// that reading the whole archive uses two cores: one decrypts and
+/// decompresses while the other hashes and writes.
+struct Prefetch {
+    frames: crossbeam_channel::Receiver<(usize, Result<Vec<u8>>)>,
+    recycle: crossbeam_channel::Sender<Vec<u8>>,
+    next: usize,
 }
 
 impl ArchiveReader {
     /// Opens `path` with any of `identities`, reads the seek table, the
     /// footer and the metadata. Reads a few frames, not the whole archive.
     pub fn open(path: &Path, identities: &Identities) -> Result<Self> {
-        let read_count = Arc::new(AtomicU64::new(0));
+        Self::open_counting(path, identities, Arc::new(AtomicU64::new(0)))
+    }
+
+    fn open_counting(
+        path: &Path,
+        identities: &Identities,
+        read_count: Arc<AtomicU64>,
+    ) -> Result<Self> {
         let plain = decrypt(path, identities, read_count.clone())?;
         let mut reader = ArchiveReader {
             path: path.into(),
@@ -91,6 +108,7 @@ impl ArchiveReader {
             cached: None,
             cache: Vec::new(),
             read_count,
+            prefetch: None,
         };
         reader.frames = reader.read_seek_table()?;
         reader.footer = reader.read_footer()?;
@@ -221,7 +239,29 @@ impl ArchiveReader {
 
     /// Makes frame `i` the cached frame.
     fn ensure_frame(&mut self, i: usize) -> Result<()> {
-        if self.cached != Some(i) {
+        if self.cached == Some(i) {
+            return Ok(());
+        }
+        if let Some(p) = self.prefetch.as_mut().filter(|p| p.next <= i) {
+            while let Ok((j, frame)) = p.frames.recv() {
+                p.next = j + 1;
+                match frame {
+                    Ok(buf) if j == i => {
+                        let old = std::mem::replace(&mut self.cache, buf);
+                        let _ = p.recycle.try_send(old);
+                        self.cached = Some(i);
+                        return Ok(());
+                    }
+                    Err(e) if j == i => return Err(e),
+                    Ok(buf) => {
+                        let _ = p.recycle.try_send(buf);
+                    }
+                    Err(_) => {}
+                }
+            }
+            // The prefetcher stopped: read directly below.
+        }
+        {
             self.cached = None;
             let mut cache = std::mem::take(&mut self.cache);
             let result = self.read_frame(i, &mut cache);
@@ -229,6 +269,30 @@ impl ArchiveReader {
             result?;
             self.cached = Some(i);
         }
+        Ok(())
+    }
+
+    /// Starts decoding frames ahead, in order, in a second thread (with a
+    /// second opening of the archive). For reading all or most of it.
+    pub fn prefetch(&mut self, identities: &Identities) -> Result<()> {
+        let mut ahead = Self::open_counting(&self.path, identities, self.read_count.clone())?;
+        let (tx, rx) = crossbeam_channel::bounded(2);
+        let (recycle, recycled) = crossbeam_channel::bounded::<Vec<u8>>(4);
+        let count = self.frames.len();
+        std::thread::spawn(move || {
+            for i in 0..count {
+                let mut buf = recycled.try_recv().unwrap_or_default();
+                let frame = ahead.read_frame(i, &mut buf).map(|()| buf);
+                if tx.send((i, frame)).is_err() {
+                    return;
+                }
+            }
+        });
+        self.prefetch = Some(Prefetch {
+            frames: rx,
+            recycle,
+            next: 0,
+        });
         Ok(())
     }
 
