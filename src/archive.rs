@@ -73,6 +73,7 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
     }
 
     let _lock = vault.lock()?;
+    let _medium_locks = media.iter().map(Medium::lock).collect::<Result<Vec<_>>>()?;
     let catalog = vault.catalog()?;
     let supplement = pick_supplement(&catalog, &media, &req)?;
     let file = archive_file_name(req.year, &req.class, supplement);

@@ -132,15 +132,17 @@ pub fn read_recipients_file(path: &Path) -> Result<Vec<String>> {
 
 /// Reads a passphrase from the first line of a file (without its newline).
 pub fn read_passphrase_file(path: &Path) -> Result<SecretString> {
-    let text = std::fs::read_to_string(path).at(path)?;
-    let line = text.lines().next().unwrap_or("");
+    use age::secrecy::zeroize::Zeroize;
+    let mut text = std::fs::read_to_string(path).at(path)?;
+    let line = text.lines().next().unwrap_or("").to_owned();
+    text.zeroize();
     if line.is_empty() {
         return Err(Error::Key {
             what: path.display().to_string(),
             detail: "the passphrase file is empty".into(),
         });
     }
-    Ok(SecretString::from(line.to_owned()))
+    Ok(SecretString::from(line))
 }
 
 /// A new X25519 identity: the identity file's text (age-keygen's layout)

@@ -18,6 +18,13 @@ pub const INDEX_FILE: &str = "kluis-medium.json";
 pub const SUMS_FILE: &str = "SHA256SUMS";
 pub const README_FILE: &str = "README.txt";
 pub const ARCHIVE_EXTENSION: &str = ".kluis";
+const LOCK_FILE: &str = ".kluis.lock";
+
+/// Holds a medium's lock until dropped.
+#[derive(Debug)]
+pub struct MediumLock {
+    _file: File,
+}
 
 /// One archive as the medium index lists it: nothing personal, no record
 /// names.
@@ -94,6 +101,25 @@ impl Medium {
             dir: dir.into(),
             index,
         })
+    }
+
+    /// Takes the medium's advisory lock (a hidden `.kluis.lock` file), so
+    /// that two kluis processes never write the same medium at once.
+    pub fn lock(&self) -> Result<MediumLock> {
+        let path = self.dir.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .at(&path)?;
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(MediumLock { _file: file }),
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(Error::Locked {
+                path: self.dir.clone(),
+            }),
+            Err(e) => Err(Error::io(path, e.into())),
+        }
     }
 
     pub fn label(&self) -> &str {
