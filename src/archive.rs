@@ -1,8 +1,12 @@
 //! `kluis archive`: one fiscal year's records into one archive, written to
 //! every medium at once, each copy read back and verified before anything
-//! is recorded as done.
+//! is recorded as done. Tables are checked in full before anything is
+//! written (pass 1) and streamed into the archive (pass 2); with
+//! `--purge-source`, what was archived is then removed from the sources
+//! (`crate::purge`).
 
 use std::fs::{self, File};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -16,9 +20,13 @@ use crate::format::writer::{ArchiveWriter, Mtime, Sealed, WriteOptions};
 use crate::keys::{self, Recipient};
 use crate::manifest::hex;
 use crate::media::{self, IndexedArchive, Medium};
-use crate::progress::Progress;
+use crate::progress::{Progress, Silent};
+use crate::purge::{self, FileLog, PurgeReport, pause_point};
 use crate::retention::fiscal_year_range;
 use crate::sources::folder::{ItemKind, Sources};
+use crate::sources::table::{
+    self, Origin, TableOptions, TablePlan, TableReport, TableSpec, Window,
+};
 use crate::vault::Vault;
 
 /// What to archive and where.
@@ -36,6 +44,12 @@ pub struct Request {
     /// Label for media that have none yet.
     pub label: Option<String>,
     pub options: WriteOptions,
+    /// Tabular sources (CSV, JSON Lines, SQLite) and the decisions about
+    /// their columns.
+    pub tables: TableOptions,
+    /// Once every copy is verified and recorded, remove what was archived
+    /// from the sources.
+    pub purge_source: bool,
 }
 
 /// What was written.
@@ -47,6 +61,11 @@ pub struct Report {
     pub copies: Vec<(String, PathBuf)>,
     pub skipped: Vec<PathBuf>,
     pub seconds: f64,
+    /// Per table: rows archived and of other years, columns kept and dropped.
+    pub tables: Vec<TableReport>,
+    /// With `--purge-source`: what was removed from the sources, and what
+    /// was kept because it changed.
+    pub purge: Option<PurgeReport>,
 }
 
 pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Report> {
@@ -54,7 +73,10 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
     let recipients = recipients(vault, &req)?;
     let retention_end = vault.policy.retention_end(req.year, &req.class)?;
     let (fy_start, fy_end) = fiscal_year_range(req.year, vault.policy.fiscal_year_start);
+    let window = Window::new(req.year, vault.policy.fiscal_year_start);
     let sources = Sources::new(&req.sources)?;
+    let specs = req.tables.resolve(&vault.tables)?;
+    tables_outside_folders(&specs, &req.sources)?;
     if req.media.is_empty() {
         return Err(Error::Usage(
             "no medium given: add --to DIR (a mounted stick or disk), twice for two copies".into(),
@@ -79,30 +101,38 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
     let file = archive_file_name(req.year, &req.class, supplement);
 
     let scan = sources.scan()?;
-    if scan.files + scan.symlinks + scan.dirs == 0 {
+    if scan.files + scan.symlinks + scan.dirs == 0 && specs.is_empty() {
         return Err(Error::EmptySource {
             detail: format!("{} holds no records", display_list(&req.sources)),
         });
     }
+
+    // Pass 1: every table read in full before anything is written, so that
+    // bad input leaves nothing behind.
+    let plans = check_tables(&specs, &window, progress)?;
+    req.tables.check_unused(&plans)?;
+    pause_point("tables-checked");
+    let bytes = scan.bytes + plans.iter().map(|p| p.filtered.counts.size).sum::<u64>();
+
     for m in &media {
         if let Some(free) = m.free_space() {
             // The archive is at most about the size of its records (zstd
             // never expands much); refuse only when even that cannot fit
             // compressed to a tenth, warn otherwise.
-            if free < scan.bytes / 10 {
+            if free < bytes / 10 {
                 return Err(Error::MediumFull {
                     medium: m.dir.clone(),
                     file: file.clone(),
-                    needed: scan.bytes / 10,
+                    needed: bytes / 10,
                     available: free,
                 });
             }
-            if free < scan.bytes + (1 << 20) {
+            if free < bytes + (1 << 20) {
                 progress.note(&format!(
                     "{}: {} free for {} of records; this fits only if they compress well",
                     m.dir.display(),
                     human(free),
-                    human(scan.bytes)
+                    human(bytes)
                 ));
             }
         }
@@ -121,9 +151,13 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         retention_end,
         created: Utc::now(),
         tool_version: crate::TOOL_VERSION.into(),
-        minimisation: Vec::new(),
+        minimisation: plans.iter().map(TablePlan::minimisation).collect(),
     };
 
+    let mut log = match req.purge_source && !req.sources.is_empty() {
+        true => Some(FileLog::new(&req.sources)?),
+        false => None,
+    };
     let mut temps: Vec<PathBuf> = Vec::new();
     let result = write_and_verify(
         &media,
@@ -131,8 +165,11 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         &metadata,
         &recipients,
         &sources,
+        &plans,
+        &window,
+        log.as_mut(),
         &req.options,
-        scan.bytes,
+        bytes,
         progress,
         &mut temps,
     );
@@ -142,9 +179,10 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
             for t in &temps {
                 let _ = fs::remove_file(t);
             }
-            return Err(enrich_space_error(e, &media, &file, scan.bytes));
+            return Err(enrich_space_error(e, &media, &file, bytes));
         }
     };
+    pause_point("copies-verified");
 
     // Every copy is verified: put them in place, then record them.
     let mut copies = Vec::new();
@@ -193,6 +231,13 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         destructions: Vec::new(),
     });
     vault.save_catalog(&catalog)?;
+    pause_point("archive-recorded");
+
+    // Only now, with every copy written, read back, verified and recorded,
+    // may anything leave the sources.
+    let purge = req
+        .purge_source
+        .then(|| purge::run(log, &plans, &window, progress));
     Ok(Report {
         metadata,
         file,
@@ -200,6 +245,96 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         copies,
         skipped,
         seconds: started.elapsed().as_secs_f64(),
+        tables: plans.iter().map(TablePlan::report).collect(),
+        purge,
+    })
+}
+
+/// A table inside a source folder would also be archived whole, every year
+/// and every column: refused.
+fn tables_outside_folders(specs: &[TableSpec], folders: &[PathBuf]) -> Result<()> {
+    for spec in specs {
+        let Ok(path) = spec.path().canonicalize() else {
+            continue; // reported when it is read
+        };
+        for folder in folders {
+            if folder.canonicalize().is_ok_and(|f| path.starts_with(&f)) {
+                return Err(Error::Usage(format!(
+                    "{} is inside the source folder {}, which would archive it whole as well (every year, every column); move it out of that folder",
+                    spec.path().display(),
+                    folder.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Pass 1 over every table.
+fn check_tables(
+    specs: &[TableSpec],
+    window: &Window,
+    progress: &dyn Progress,
+) -> Result<Vec<TablePlan>> {
+    if specs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let total = specs
+        .iter()
+        .filter(|s| !matches!(s.origin, Origin::Sqlite { .. }))
+        .filter_map(|s| fs::metadata(s.path()).ok())
+        .map(|m| m.len())
+        .sum();
+    progress.phase("checking tables", total);
+    specs.iter().map(|s| s.check(window, progress)).collect()
+}
+
+/// Pass 2: streams a table's member into the archive from a thread running
+/// the same filter as pass 1, and checks that it produced the same bytes.
+fn add_table<O: std::io::Write + Send + 'static>(
+    writer: &mut ArchiveWriter<O>,
+    plan: &TablePlan,
+    window: &Window,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let member = plan.spec.member();
+    let source = plan.spec.path();
+    std::thread::scope(|s| {
+        let (mut tx, rx) = table::pipe();
+        let producer = s.spawn(move || plan.spec.filter(window, &mut tx, None, &Silent));
+        let mut reader = Counted {
+            inner: rx,
+            progress,
+        };
+        let added = writer.add_file(
+            member.as_bytes(),
+            plan.filtered.counts.size,
+            0o644,
+            plan.mtime,
+            &mut reader,
+            source,
+        );
+        drop(reader);
+        let produced = producer
+            .join()
+            .unwrap_or_else(|_| Err(Error::Usage("the table export thread panicked".into())));
+        match (added, produced) {
+            (Ok(hash), Ok(again)) => {
+                if hash != plan.filtered.counts.sha256 || again != plan.filtered {
+                    return Err(Error::SourceChanged {
+                        path: source.into(),
+                        detail: format!(
+                            "the rows of table {} changed between the check and the archive write",
+                            plan.spec.name
+                        ),
+                    });
+                }
+                Ok(())
+            }
+            (Err(e), Err(p)) if table::is_pipe_closed(&p) => Err(e),
+            (_, Err(p)) => Err(p),
+            (Err(e), Ok(_)) => Err(e),
+        }
     })
 }
 
@@ -210,6 +345,9 @@ fn write_and_verify(
     metadata: &Metadata,
     recipients: &[Recipient],
     sources: &Sources,
+    tables: &[TablePlan],
+    window: &Window,
+    mut log: Option<&mut FileLog>,
     options: &WriteOptions,
     total: u64,
     progress: &dyn Progress,
@@ -233,8 +371,19 @@ fn write_and_verify(
             nsec: item.meta.mtime_nsec() as u32,
         };
         match item.kind {
-            ItemKind::Dir => writer.add_dir(&item.member, mode, mtime),
-            ItemKind::Symlink(target) => writer.add_symlink(&item.member, &target, mode, mtime),
+            ItemKind::Dir => {
+                if let Some(log) = log.as_mut() {
+                    log.dir(&item.source);
+                }
+                writer.add_dir(&item.member, mode, mtime)
+            }
+            ItemKind::Symlink(target) => {
+                writer.add_symlink(&item.member, &target, mode, mtime)?;
+                if let Some(log) = log.as_mut() {
+                    log.symlink(&item.source, &target)?;
+                }
+                Ok(())
+            }
             ItemKind::Special => {
                 progress.note(&format!(
                     "{}: not a file, folder or link; skipped",
@@ -251,11 +400,18 @@ fn write_and_verify(
                     inner: &mut f,
                     progress,
                 };
-                writer.add_file(&item.member, size, mode, mtime, &mut counted, &item.source)?;
+                let hash =
+                    writer.add_file(&item.member, size, mode, mtime, &mut counted, &item.source)?;
+                if let Some(log) = log.as_mut() {
+                    log.file(&item.source, size, mtime, &hash)?;
+                }
                 Ok(())
             }
         }
     })?;
+    for plan in tables {
+        add_table(&mut writer, plan, window, progress)?;
+    }
     let (sealed, files) = writer.finish()?;
     // Each copy was read back from its medium while it was written; wait
     // for the last stretch and compare.
@@ -282,12 +438,12 @@ fn write_and_verify(
     Ok((sealed, skipped))
 }
 
-struct Counted<'a> {
-    inner: &'a mut File,
+struct Counted<'a, R> {
+    inner: R,
     progress: &'a dyn Progress,
 }
 
-impl std::io::Read for Counted<'_> {
+impl<R: Read> Read for Counted<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.progress.advance(n as u64);

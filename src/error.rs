@@ -74,6 +74,31 @@ pub enum Error {
     #[error("{path}: {detail}")]
     BadSource { path: PathBuf, detail: String },
 
+    #[error("{path}: {detail}")]
+    BadTable { path: PathBuf, detail: String },
+
+    #[error("{path}, {place}: cannot read {value:?} in column {column} as a date ({expected})")]
+    BadDate {
+        path: PathBuf,
+        place: String,
+        column: String,
+        value: String,
+        expected: String,
+    },
+
+    #[error(
+        "{path}: table {table} has columns that look like personal data no retention duty covers: {}; decide for each with --drop COLUMN (leave it out) or --keep COLUMN (keep it on purpose)",
+        .columns.join(", ")
+    )]
+    UndecidedColumns {
+        path: PathBuf,
+        table: String,
+        columns: Vec<String>,
+    },
+
+    #[error("{path}: {detail}")]
+    Database { path: PathBuf, detail: String },
+
     #[error(
         "{medium}: read-back check failed for {file}: the copy on the medium differs from what was written"
     )]

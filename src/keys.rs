@@ -16,9 +16,10 @@ pub type Recipient = Box<dyn age::Recipient + Send>;
 
 /// The identities a command was given: identity files and, optionally, a
 /// passphrase.
-#[derive(Default)]
+/// Cheap to clone: a reader reopens an archive with them after damage.
+#[derive(Clone, Default)]
 pub struct Identities {
-    list: Vec<Box<dyn age::Identity>>,
+    list: Vec<std::sync::Arc<dyn age::Identity + Send + Sync>>,
     passphrase: bool,
 }
 
@@ -55,7 +56,7 @@ impl Identities {
                         .into(),
                 ));
             }
-            self.list.push(Box::new(identity));
+            self.list.push(std::sync::Arc::new(identity));
             return Ok(());
         }
         let file = age::IdentityFile::from_buffer(&text[..])
@@ -67,13 +68,13 @@ impl Identities {
             ));
         }
         self.list
-            .extend(identities.into_iter().map(|i| i as Box<dyn age::Identity>));
+            .extend(identities.into_iter().map(std::sync::Arc::from));
         Ok(())
     }
 
     pub fn add_passphrase(&mut self, passphrase: SecretString) {
         self.list
-            .push(Box::new(age::scrypt::Identity::new(passphrase)));
+            .push(std::sync::Arc::new(age::scrypt::Identity::new(passphrase)));
         self.passphrase = true;
     }
 
@@ -85,7 +86,7 @@ impl Identities {
         self.passphrase
     }
 
-    pub fn as_slice(&self) -> &[Box<dyn age::Identity>] {
+    pub fn as_slice(&self) -> &[std::sync::Arc<dyn age::Identity + Send + Sync>] {
         &self.list
     }
 }
@@ -181,10 +182,7 @@ pub fn write_new_identity(path: &Path) -> Result<String> {
 pub fn check(path: &Path, identities: &Identities) -> Result<()> {
     let file = File::open(path).at(path)?;
     let decryptor =
-        age::Decryptor::new_buffered(BufReader::new(file)).map_err(|e| Error::NotAnArchive {
-            path: path.into(),
-            reason: format!("not an age-encrypted file: {e}"),
-        })?;
+        age::Decryptor::new_buffered(BufReader::new(file)).map_err(|e| header_error(path, e))?;
     if decryptor.is_scrypt() && !identities.has_passphrase() {
         return Err(Error::NeedsPassphrase { path: path.into() });
     }
@@ -193,6 +191,32 @@ pub fn check(path: &Path, identities: &Identities) -> Result<()> {
         .decrypt(identities.as_slice().iter().map(|i| i.as_ref() as _))
         .map(drop)
         .map_err(|e| map_decrypt_error(path, scrypt, e))
+}
+
+/// An age header that cannot be parsed: a file cut inside its header is
+/// damage; anything else is not an age file at all.
+pub(crate) fn header_error(path: &Path, e: age::DecryptError) -> Error {
+    let starts_like_age = std::fs::File::open(path)
+        .and_then(|mut f| {
+            let mut head = [0u8; 21];
+            let n = f.read(&mut head)?;
+            Ok(n > 0 && b"age-encryption.org/v1"[..n] == head[..n])
+        })
+        .unwrap_or(false);
+    match e {
+        age::DecryptError::Io(io)
+            if io.kind() == std::io::ErrorKind::UnexpectedEof && starts_like_age =>
+        {
+            Error::Damaged {
+                path: path.into(),
+                detail: "the file ends inside its age header (truncated)".into(),
+            }
+        }
+        other => Error::NotAnArchive {
+            path: path.into(),
+            reason: format!("not an age-encrypted file: {other}"),
+        },
+    }
 }
 
 pub(crate) fn map_decrypt_error(path: &Path, scrypt: bool, e: age::DecryptError) -> Error {

@@ -123,7 +123,7 @@ pub fn safe_link(member: &[u8], link: &[u8]) -> std::result::Result<(), String> 
 
 /// Creates the folders leading to `path` below `root`, refusing to pass
 /// through a symlink or a file.
-fn make_parents(root: &Path, path: &Path) -> std::result::Result<(), String> {
+pub(crate) fn make_parents(root: &Path, path: &Path) -> std::result::Result<(), String> {
     let parent = path.parent().ok_or("no parent")?;
     let rel = parent
         .strip_prefix(root)
@@ -306,7 +306,7 @@ fn restore_dir(dest: &Path) -> std::result::Result<(), String> {
     }
 }
 
-fn remove_existing(dest: &Path, force: bool) -> std::result::Result<(), String> {
+pub(crate) fn remove_existing(dest: &Path, force: bool) -> std::result::Result<(), String> {
     match fs::symlink_metadata(dest) {
         Ok(m) if m.is_dir() => Err("a folder of that name is in the way".into()),
         Ok(_) if force => fs::remove_file(dest).map_err(|e| e.to_string()),

@@ -2,6 +2,7 @@
 //! (`catalog.json`) of every archive and copy, kept where the media are not.
 //! Every write is atomic, and a lock keeps two kluis processes apart.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use crate::catalog::Catalog;
 use crate::error::{Error, IoContext, Result};
 use crate::media::atomic_write;
 use crate::retention::{Policy, RetentionConfig};
+use crate::sources::table::TableConfig;
 
 pub const CONFIG_FILE: &str = "config.toml";
 pub const CATALOG_FILE: &str = "catalog.json";
@@ -42,6 +44,64 @@ fn default_verify_every() -> u32 {
     12
 }
 
+/// `config.toml` as read: [`Config`] plus the optional `[tables.NAME]`
+/// sections (per table: `date_column`, `date_format`, `delimiter`, `drop`,
+/// `keep`; see docs/TABLES.md).
+///
+/// The sections are kept in [`Vault::tables`] rather than in `Config`, so
+/// that code building a `Config` need not know about tables. This struct
+/// repeats `Config`'s fields with the same attributes, so that unknown keys
+/// are still refused and errors still name their line; [`ConfigFile::split`]
+/// builds a `Config` field by field, so a field added there and not here
+/// does not compile.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    organisation: String,
+    #[serde(default)]
+    recipients: Vec<String>,
+    #[serde(default)]
+    operator: Option<String>,
+    #[serde(default = "default_verify_every")]
+    verify_every_months: u32,
+    #[serde(default)]
+    retention: RetentionConfig,
+    #[serde(default)]
+    tables: BTreeMap<String, TableConfig>,
+}
+
+impl ConfigFile {
+    fn split(self) -> (Config, BTreeMap<String, TableConfig>) {
+        let ConfigFile {
+            organisation,
+            recipients,
+            operator,
+            verify_every_months,
+            retention,
+            tables,
+        } = self;
+        (
+            Config {
+                organisation,
+                recipients,
+                operator,
+                verify_every_months,
+                retention,
+            },
+            tables,
+        )
+    }
+}
+
+/// `config.toml` as written.
+#[derive(Serialize)]
+struct ConfigFileRef<'a> {
+    #[serde(flatten)]
+    config: &'a Config,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    tables: &'a BTreeMap<String, TableConfig>,
+}
+
 /// Where the vault is: `--vault DIR`, else `$KLUIS_VAULT`, else the user's
 /// config folder (`~/.config/kluis` on Linux).
 pub fn locate(explicit: Option<&Path>) -> PathBuf {
@@ -62,6 +122,8 @@ pub struct Vault {
     pub dir: PathBuf,
     pub config: Config,
     pub policy: Policy,
+    /// The `[tables.NAME]` sections: decisions per tabular source.
+    pub tables: BTreeMap<String, TableConfig>,
 }
 
 impl Vault {
@@ -76,6 +138,7 @@ impl Vault {
             dir: dir.into(),
             config,
             policy,
+            tables: BTreeMap::new(),
         };
         let _lock = vault.lock()?;
         vault.save_config()?;
@@ -99,10 +162,11 @@ impl Vault {
             }
             Err(e) => return Err(Error::io(&path, e)),
         };
-        let config: Config = toml::from_str(&text).map_err(|e| Error::BadConfig {
+        let file: ConfigFile = toml::from_str(&text).map_err(|e| Error::BadConfig {
             path: path.clone(),
             detail: toml_error(&text, &e),
         })?;
+        let (config, tables) = file.split();
         let policy = Policy::from_config(&config.retention).map_err(|e| Error::BadConfig {
             path: path.clone(),
             detail: e.to_string(),
@@ -111,11 +175,16 @@ impl Vault {
             dir: dir.into(),
             config,
             policy,
+            tables,
         })
     }
 
     pub fn save_config(&self) -> Result<()> {
-        let text = toml::to_string_pretty(&self.config).expect("config serialises");
+        let text = toml::to_string_pretty(&ConfigFileRef {
+            config: &self.config,
+            tables: &self.tables,
+        })
+        .expect("config serialises");
         let text = format!(
             "# kluis vault configuration. Edit with care; `kluis status` checks it.\n{text}"
         );
@@ -248,6 +317,46 @@ mod tests {
         .unwrap();
         let err = Vault::open(dir.path()).unwrap_err().to_string();
         assert!(err.contains("xx"), "{err}");
+    }
+
+    #[test]
+    fn table_sections_are_read_checked_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = Vault::init(dir.path(), config()).unwrap();
+        assert!(v.tables.is_empty());
+        let text = fs::read_to_string(dir.path().join(CONFIG_FILE)).unwrap();
+        assert!(!text.contains("tables"), "{text}");
+        fs::write(
+            dir.path().join(CONFIG_FILE),
+            format!(
+                "{text}\n[tables.orders]\ndate_column = \"order_date\"\ndrop = [\"password_hash\", \"birth_date\"]\nkeep = [\"email_hash\"]\n"
+            ),
+        )
+        .unwrap();
+        v = Vault::open(dir.path()).unwrap();
+        let t = &v.tables["orders"];
+        assert_eq!(t.date_column.as_deref(), Some("order_date"));
+        assert_eq!(t.drop, ["password_hash", "birth_date"]);
+        assert_eq!(t.keep, ["email_hash"]);
+        v.save_config().unwrap();
+        let again = Vault::open(dir.path()).unwrap();
+        assert_eq!(again.tables, v.tables);
+        assert_eq!(again.config.organisation, v.config.organisation);
+
+        fs::write(
+            dir.path().join(CONFIG_FILE),
+            "organisation = \"x\"\n[tables.orders]\ndrop = [\"a\"]\ndrpo = [\"b\"]\n",
+        )
+        .unwrap();
+        let err = Vault::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("line 4") && err.contains("drpo"), "{err}");
+        fs::write(
+            dir.path().join(CONFIG_FILE),
+            "organisation = \"x\"\ncolour = 1\n",
+        )
+        .unwrap();
+        let err = Vault::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
     }
 
     #[test]

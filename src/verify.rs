@@ -225,6 +225,8 @@ pub fn run(
 /// # Errors
 /// Wrong key and the like as errors; damage that keeps the archive from
 /// being opened as [`Error::Damaged`]. Damage to records is in the report.
+// The walk's error carries where it happened; it is built once per check.
+#[allow(clippy::result_large_err)]
 pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
     let mut stream = ArchiveReader::open(path, identities)?;
     let mut index = ArchiveReader::open(path, identities)?;

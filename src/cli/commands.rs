@@ -12,6 +12,7 @@ use kluis::keys;
 use kluis::manifest::{Kind, hex};
 use kluis::restore::{self, Selection};
 use kluis::retention::{FiscalYearStart, RetentionConfig};
+use kluis::sources::table::{self, ColumnRule, TableArg, TableOptions};
 use kluis::vault::{self, Config, Vault};
 use kluis::verify;
 use serde_json::json;
@@ -196,8 +197,29 @@ pub struct ArchiveArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
-    /// Folders of records to archive.
-    #[arg(value_name = "SOURCE", required = true)]
+    /// A table to split by fiscal year: a CSV or JSON Lines file and its date column, or with --sqlite a table of that database; repeatable. Only the rows of --year go in, as tables/NAME.csv (.jsonl).
+    #[arg(long = "table", value_name = "FILE:DATECOLUMN")]
+    tables: Vec<String>,
+    /// SQLite database whose tables --table NAME:DATECOLUMN names (opened read-only).
+    #[arg(long, value_name = "DB", requires = "tables")]
+    sqlite: Option<PathBuf>,
+    /// Leave this column out of every table that has it (TABLE:COLUMN: of one table); repeatable.
+    #[arg(long = "drop", value_name = "[TABLE:]COLUMN")]
+    drop: Vec<String>,
+    /// Keep this sensitive-looking column on purpose (TABLE:COLUMN: in one table); repeatable.
+    #[arg(long = "keep", value_name = "[TABLE:]COLUMN")]
+    keep: Vec<String>,
+    /// CSV delimiter for every table: one character, or `tab` (default: detected from the header line).
+    #[arg(long, value_name = "CHAR")]
+    delimiter: Option<String>,
+    /// How the tables' dates are written: a strftime format such as %m/%d/%Y, or `unix` (default: YYYY-MM-DD, ISO 8601 date-times, DD-MM-YYYY, DD/MM/YYYY).
+    #[arg(long, value_name = "FMT")]
+    date_format: Option<String>,
+    /// Once every copy is written, read back and verified: delete the archived files from the source folders and the archived rows from the tables (anything changed since is kept and reported).
+    #[arg(long)]
+    purge_source: bool,
+    /// Folders of records to archive (optional with --table).
+    #[arg(value_name = "SOURCE", required_unless_present = "tables")]
     sources: Vec<PathBuf>,
 }
 
@@ -213,7 +235,24 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
         ..KeyArgs::default()
     };
     let passphrase = pass.read_passphrase("Passphrase for the new archive: ")?;
+    let tables = TableOptions {
+        tables: args
+            .tables
+            .iter()
+            .map(|t| TableArg::parse(t, args.sqlite.as_deref()))
+            .collect(),
+        drop: args.drop.iter().map(|c| ColumnRule::parse(c)).collect(),
+        keep: args.keep.iter().map(|c| ColumnRule::parse(c)).collect(),
+        delimiter: args
+            .delimiter
+            .as_deref()
+            .map(table::parse_delimiter)
+            .transpose()
+            .map_err(|e| Error::Usage(format!("--delimiter: {e}")))?,
+        date_format: args.date_format.clone(),
+    };
     let bar = Bar::new(quiet || args.json);
+    let has_folders = !args.sources.is_empty();
     let request = archive::Request {
         year: args.year,
         class: args.class,
@@ -227,6 +266,8 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
             level: args.level,
             ..WriteOptions::default()
         },
+        tables,
+        purge_source: args.purge_source,
     };
     let report = archive::run(&vault, request, &bar)?;
     bar.finish();
@@ -244,6 +285,8 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
             "copies": report.copies.iter().map(|(label, path)| json!({"medium": label, "path": path, "verified": true})).collect::<Vec<_>>(),
             "skipped": report.skipped,
             "seconds": report.seconds,
+            "tables": report.tables,
+            "purge": report.purge,
         }))?;
     } else {
         let t = &report.sealed.totals;
@@ -264,11 +307,73 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
                 path.display()
             ))?;
         }
+        for t in &report.tables {
+            let other = if t.rows_other_years.is_empty() {
+                "no rows of other years".to_owned()
+            } else {
+                format!(
+                    "left out, other years: {}",
+                    t.rows_other_years
+                        .iter()
+                        .map(|(y, n)| format!("{y}: {n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            stdout_line(&format!(
+                "  table {} ({}): {} rows of fiscal year {} → {}; {other}",
+                t.table, t.source, t.rows_archived, m.fiscal_year, t.member
+            ))?;
+            let list = |v: &[String]| {
+                if v.is_empty() {
+                    "none".to_owned()
+                } else {
+                    v.join(", ")
+                }
+            };
+            stdout_line(&format!(
+                "    columns kept: {}; dropped: {}; sensitive-looking, kept on purpose: {}",
+                list(&t.columns_kept),
+                list(&t.columns_dropped),
+                list(&t.sensitive_kept)
+            ))?;
+        }
         stdout_line(&format!(
             "  keep until {}; archive id {}",
             m.retention_end, m.archive_id
         ))?;
+        if let Some(p) = report.purge.as_ref().filter(|_| has_folders) {
+            stdout_line(&format!(
+                "  removed from the sources: {} files ({}), {} links, {} empty folders",
+                p.files,
+                human(p.bytes),
+                p.symlinks,
+                p.dirs
+            ))?;
+        }
+        if let Some(p) = &report.purge {
+            for t in &p.tables {
+                stdout_line(&format!(
+                    "  removed from table {} ({}): {} rows; {} rows of other years left",
+                    t.table, t.source, t.rows_removed, t.rows_left
+                ))?;
+            }
+            for k in &p.kept {
+                stdout_line(&format!(
+                    "  KEPT in the source: {}: {}",
+                    k.path.display(),
+                    k.reason
+                ))?;
+            }
+        }
         note(quiet, &format!("Done in {:.1} s.", report.seconds));
+    }
+    if report.purge.as_ref().is_some_and(|p| !p.complete()) {
+        note(
+            quiet || args.json,
+            "Some archived records were kept in the sources because they changed since they were archived (or could not be removed); they are safe in the archive as they were. Check them, and archive a supplement if needed.",
+        );
+        return Ok(Outcome::NeedsAction);
     }
     Ok(Outcome::Ok)
 }
@@ -415,6 +520,10 @@ pub struct RestoreArgs {
     /// Replace files that already exist.
     #[arg(long)]
     force: bool,
+    /// Restore what can be saved from a damaged or truncated archive:
+    /// every record whose bytes are intact, skipping damaged parts.
+    #[arg(long)]
+    salvage: bool,
     #[arg(long)]
     json: bool,
     #[arg(value_name = "ARCHIVE")]
@@ -429,14 +538,20 @@ pub fn restore(quiet: bool, args: RestoreArgs) -> Result<Outcome> {
     let selection = Selection::new(&args.patterns)?;
     let bar = Bar::new(quiet || args.json);
     let started = std::time::Instant::now();
-    let report = restore::run(
+    let report = match restore::run(
         &args.archive,
         &ids,
         &args.target,
         &selection,
         args.force,
         &bar,
-    )?;
+    ) {
+        Err(Error::Damaged { .. } | Error::NotAnArchive { .. }) if args.salvage => {
+            bar.finish();
+            return salvage(&args, &ids, &selection);
+        }
+        other => other?,
+    };
     bar.finish();
     if args.json {
         print_json(&json!({
@@ -468,6 +583,55 @@ pub fn restore(quiet: bool, args: RestoreArgs) -> Result<Outcome> {
         );
     }
     Ok(if report.failed.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::NeedsAction
+    })
+}
+
+/// `restore --salvage` when the archive's index cannot be read.
+fn salvage(args: &RestoreArgs, ids: &keys::Identities, selection: &Selection) -> Result<Outcome> {
+    eprintln!("The archive's index is unreadable; scanning it from the start for intact records.");
+    let report = kluis::salvage::run(&args.archive, ids, &args.target, selection, args.force)?;
+    let lost: Vec<_> = report
+        .lost
+        .iter()
+        .map(|&(s, e)| {
+            if e == u64::MAX {
+                format!("from byte {s} to the end")
+            } else {
+                format!("bytes {s}..{e}")
+            }
+        })
+        .collect();
+    if args.json {
+        print_json(&json!({
+            "salvage": true,
+            "checked": report.checked, "unchecked": report.unchecked, "dirs": report.dirs,
+            "symlinks": report.symlinks, "bytes": report.bytes,
+            "failed": report.failed.iter().map(|(p, why)| json!({"path": p, "problem": why})).collect::<Vec<_>>(),
+            "lost_plaintext": report.lost,
+        }))?;
+    } else {
+        stdout_line(&format!(
+            "salvaged {} files ({}) into {}: {} checked against the surviving manifest, {} unchecked (manifest lost); {} folders, {} links",
+            report.checked + report.unchecked,
+            human(report.bytes),
+            args.target.display(),
+            report.checked,
+            report.unchecked,
+            report.dirs,
+            report.symlinks
+        ))?;
+        for region in &lost {
+            stdout_line(&format!("  lost: {region} of the decrypted stream"))?;
+        }
+        for (p, why) in &report.failed {
+            stdout_line(&format!("  NOT restored: {p}: {why}"))?;
+        }
+    }
+    let clean = report.failed.is_empty() && report.lost.is_empty() && report.unchecked == 0;
+    Ok(if clean {
         Outcome::Ok
     } else {
         Outcome::NeedsAction

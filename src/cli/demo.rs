@@ -127,6 +127,12 @@ pub fn run(args: DemoArgs) -> Result<Outcome> {
         "   records-2019/: {} files, {} folders, {} link, {} bytes",
         summary.files, summary.dirs, summary.symlinks, summary.bytes
     );
+    let orders = dir.join("export/orders.csv");
+    let rows = kluis::sample::generate_orders_table(&orders, 2017, 2021, 1).at(&orders)?;
+    println!(
+        "   export/orders.csv: the webshop's order export, 2017-2021, {rows} rows,\n   \
+         with a password_hash and a birth_date column"
+    );
 
     demo.say(
         "Keys",
@@ -167,7 +173,9 @@ pub fn run(args: DemoArgs) -> Result<Outcome> {
     demo.say(
         "Year-end: archive 2019 onto two sticks",
         "One encrypted file per year and class, written to both media at once, each\n\
-         copy read back from the medium and checked before kluis says done.",
+         copy read back from the medium and checked before kluis says done. The\n\
+         order export goes in too: only its 2019 rows, without the password hashes\n\
+         and birth dates no tax law asks for.",
     );
     demo.kluis(
         &[
@@ -178,11 +186,55 @@ pub fn run(args: DemoArgs) -> Result<Outcome> {
             "stick-a",
             "--to",
             "stick-b",
+            "--table",
+            "export/orders.csv:order_date",
+            "--drop",
+            "password_hash",
+            "--drop",
+            "birth_date",
             "records-2019",
         ],
         0,
     )?;
     demo.shell("ls -l stick-a")?;
+
+    demo.say(
+        "Minimised: only what the law asks for",
+        "The export spans five years and holds data no retention duty covers. kluis\n\
+         refuses to archive such columns until each is dropped or kept on purpose\n\
+         (here for 2020, so nothing is written):",
+    );
+    demo.kluis(
+        &[
+            "archive",
+            "--year",
+            "2020",
+            "--to",
+            "stick-a",
+            "--table",
+            "export/orders.csv:order_date",
+        ],
+        2,
+    )?;
+    println!(
+        "\n   The 2019 archive holds tables/orders.csv with 2019's rows only, and its\n   \
+         metadata records the decision, so an auditor can see it was deliberate:"
+    );
+    if have("age") && have("zstd") && have("tar") {
+        demo.shell("age -d -i owner.key stick-a/2019-financial.kluis | zstd -d | tar -xO tables/orders.csv | head -3 | cut -c1-100")?;
+        demo.shell("age -d -i owner.key stick-a/2019-financial.kluis | zstd -d | tar -xO kluis/metadata.json | sed -n '/minimisation/,$p'; echo")?;
+    } else {
+        demo.kluis(
+            &[
+                "list",
+                "-i",
+                "owner.key",
+                "stick-a/2019-financial.kluis",
+                "tables/*",
+            ],
+            0,
+        )?;
+    }
 
     demo.say(
         "Quick check, no key",

@@ -199,7 +199,7 @@ fn hint(e: &Error) -> Option<String> {
         Error::WrongKey { .. } => "check that -i names a key this archive was encrypted to (or the right passphrase); `kluis key check -i FILE ARCHIVE` tests keys without decrypting".into(),
         Error::NeedsPassphrase { .. } => "this archive was encrypted with a passphrase, not a key file".into(),
         Error::NotAnArchive { .. } => "give a .kluis file written by kluis; a damaged archive reports as damaged, not as this".into(),
-        Error::Damaged { .. } => "use another copy of this archive (`kluis status` lists them); `kluis verify -i KEY` names the damaged records".into(),
+        Error::Damaged { .. } => "use another copy of this archive (`kluis status` lists them); `kluis verify -i KEY` names the damaged records; `kluis restore --salvage` restores what is intact".into(),
         Error::UnsupportedVersion { .. } => "install a newer kluis".into(),
         Error::NoVault { .. } => "create one with `kluis init --org NAME -r age1…`, or point --vault or KLUIS_VAULT at an existing vault".into(),
         Error::VaultExists { .. } => "edit its config.toml, or give another --vault".into(),

@@ -17,7 +17,7 @@ use crate::manifest::Entry;
 
 /// Counts the ciphertext bytes read from the file, so that tests and
 /// reports can show how little of an archive a partial restore touches.
-struct Counting<R> {
+pub(crate) struct Counting<R> {
     inner: R,
     count: Arc<AtomicU64>,
 }
@@ -36,17 +36,18 @@ impl<R: Seek> Seek for Counting<R> {
     }
 }
 
-type Plain = age::stream::StreamReader<BufReader<Counting<File>>>;
+pub(crate) type Plain = age::stream::StreamReader<BufReader<Counting<File>>>;
 
 /// Opens the age layer of `path`, mapping age's errors to ours.
-fn decrypt(path: &Path, identities: &Identities, count: Arc<AtomicU64>) -> Result<Plain> {
+pub(crate) fn decrypt(
+    path: &Path,
+    identities: &Identities,
+    count: Arc<AtomicU64>,
+) -> Result<Plain> {
     let file = File::open(path).at(path)?;
     let counting = Counting { inner: file, count };
     let decryptor = age::Decryptor::new_buffered(BufReader::with_capacity(128 << 10, counting))
-        .map_err(|e| Error::NotAnArchive {
-            path: path.into(),
-            reason: format!("not an age-encrypted file: {e}"),
-        })?;
+        .map_err(|e| crate::keys::header_error(path, e))?;
     let scrypt = decryptor.is_scrypt();
     if scrypt && !identities.has_passphrase() {
         return Err(Error::NeedsPassphrase { path: path.into() });
@@ -72,6 +73,11 @@ pub struct ArchiveReader {
     cache: Vec<u8>,
     read_count: Arc<AtomicU64>,
     prefetch: Option<Prefetch>,
+    /// Kept to reopen the age stream after a chunk fails: age's
+    /// `StreamReader` stays stuck on a failed chunk (age 0.12), so without
+    /// a fresh stream every later read would fail too.
+    identities: Identities,
+    poisoned: bool,
 }
 
 /// A second reader in its own thread, decoding frames ahead in order, so
@@ -109,6 +115,8 @@ impl ArchiveReader {
             cache: Vec::new(),
             read_count,
             prefetch: None,
+            identities: identities.clone(),
+            poisoned: false,
         };
         reader.frames = reader.read_seek_table()?;
         reader.footer = reader.read_footer()?;
@@ -156,9 +164,18 @@ impl ArchiveReader {
     }
 
     fn plain_seek(&mut self, pos: u64) -> io::Result<()> {
+        if self.poisoned {
+            self.plain = decrypt(&self.path, &self.identities, self.read_count.clone())
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            self.plain_pos = Some(0);
+            self.poisoned = false;
+        }
         if self.plain_pos != Some(pos) {
             self.plain_pos = None;
-            self.plain.seek(SeekFrom::Start(pos))?;
+            if let Err(e) = self.plain.seek(SeekFrom::Start(pos)) {
+                self.poisoned = true;
+                return Err(e);
+            }
             self.plain_pos = Some(pos);
         }
         Ok(())
@@ -167,7 +184,10 @@ impl ArchiveReader {
     fn plain_read(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<()> {
         self.plain_seek(pos)?;
         self.plain_pos = None;
-        self.plain.read_exact(buf)?;
+        if let Err(e) = self.plain.read_exact(buf) {
+            self.poisoned = true;
+            return Err(e);
+        }
         self.plain_pos = Some(pos + buf.len() as u64);
         Ok(())
     }

@@ -151,8 +151,13 @@ fn stock_age_opens_a_passphrase_archive() {
     write_file(&src.join("sub/b.txt"), b"bee", 0o600);
     stamp_tree(&src);
     fs::write(env.p("pass.txt"), "tweede sleutel\n").unwrap();
-    env.archive(2019, &["stick"], &["--passphrase-file", "pass.txt"], &["src"])
-        .ok();
+    env.archive(
+        2019,
+        &["stick"],
+        &["--passphrase-file", "pass.txt"],
+        &["src"],
+    )
+    .ok();
     let archive = env.p("stick/2019-financial.kluis");
     let bytes = fs::read(&archive).unwrap();
     assert!(
@@ -160,7 +165,9 @@ fn stock_age_opens_a_passphrase_archive() {
         "an age file with a single scrypt stanza"
     );
     if !have_tool("script") {
-        eprintln!("SKIPPED: stock age decryption of a passphrase archive: no `script` for a terminal");
+        eprintln!(
+            "SKIPPED: stock age decryption of a passphrase archive: no `script` for a terminal"
+        );
         return;
     }
     let out = env.p("recovered");

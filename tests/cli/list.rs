@@ -1,1 +1,120 @@
-//! TODO
+//! `kluis list`: record paths one per line, or JSON Lines whose schema
+//! cannot drift silently (parsed with `deny_unknown_fields`).
+
+use std::fs;
+
+use serde::Deserialize;
+
+use crate::common::*;
+
+/// One `kluis list --json` line.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Listed {
+    path: String,
+    #[serde(rename = "type")]
+    kind: String,
+    size: u64,
+    mtime: Option<String>,
+    sha256: Option<String>,
+    target: Option<String>,
+}
+
+/// A small archive: folders (one empty), files, a symlink.
+fn archive(env: &Env) -> std::path::PathBuf {
+    let src = env.p("src");
+    write_file(&src.join("invoices/INV-1.pdf"), b"invoice one", 0o644);
+    write_file(&src.join("invoices/INV-2.pdf"), b"invoice two!", 0o644);
+    write_file(&src.join("ledger.csv"), b"", 0o600);
+    write_file(&src.join("Überweisung 2019.txt"), b"unicode", 0o644);
+    fs::create_dir(src.join("empty")).unwrap();
+    std::os::unix::fs::symlink("invoices/INV-2.pdf", src.join("latest")).unwrap();
+    stamp_tree(&src);
+    env.archive(2019, &["stick"], &[], &["src"]).ok();
+    env.p("stick/2019-financial.kluis")
+}
+
+#[test]
+fn list_prints_one_record_path_per_line_in_archive_order() {
+    let (env, key) = Env::ready();
+    let archive = archive(&env);
+    let all = env
+        .kluis()
+        .args(["list", "-i"])
+        .arg(&key.path)
+        .arg(&archive)
+        .run();
+    all.ok();
+    assert_eq!(
+        all.stdout_text(),
+        "records/empty/\nrecords/invoices/\nrecords/invoices/INV-1.pdf\n\
+         records/invoices/INV-2.pdf\nrecords/latest\nrecords/ledger.csv\n\
+         records/Überweisung 2019.txt\n"
+    );
+    assert_eq!(all.stderr, "", "nothing but data");
+
+    let some = env
+        .kluis()
+        .args(["list", "-i"])
+        .arg(&key.path)
+        .arg(&archive)
+        .args(["invoices/*.pdf", "ledger.csv"])
+        .run();
+    some.ok();
+    assert_eq!(
+        some.stdout_text(),
+        "records/invoices/INV-1.pdf\nrecords/invoices/INV-2.pdf\nrecords/ledger.csv\n"
+    );
+}
+
+#[test]
+fn list_json_lines_parse_into_a_strict_struct() {
+    let (env, key) = Env::ready();
+    let archive = archive(&env);
+    let src = snapshot(&env.p("src"));
+    let run = env
+        .kluis()
+        .args(["list", "--json", "-i"])
+        .arg(&key.path)
+        .arg(&archive)
+        .run();
+    run.ok();
+    let text = run.stdout_text();
+    let listed: Vec<Listed> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(listed.len(), src.len(), "{text}");
+    for item in &listed {
+        let rel = item.path.strip_prefix("records/").expect("below records/");
+        let node = &src[rel.as_bytes()];
+        let mtime = item
+            .mtime
+            .as_deref()
+            .map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap());
+        let stamp = mtime.map(|t| (t.timestamp(), i64::from(t.timestamp_subsec_nanos())));
+        match node {
+            Node::File { data, mtime, .. } => {
+                assert_eq!(item.kind, "file", "{item:?}");
+                assert_eq!(item.size, data.len() as u64, "{item:?}");
+                assert_eq!(
+                    item.sha256.as_deref(),
+                    Some(&sha256_hex(data)[..]),
+                    "{item:?}"
+                );
+                assert_eq!(stamp, Some(*mtime), "{item:?}");
+                assert_eq!(item.target, None);
+            }
+            Node::Dir { mtime, .. } => {
+                assert_eq!(item.kind, "dir", "{item:?}");
+                assert_eq!((item.size, &item.sha256, &item.target), (0, &None, &None));
+                assert_eq!(stamp, Some(*mtime), "{item:?}");
+            }
+            Node::Link { target } => {
+                assert_eq!(item.kind, "symlink", "{item:?}");
+                assert_eq!(item.target.as_deref().map(str::as_bytes), Some(&target[..]));
+                assert_eq!(item.sha256, None);
+            }
+        }
+    }
+}

@@ -73,6 +73,11 @@ impl Env {
             ..Env::new()
         };
         chown_tree(env.root());
+        let probe = env.kluis().arg("--version").run();
+        if probe.code != Some(0) {
+            eprintln!("SKIPPED: `nobody` cannot run the kluis binary here{probe}");
+            return None;
+        }
         Some(env)
     }
 
@@ -101,7 +106,18 @@ impl Env {
         let mut argv: Vec<&OsStr> = wrapper.to_vec();
         let uid = self.user.map(|u| u.to_string());
         if let Some(uid) = &uid {
-            argv.extend(["setpriv", "--reuid", uid, "--regid", uid, "--clear-groups", "--"].map(OsStr::new));
+            argv.extend(
+                [
+                    "setpriv",
+                    "--reuid",
+                    uid,
+                    "--regid",
+                    uid,
+                    "--clear-groups",
+                    "--",
+                ]
+                .map(OsStr::new),
+            );
         }
         argv.push(OsStr::new(BIN));
         let mut cmd = Command::new(argv[0]);
@@ -305,7 +321,10 @@ impl Run {
                 "the error line should mention {n:?}{self}"
             );
         }
-        assert!(self.stdout.is_empty(), "an error prints nothing on stdout{self}");
+        assert!(
+            self.stdout.is_empty(),
+            "an error prints nothing on stdout{self}"
+        );
         self
     }
 
@@ -480,7 +499,7 @@ pub fn set_mtime(path: &Path, secs: i64, nsec: u32) {
 /// whole second now and then, where pax omits the fraction).
 pub fn mtime_for(i: u64) -> (i64, u32) {
     let secs = 1_546_300_800 + (i as i64) * 86_413;
-    let nsec = if i % 5 == 0 {
+    let nsec = if i.is_multiple_of(5) {
         0
     } else {
         ((i * 123_456_789 + 987) % 1_000_000_000) as u32
@@ -526,8 +545,16 @@ pub fn awkward_tree(root: &Path) -> u64 {
         (b"empty.txt".to_vec(), vec![], 0o644),
         (b"sub/also-empty".to_vec(), vec![], 0o644),
         (b"exactly-64KiB.bin".to_vec(), rng.bytes(65536), 0o644),
-        (b"several-age-chunks.bin".to_vec(), rng.bytes(300_000), 0o644),
-        (b"bigger-than-a-frame.bin".to_vec(), rng.mixed(9 << 20), 0o644),
+        (
+            b"several-age-chunks.bin".to_vec(),
+            rng.bytes(300_000),
+            0o644,
+        ),
+        (
+            b"bigger-than-a-frame.bin".to_vec(),
+            rng.mixed(9 << 20),
+            0o644,
+        ),
         (
             format!("invoices/{long_component}").into_bytes(),
             b"long name".to_vec(),
@@ -554,11 +581,7 @@ pub fn awkward_tree(root: &Path) -> u64 {
             b"spaces".to_vec(),
             0o644,
         ),
-        (
-            b"latin1/caf\xe9.txt".to_vec(),
-            b"not UTF-8".to_vec(),
-            0o644,
-        ),
+        (b"latin1/caf\xe9.txt".to_vec(), b"not UTF-8".to_vec(), 0o644),
         (
             b"a/b/c/d/e/f/g/h/i/j/deep.txt".to_vec(),
             b"deep".to_vec(),
@@ -570,7 +593,11 @@ pub fn awkward_tree(root: &Path) -> u64 {
             0o644,
         ),
         (b"private.txt".to_vec(), b"owner only".to_vec(), 0o600),
-        (b"run-me.sh".to_vec(), b"#!/bin/sh\necho hi\n".to_vec(), 0o755),
+        (
+            b"run-me.sh".to_vec(),
+            b"#!/bin/sh\necho hi\n".to_vec(),
+            0o755,
+        ),
     ];
     let mut total = 0;
     for (rel, data, mode) in &files {
@@ -677,9 +704,9 @@ pub fn assert_same_tree(expected: &Path, actual: &Path) {
         let name = String::from_utf8_lossy(path);
         match b.get(path) {
             None => diffs.push(format!("missing: {name:?} ({node:?})")),
-            Some(other) if other != node => {
-                diffs.push(format!("differs: {name:?}\n  expected {node:?}\n  actual   {other:?}"))
-            }
+            Some(other) if other != node => diffs.push(format!(
+                "differs: {name:?}\n  expected {node:?}\n  actual   {other:?}"
+            )),
             Some(_) => {}
         }
     }
@@ -713,6 +740,14 @@ pub fn names(dir: &Path) -> Vec<String> {
         Err(_) => Vec::new(),
     };
     out.sort();
+    out
+}
+
+/// The names in a folder that do not start with a dot: what a user sees,
+/// without kluis's hidden lock or temporary files.
+pub fn visible_names(dir: &Path) -> Vec<String> {
+    let mut out = names(dir);
+    out.retain(|n| !n.starts_with('.'));
     out
 }
 

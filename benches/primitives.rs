@@ -1,0 +1,273 @@
+//! The hot primitives of the archive pipeline, with divan:
+//!
+//! ```sh
+//! cargo bench                       # all
+//! cargo bench -- zstd               # those whose name contains "zstd"
+//! ```
+//!
+//! Inputs are generated (deterministic), half text-like and compressible,
+//! half incompressible, like a year of records (CSV, mail, PDFs, scans).
+//! Only the library's public API is used. `cargo test` does not run these;
+//! the end-to-end comparison with `tar | zstd | age` is `scripts/bench.sh`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use divan::counter::{BytesCount, ItemsCount};
+use divan::{Bencher, black_box};
+use kluis::format::meta::Metadata;
+use kluis::format::seektable::{self, FrameEntry};
+use kluis::format::writer::{ArchiveWriter, Mtime, WriteOptions};
+use kluis::manifest::{Entry, Kind};
+use sha2::{Digest, Sha256};
+
+fn main() {
+    divan::main();
+}
+
+/// 4 MiB: the frame cap (`kluis::format::FRAME_CAP`).
+const FRAME: usize = 4 << 20;
+
+/// A small deterministic PRNG (xorshift64*), so runs compare.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// `len` bytes: alternating ~64 KiB runs of ledger-like CSV text and of
+/// random bytes (a JPEG scan, a PDF's embedded font).
+fn mixed(len: usize, seed: u64) -> Vec<u8> {
+    const WORDS: &[&str] = &[
+        "Webwinkel", "Het", "Blauwe", "Huis", "factuur", "betaling", "iDEAL", "Utrecht",
+        "Amsterdam", "verzendkosten", "BTW", "21%", "9%", "debiteur", "crediteur", "retour",
+    ];
+    let mut rng = Rng(seed | 1);
+    let mut out = Vec::with_capacity(len);
+    let mut text = true;
+    while out.len() < len {
+        let end = (out.len() + (48 << 10) + rng.below(32 << 10) as usize).min(len);
+        if text {
+            while out.len() < end {
+                let line = format!(
+                    "2019-{:02}-{:02};INV-2019-{:06};{};{};{}.{:02};NL{:02}INGB{:010}\n",
+                    1 + rng.below(12),
+                    1 + rng.below(28),
+                    rng.below(40_000),
+                    WORDS[rng.below(WORDS.len() as u64) as usize],
+                    WORDS[rng.below(WORDS.len() as u64) as usize],
+                    rng.below(5_000),
+                    rng.below(100),
+                    rng.below(100),
+                    rng.below(10_000_000_000),
+                );
+                out.extend_from_slice(line.as_bytes());
+            }
+            out.truncate(end);
+        } else {
+            while out.len() < end {
+                out.extend_from_slice(&rng.next().to_le_bytes());
+            }
+            out.truncate(end);
+        }
+        text = !text;
+    }
+    out
+}
+
+/// SHA-256 of a 4 MiB buffer (sha2 uses the CPU's SHA extensions when it
+/// has them).
+#[divan::bench]
+fn sha256_4mib(bencher: Bencher) {
+    let data = mixed(FRAME, 1);
+    bencher
+        .counter(BytesCount::new(data.len()))
+        .bench(|| Sha256::digest(black_box(&data[..])));
+}
+
+/// One frame's compression as the writer's workers do it: a reused
+/// `zstd::bulk::Compressor` at level 3 with checksum and content size,
+/// into a reused buffer.
+#[divan::bench]
+fn zstd3_compress_4mib_frame(bencher: Bencher) {
+    let data = mixed(FRAME, 2);
+    let mut compressor = zstd::bulk::Compressor::new(3).unwrap();
+    compressor.include_checksum(true).unwrap();
+    compressor.include_contentsize(true).unwrap();
+    let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(data.len()));
+    bencher.counter(BytesCount::new(data.len())).bench_local(|| {
+        out.clear();
+        compressor
+            .compress_to_buffer(black_box(&data[..]), &mut out)
+            .unwrap()
+    });
+}
+
+/// The inverse, as restore and verify do it per frame.
+#[divan::bench]
+fn zstd_decompress_4mib_frame(bencher: Bencher) {
+    let data = mixed(FRAME, 3);
+    let frame = zstd::bulk::compress(&data, 3).unwrap();
+    let mut decompressor = zstd::bulk::Decompressor::new().unwrap();
+    let mut out = Vec::with_capacity(FRAME);
+    bencher.counter(BytesCount::new(data.len())).bench_local(|| {
+        out.clear();
+        decompressor
+            .decompress_to_buffer(black_box(&frame[..]), &mut out)
+            .unwrap()
+    });
+}
+
+/// Frame tables of 500 frames (≈1 GB of records at the 2 MiB frame
+/// target) and 5,000 frames (≈10 GB).
+fn frame_entries(n: usize) -> Vec<FrameEntry> {
+    let mut rng = Rng(n as u64);
+    (0..n)
+        .map(|_| FrameEntry {
+            compressed: 500_000 + rng.below(1_500_000) as u32,
+            decompressed: 2_000_000 + rng.below(2_000_000) as u32,
+            checksum: Some(rng.next() as u32),
+        })
+        .collect()
+}
+
+#[divan::bench(args = [500, 5_000])]
+fn seektable_encode(bencher: Bencher, frames: usize) {
+    let entries = frame_entries(frames);
+    bencher
+        .counter(ItemsCount::new(frames))
+        .bench(|| seektable::encode(black_box(&entries)));
+}
+
+#[divan::bench(args = [500, 5_000])]
+fn seektable_decode(bencher: Bencher, frames: usize) {
+    let table = seektable::encode(&frame_entries(frames));
+    bencher
+        .counter(ItemsCount::new(frames))
+        .bench(|| seektable::decode(black_box(&table)).unwrap());
+}
+
+/// 1,000 manifest entries, a mix of files (with hashes) and folders.
+fn manifest_entries() -> Vec<Entry> {
+    let mut rng = Rng(7);
+    (0..1_000u64)
+        .map(|i| {
+            let dir = i % 10 == 0;
+            let mut hash = [0u8; 32];
+            for chunk in hash.chunks_mut(8) {
+                chunk.copy_from_slice(&rng.next().to_le_bytes());
+            }
+            Entry {
+                path: format!(
+                    "invoices/2019/{:02}/INV-2019-{i:06}{}",
+                    1 + i % 12,
+                    if dir { "" } else { ".pdf" }
+                )
+                .into_bytes(),
+                kind: if dir { Kind::Dir } else { Kind::File },
+                size: if dir { 0 } else { rng.below(200_000) },
+                mode: if dir { 0o755 } else { 0o644 },
+                mtime: 1_546_300_800 + rng.below(31_536_000) as i64,
+                mtime_nsec: rng.below(1_000_000_000) as u32,
+                sha256: (!dir).then_some(hash),
+                target: None,
+                offset: i * 4_096,
+                data_offset: i * 4_096 + 1_536,
+            }
+        })
+        .collect()
+}
+
+#[divan::bench]
+fn manifest_to_json_line_x1000(bencher: Bencher) {
+    let entries = manifest_entries();
+    bencher.counter(ItemsCount::new(entries.len())).bench(|| {
+        entries
+            .iter()
+            .map(|e| black_box(e).to_json_line().len())
+            .sum::<usize>()
+    });
+}
+
+#[divan::bench]
+fn manifest_from_json_line_x1000(bencher: Bencher) {
+    let lines: Vec<String> = manifest_entries().iter().map(Entry::to_json_line).collect();
+    bencher.counter(ItemsCount::new(lines.len())).bench(|| {
+        for line in &lines {
+            black_box(Entry::from_json_line(black_box(line)).unwrap());
+        }
+    });
+}
+
+fn metadata() -> Metadata {
+    let day = |m, d| chrono::NaiveDate::from_ymd_opt(2019, m, d).unwrap();
+    Metadata {
+        format: "kluis".into(),
+        format_version: kluis::format::FORMAT_VERSION,
+        archive_id: "0123456789abcdef0123456789abcdef".into(),
+        organisation: "Bench B.V.".into(),
+        fiscal_year: 2019,
+        fiscal_year_start: day(1, 1),
+        fiscal_year_end: day(12, 31),
+        class: "financial".into(),
+        supplement: 1,
+        retention_end: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        created: chrono::Utc::now(),
+        tool_version: kluis::TOOL_VERSION.into(),
+        minimisation: Vec::new(),
+    }
+}
+
+/// The whole write path on 64 MiB of records (2,048 files of 32 KiB, read
+/// from memory): tar headers, SHA-256, frames compressed on every core,
+/// age encryption, written to a temporary file (not synced).
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn archive_writer_64mib(bencher: Bencher) {
+    const FILES: usize = 2_048;
+    const SIZE: usize = 32 << 10;
+    let data = mixed(FILES * SIZE, 4);
+    let recipient = age::x25519::Identity::generate().to_public();
+    let recipients: Vec<Box<dyn age::Recipient + Send>> = vec![Box::new(recipient)];
+    let metadata = metadata();
+    let options = WriteOptions::default();
+    let dir = tempfile::tempdir().unwrap();
+    let path: PathBuf = dir.path().join("bench.kluis");
+    let names: Vec<Vec<u8>> = (0..FILES)
+        .map(|i| format!("records/invoices/INV-2019-{i:06}.pdf").into_bytes())
+        .collect();
+    let mtime = Mtime {
+        secs: 1_546_300_800,
+        nsec: 0,
+    };
+    bencher
+        .counter(BytesCount::new(data.len()))
+        .bench_local(|| {
+            let file = std::fs::File::create(&path).unwrap();
+            let mut w =
+                ArchiveWriter::new(vec![(path.clone(), file)], &recipients, &metadata, &options)
+                    .unwrap();
+            for (name, chunk) in names.iter().zip(data.chunks(SIZE)) {
+                w.add_file(
+                    name,
+                    chunk.len() as u64,
+                    0o644,
+                    mtime,
+                    &mut &chunk[..],
+                    Path::new("bench"),
+                )
+                .unwrap();
+            }
+            let (sealed, mut outputs) = w.finish().unwrap();
+            outputs[0].1.flush().unwrap();
+            sealed.size
+        });
+}
