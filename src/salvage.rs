@@ -194,7 +194,10 @@ impl Frames {
             if window[..4] == ZSTD_MAGIC
                 && let Ok(decoder) = zstd::stream::read::Decoder::with_buffer(window)
             {
-                let _ = decoder.single_frame().take(MAX_FRAME).read_to_end(&mut prefix);
+                let _ = decoder
+                    .single_frame()
+                    .take(MAX_FRAME)
+                    .read_to_end(&mut prefix);
             }
             self.lost_since_last = true;
             match window[1..].windows(4).position(|w| w == ZSTD_MAGIC) {
