@@ -212,7 +212,15 @@ fn hint(e: &Error) -> Option<String> {
         Error::WouldOverwrite { .. } => "restore into an empty folder, or add --force to replace existing files".into(),
         Error::UnsafeEntry { .. } => "this archive was not written by kluis or was tampered with; nothing was restored".into(),
         Error::UnknownArchive { .. } => "`kluis status` lists the archives by name (YYYY-CLASS) and id".into(),
-        Error::RetentionNotEnded { .. } | Error::Held { .. } => "nothing was destroyed".into(),
+        Error::RetentionNotEnded { .. }
+        | Error::Held { .. }
+        | Error::AlreadyDestroyed { .. }
+        | Error::NotOnMedium { .. }
+        | Error::NotTheArchive { .. } => "nothing was destroyed".into(),
+        Error::BadTable { .. } => "fix the export (or give --delimiter or the right date column); nothing was archived".into(),
+        Error::BadDate { .. } => "dates must be YYYY-MM-DD, ISO 8601 date-times, DD-MM-YYYY or DD/MM/YYYY (day first); for another form give --date-format, e.g. %m/%d/%Y; nothing was archived".into(),
+        Error::UndecidedColumns { .. } => "to decide once for every year, set drop/keep under [tables.NAME] in the vault's config.toml".into(),
+        Error::Database { .. } => "close the program using the database, or check that the file is an SQLite database; nothing was archived".into(),
         Error::Locked { .. } => "wait for the other kluis process to finish, then try again".into(),
         Error::Io { source, path } => match source.kind() {
             K::NotFound => format!("check the path {}; for a medium, mount it first", path.display()),
