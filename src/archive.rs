@@ -96,6 +96,11 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
 
     let _lock = vault.lock()?;
     let _medium_locks = media.iter().map(Medium::lock).collect::<Result<Vec<_>>>()?;
+    // Re-read each index under its lock: another kluis process (of another
+    // vault) may have changed it since it was opened.
+    for m in &mut media {
+        m.index = Medium::open(&m.dir, req.label.as_deref())?.index;
+    }
     let catalog = vault.catalog()?;
     let supplement = pick_supplement(&catalog, &media, &req)?;
     let file = archive_file_name(req.year, &req.class, supplement);
@@ -402,6 +407,19 @@ fn write_and_verify(
                 };
                 let hash =
                     writer.add_file(&item.member, size, mode, mtime, &mut counted, &item.source)?;
+                // Rewritten in place while it was read, the file keeps its
+                // size but not its change time: the bytes read may be half
+                // old, half new.
+                let after = f.metadata().at(&item.source)?;
+                let stamp =
+                    |m: &fs::Metadata| (m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec());
+                if stamp(&after) != stamp(&item.meta) {
+                    return Err(Error::SourceChanged {
+                        path: item.source.clone(),
+                        detail: "it was written to, renamed or deleted while it was being read"
+                            .into(),
+                    });
+                }
                 if let Some(log) = log.as_mut() {
                     log.file(&item.source, size, mtime, &hash)?;
                 }

@@ -273,8 +273,15 @@ pub fn plan(
 /// The caller holds the vault lock (taken before [`plan`]).
 pub fn execute(vault: &Vault, plan: &DestroyPlan, progress: &dyn Progress) -> Result<Destruction> {
     let a = &plan.archive;
+    // Another kluis process (of another vault) may be writing this medium.
+    let _medium_lock = Medium::open(&plan.medium_dir, None)?.lock()?;
     let proof = match &plan.stage {
-        Stage::Recorded(proof) => (**proof).clone(),
+        Stage::Recorded(proof) => {
+            // A crash may have come after the index was written but before
+            // SHA256SUMS or README.txt: write them again from the index.
+            Medium::open(&plan.medium_dir, None)?.save()?;
+            (**proof).clone()
+        }
         stage => {
             let destroying = plan.destroying_path();
             let method = match stage {

@@ -1,0 +1,282 @@
+//! Two kluis processes at once (issue 6, item 7): on one vault, the second
+//! is refused with "another kluis process is using it" (exit 2) or runs
+//! after the first; on one medium from two vaults, likewise. Never a lost
+//! or corrupted catalog, medium index or `SHA256SUMS`.
+
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::common::*;
+use crate::rutil::*;
+
+const LOCKED: &str = "another kluis process is using it";
+
+fn archive_args(vault: Option<&Path>, year: i32, medium: &Path, source: &Path) -> Vec<OsString> {
+    let mut v: Vec<OsString> = Vec::new();
+    if let Some(vault) = vault {
+        v.extend(["--vault".into(), vault.into()]);
+    }
+    v.extend([
+        "archive".into(),
+        "--year".into(),
+        year.to_string().into(),
+        "--to".into(),
+        medium.into(),
+        source.into(),
+    ]);
+    v
+}
+
+fn run_args(env: &Env, args: &[OsString]) -> Run {
+    env.kluis().args(args).run()
+}
+
+/// Starts an archive of `source` to `medium` and returns once it writes
+/// its temporary copy (so it holds the vault's and the medium's locks).
+fn start_writing(env: &Env, args: &[OsString], medium: &Path, vars: &[(&str, &OsStr)]) -> Spawned {
+    fs::create_dir_all(medium).unwrap();
+    let mut p = spawn(env, args, vars);
+    let writing = wait_for(Duration::from_secs(20), || {
+        !temp_names(medium).is_empty() || !p.running()
+    });
+    assert!(
+        writing && p.running(),
+        "the first archive never started writing"
+    );
+    p
+}
+
+/// Files in the catalog.
+fn catalog_files(vault: &Path) -> Vec<String> {
+    catalogued(&parse_json(&vault.join("catalog.json")))
+        .into_keys()
+        .collect()
+}
+
+/// The medium is consistent: every `*.kluis` is in its index with its real
+/// hash, and `SHA256SUMS` lists exactly the index's archives.
+#[track_caller]
+fn medium_consistent(m: &Path) {
+    let index = parse_json(&m.join("kluis-medium.json"));
+    let listed = indexed(&index);
+    let on_disk: Vec<String> = visible_names(m)
+        .into_iter()
+        .filter(|n| n.ends_with(".kluis"))
+        .collect();
+    assert_eq!(
+        listed.keys().cloned().collect::<Vec<_>>(),
+        on_disk,
+        "the medium index and the folder disagree: {index}"
+    );
+    for (f, (sha, _)) in &listed {
+        assert_eq!(&file_sha256(&m.join(f)), sha, "{f}");
+    }
+    let mut sums = parse_sums(&fs::read(m.join("SHA256SUMS")).unwrap());
+    sums.sort();
+    let expected: Vec<(String, String)> = listed
+        .iter()
+        .map(|(f, (sha, _))| (f.clone(), sha.clone()))
+        .collect();
+    assert_eq!(sums, expected, "SHA256SUMS and the medium index disagree");
+}
+
+#[test]
+fn two_archives_on_one_vault_take_turns() {
+    let (env, _key) = Env::ready();
+    let big = env.p("big");
+    make_source(&big, 0, 0, &[24 << 20]);
+    for year in 2020..2030 {
+        write_file(
+            &env.p(format!("s{year}/a.txt")),
+            year.to_string().as_bytes(),
+            0o644,
+        );
+    }
+
+    // The second starts while the first writes: refused, nothing written.
+    let p1 = start_writing(
+        &env,
+        &archive_args(None, 2019, &env.p("m1"), &big),
+        &env.p("m1"),
+        &[],
+    );
+    fs::create_dir_all(env.p("m2")).unwrap();
+    let second = run_args(
+        &env,
+        &archive_args(None, 2020, &env.p("m2"), &env.p("s2020")),
+    );
+    let first = p1.wait();
+    assert_eq!(first.code, Some(0), "{first}");
+    second.error(2, &[LOCKED, env.vault().to_str().unwrap()]);
+    assert_eq!(names(&env.p("m2")), Vec::<String>::new());
+    assert_eq!(catalog_files(&env.vault()), ["2019-financial.kluis"]);
+    run_args(
+        &env,
+        &archive_args(None, 2020, &env.p("m2"), &env.p("s2020")),
+    )
+    .ok();
+    let mut expected = vec![
+        "2019-financial.kluis".to_owned(),
+        "2020-financial.kluis".into(),
+    ];
+    assert_eq!(catalog_files(&env.vault()), expected);
+
+    // Started together: each succeeds or is refused; every success is in
+    // the catalog, nothing else.
+    let (mut both, mut refused) = (0, 0);
+    for round in 0..4 {
+        let years = [2021 + 2 * round, 2022 + 2 * round];
+        let procs: Vec<Spawned> = years
+            .iter()
+            .map(|&y| {
+                let m = env.p(format!("m{y}"));
+                fs::create_dir_all(&m).unwrap();
+                spawn(
+                    &env,
+                    &archive_args(None, y, &m, &env.p(format!("s{y}"))),
+                    &[],
+                )
+            })
+            .collect();
+        let ends: Vec<Ended> = procs.into_iter().map(Spawned::wait).collect();
+        let mut ok = 0;
+        for (y, e) in years.iter().zip(&ends) {
+            match e.code {
+                Some(0) => {
+                    ok += 1;
+                    expected.push(format!("{y}-financial.kluis"));
+                }
+                Some(2) if e.stderr.contains(LOCKED) => refused += 1,
+                _ => panic!("{y}: neither done nor refused for the lock{e}"),
+            }
+        }
+        assert!(ok >= 1, "both were refused");
+        both += usize::from(ok == 2);
+        expected.sort();
+        assert_eq!(catalog_files(&env.vault()), expected, "round {round}");
+    }
+    eprintln!(
+        "one vault: second archive during the first refused ({LOCKED}); started together 4 times: both done {both}, one refused {refused}; catalog always held exactly the successes"
+    );
+}
+
+#[test]
+fn two_vaults_on_one_medium_take_turns() {
+    let (env, key) = Env::ready();
+    let vault_b = env.p("vault-b");
+    env.kluis()
+        .arg("--vault")
+        .arg(&vault_b)
+        .args(["init", "--org", "Andere B.V.", "-r", &key.recipient])
+        .run()
+        .ok();
+    let big = env.p("big");
+    make_source(&big, 0, 0, &[24 << 20]);
+    write_file(&env.p("small/a.txt"), b"b", 0o644);
+    let shared = env.p("shared");
+
+    let p1 = start_writing(&env, &archive_args(None, 2019, &shared, &big), &shared, &[]);
+    let second = run_args(
+        &env,
+        &archive_args(Some(&vault_b), 2020, &shared, &env.p("small")),
+    );
+    let first = p1.wait();
+    assert_eq!(first.code, Some(0), "{first}");
+    second.error(2, &[LOCKED, shared.to_str().unwrap()]);
+    assert_eq!(catalog_files(&vault_b), Vec::<String>::new());
+    medium_consistent(&shared);
+    assert_eq!(
+        indexed(&parse_json(&shared.join("kluis-medium.json")))
+            .into_keys()
+            .collect::<Vec<_>>(),
+        ["2019-financial.kluis"]
+    );
+    run_args(
+        &env,
+        &archive_args(Some(&vault_b), 2020, &shared, &env.p("small")),
+    )
+    .ok();
+    medium_consistent(&shared);
+    env.kluis()
+        .arg("--vault")
+        .arg(env.p("no-vault"))
+        .arg("verify")
+        .arg(&shared)
+        .run()
+        .ok();
+    eprintln!(
+        "two vaults, one medium: the second archive was refused ({LOCKED}), index and SHA256SUMS stayed consistent"
+    );
+}
+
+/// Vault B destroys its 2015 archive on a medium while vault A is writing
+/// its 2019 archive to the same medium (held at its `copies-verified` pause
+/// point, after it read the medium index and before it rewrites it).
+#[test]
+fn destroy_on_a_medium_another_vault_is_writing_to() {
+    let (env, key) = Env::ready();
+    let vault_b = env.p("vault-b");
+    let b = |args: &[&str]| env.kluis().arg("--vault").arg(&vault_b).args(args);
+    b(&["init", "--org", "Andere B.V.", "-r", &key.recipient])
+        .run()
+        .ok();
+    write_file(&env.p("old/a.txt"), b"2015", 0o644);
+    let shared = env.p("shared");
+    fs::create_dir_all(&shared).unwrap();
+    b(&[
+        "archive",
+        "--year",
+        "2015",
+        "--to",
+        shared.to_str().unwrap(),
+        env.p("old").to_str().unwrap(),
+    ])
+    .run()
+    .ok();
+    let big = env.p("big");
+    make_source(&big, 0, 0, &[4 << 20]);
+
+    let marker = env.p("paused");
+    let vars: [(&str, &OsStr); 3] = [
+        ("KLUIS_TEST_PAUSE_AT", OsStr::new("copies-verified")),
+        ("KLUIS_TEST_PAUSE_MARKER", marker.as_os_str()),
+        ("KLUIS_TEST_PAUSE_SECS", OsStr::new("1")),
+    ];
+    let mut p = spawn(&env, &archive_args(None, 2019, &shared, &big), &vars);
+    assert!(wait_for(Duration::from_secs(20), || marker.exists() || !p.running()));
+    let destroy = b(&[
+        "destroy",
+        "2015-financial",
+        "--yes",
+        "--medium",
+        shared.to_str().unwrap(),
+    ])
+    .env("KLUIS_TODAY", "2024-06-03")
+    .run();
+    let archived = p.wait();
+    assert_eq!(archived.code, Some(0), "{archived}");
+    let index = parse_json(&shared.join("kluis-medium.json"));
+    match destroy.code {
+        Some(2) => {
+            // (KLUIS_TODAY adds a note before the error line.)
+            destroy.stderr_has(&format!("error: {}: {LOCKED}", shared.display()));
+            assert!(shared.join("2015-financial.kluis").exists());
+        }
+        Some(0) => {
+            assert!(!shared.join("2015-financial.kluis").exists());
+            assert_eq!(
+                index["destroyed"].as_array().map_or(0, Vec::len),
+                1,
+                "the medium lost the proof of destruction that vault B wrote while vault A was writing: {index}"
+            );
+        }
+        _ => panic!("{destroy}"),
+    }
+    medium_consistent(&shared);
+    eprintln!(
+        "destroy (vault B) while archive (vault A) writes the same medium: destroy exit {:?}; medium index consistent",
+        destroy.code
+    );
+}
