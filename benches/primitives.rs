@@ -48,8 +48,22 @@ impl Rng {
 /// random bytes (a JPEG scan, a PDF's embedded font).
 fn mixed(len: usize, seed: u64) -> Vec<u8> {
     const WORDS: &[&str] = &[
-        "Webwinkel", "Het", "Blauwe", "Huis", "factuur", "betaling", "iDEAL", "Utrecht",
-        "Amsterdam", "verzendkosten", "BTW", "21%", "9%", "debiteur", "crediteur", "retour",
+        "Webwinkel",
+        "Het",
+        "Blauwe",
+        "Huis",
+        "factuur",
+        "betaling",
+        "iDEAL",
+        "Utrecht",
+        "Amsterdam",
+        "verzendkosten",
+        "BTW",
+        "21%",
+        "9%",
+        "debiteur",
+        "crediteur",
+        "retour",
     ];
     let mut rng = Rng(seed | 1);
     let mut out = Vec::with_capacity(len);
@@ -104,12 +118,14 @@ fn zstd3_compress_4mib_frame(bencher: Bencher) {
     compressor.include_checksum(true).unwrap();
     compressor.include_contentsize(true).unwrap();
     let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(data.len()));
-    bencher.counter(BytesCount::new(data.len())).bench_local(|| {
-        out.clear();
-        compressor
-            .compress_to_buffer(black_box(&data[..]), &mut out)
-            .unwrap()
-    });
+    bencher
+        .counter(BytesCount::new(data.len()))
+        .bench_local(|| {
+            out.clear();
+            compressor
+                .compress_to_buffer(black_box(&data[..]), &mut out)
+                .unwrap()
+        });
 }
 
 /// The inverse, as restore and verify do it per frame.
@@ -119,12 +135,14 @@ fn zstd_decompress_4mib_frame(bencher: Bencher) {
     let frame = zstd::bulk::compress(&data, 3).unwrap();
     let mut decompressor = zstd::bulk::Decompressor::new().unwrap();
     let mut out = Vec::with_capacity(FRAME);
-    bencher.counter(BytesCount::new(data.len())).bench_local(|| {
-        out.clear();
-        decompressor
-            .decompress_to_buffer(black_box(&frame[..]), &mut out)
-            .unwrap()
-    });
+    bencher
+        .counter(BytesCount::new(data.len()))
+        .bench_local(|| {
+            out.clear();
+            decompressor
+                .decompress_to_buffer(black_box(&frame[..]), &mut out)
+                .unwrap()
+        });
 }
 
 /// Frame tables of 500 frames (≈1 GB of records at the 2 MiB frame

@@ -180,7 +180,7 @@ pub fn run(
             continue;
         }
         selected += 1;
-        total += entry.size;
+        total = total.saturating_add(entry.size);
         let unsafe_entry = |reason| Error::UnsafeEntry {
             path: archive.into(),
             entry: entry.display_path(),

@@ -329,7 +329,7 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
                 );
             }
             check.records += 1;
-            check.bytes += expected.size;
+            check.bytes = check.bytes.saturating_add(expected.size);
             for p in problems {
                 check.problems.push(RecordProblem {
                     path: expected.display_path(),
@@ -337,7 +337,7 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
                 });
             }
             pending = None;
-            verified_until = expected.data_offset + expected.size;
+            verified_until = expected.data_offset.saturating_add(expected.size);
         }
         Ok(())
     })();
@@ -374,14 +374,15 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
                     break;
                 }
             };
-            if entry.data_offset + entry.size <= verified_until {
+            // Manifest numbers are untrusted: saturate rather than overflow.
+            let end = entry.data_offset.saturating_add(entry.size);
+            if end <= verified_until {
                 continue;
             }
-            let end = entry.data_offset + entry.size;
-            if damaged
-                .iter()
-                .any(|f| f.d_offset < end.max(entry.data_offset + 1) && entry.offset < f.d_end())
-            {
+            if damaged.iter().any(|f| {
+                f.d_offset < end.max(entry.data_offset.saturating_add(1))
+                    && entry.offset < f.d_end()
+            }) {
                 check.problems.push(RecordProblem {
                     path: entry.display_path(),
                     problem: "damaged: it lies in a damaged part of the archive".into(),
@@ -389,7 +390,7 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
                 continue;
             }
             check.records += 1;
-            check.bytes += entry.size;
+            check.bytes = check.bytes.saturating_add(entry.size);
             if entry.kind == Kind::File {
                 let mut hasher = Sha256::new();
                 let mut cursor = stream.tar_from(entry.data_offset);

@@ -57,6 +57,10 @@ pub(crate) fn decrypt(
         .map_err(|e| crate::keys::map_decrypt_error(path, scrypt, e))
 }
 
+/// Most bytes of headers (pax extended header, GNU long names, ustar
+/// header) read before a member's content.
+const MAX_MEMBER_HEADERS: u64 = MAX_JSON + (16 << 10);
+
 /// An opened archive.
 pub struct ArchiveReader {
     path: PathBuf,
@@ -338,7 +342,11 @@ impl ArchiveReader {
         let path = self.path.clone();
         let mut cursor = self.tar_from(offset);
         let parsed = {
-            let mut archive = tar::Archive::new(&mut cursor);
+            // The tar crate reads pax extended headers and GNU long names
+            // whole, however large they claim to be: bound what it may read
+            // (a decompression bomb could otherwise make it allocate the
+            // rest of the archive).
+            let mut archive = tar::Archive::new((&mut cursor).take(MAX_MEMBER_HEADERS));
             let mut entries = archive.entries().at(&path)?;
             match entries.next() {
                 Some(Ok(entry)) => Ok((

@@ -1,0 +1,7 @@
+//! Fuzz target `identity_file`: see `kluis_fuzz::fuzz_identity_file` and docs/FUZZING.md.
+#![no_main]
+
+#[global_allocator]
+static ALLOC: kluis_fuzz::CountingAlloc = kluis_fuzz::CountingAlloc;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kluis_fuzz::fuzz_identity_file(data));

@@ -1,0 +1,7 @@
+//! Fuzz target `medium_index`: see `kluis_fuzz::fuzz_medium_index` and docs/FUZZING.md.
+#![no_main]
+
+#[global_allocator]
+static ALLOC: kluis_fuzz::CountingAlloc = kluis_fuzz::CountingAlloc;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kluis_fuzz::fuzz_medium_index(data));

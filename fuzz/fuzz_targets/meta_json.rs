@@ -1,0 +1,7 @@
+//! Fuzz target `meta_json`: see `kluis_fuzz::fuzz_meta_json` and docs/FUZZING.md.
+#![no_main]
+
+#[global_allocator]
+static ALLOC: kluis_fuzz::CountingAlloc = kluis_fuzz::CountingAlloc;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kluis_fuzz::fuzz_meta_json(data));

@@ -1,0 +1,552 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016  # the timed commands are single-quoted on purpose
+# scripts/bench.sh [--flat-memory] [DATA_DIR]
+#
+# kluis side by side with what a user could type instead, on one machine, in
+# one run (issue 5). Not run in CI. Needs: tar, zstd, age, sha256sum, GNU time
+# (/usr/bin/time), python3, and cargo (unless KLUIS names a built binary);
+# restic and borg are compared too when they are installed.
+#
+# Without DATA_DIR it makes a data set under $WORK (kept and reused): with
+# ../shared/bench/gen_records.py next to the repo, `--scale medium --seed 1`
+# (≈1 GB, ≈35,000 files); otherwise an inline generator (python3 standard
+# library, deterministic): ≈1 GB in ≈35,000 files of a webshop's year: invoice
+# "PDFs" (text + incompressible embedded data), receipt scans (incompressible),
+# ledger and bank CSVs, mails (some with base64 attachments), order JSON and
+# thousands of tiny vCards and product files; about half compressible.
+#
+# It builds kluis (cargo build --release) and copies the binary to $WORK, so
+# a rebuild during the run changes nothing. Then, for each operation, the
+# tools take turns (kluis, pipeline, restic, borg, kluis, …), RUNS times each:
+#   archive       kluis archive --year 2019 --to MEDIUM DATA (writes, fsyncs,
+#                 reads back from the medium, verifies) against
+#                 (a) tar -cf - -C DATA . | zstd -3 -T0 | age -r R > out, and
+#                 (b) the same work: (a) + find DATA -type f | xargs sha256sum
+#                 + sync out + drop its cached pages (dd iflag=nocache, as kluis
+#                 does) + read back: age -d | zstd -d > /dev/null;
+#                 restic backup; borg create --compression zstd,3
+#   full restore  kluis restore vs age -d | zstd -d | tar -x; restic restore;
+#                 borg extract
+#   one record    the same with one record's name: invoices/…/INV-2019-000123.*
+#                 when present, else the middle (by name) file of 20–100 KiB
+#   list          kluis list vs age -d | zstd -d | tar -t; restic ls; borg list
+#   check         kluis verify -i KEY MEDIUM (which reads the medium, not the
+#                 page cache) vs the same for the pipeline's output: drop its
+#                 cached pages (dd iflag=nocache), age -d | zstd -d > /dev/null;
+#                 restic check --read-data; borg check --verify-data
+# Each kluis archive gets a fresh vault ($WORK/vault-N: kluis init, untimed)
+# and medium; the previous archive is removed (untimed) before the next run.
+# Before every timed run: `sync`, then at least $SETTLE s and until the
+# machine is quiet (< 10% of a core busy over a 1 s window, at most $QUIET_MAX
+# s; a run that starts on a busy machine is counted and reported). The data
+# set stays in the page cache. Timing and peak RSS (largest single process of
+# a pipeline) come from GNU time (%U %S %M), wall time from bash's
+# $EPOCHREALTIME around it (so it includes starting time, bash and the tools,
+# about 2-4 ms; GNU time's %e has only 10 ms resolution).
+#
+# PITFALL (this host's root fs is ext4 without a journal): creating many files
+# within ~6 minutes of deleting many files takes a slow kernel path (sys time
+# x3-5, fs/ext4/ialloc.c recently_deleted()). So every restore writes into a
+# NEW directory ($WORK/restore/TOOL-N), and all restored trees are deleted
+# only at the very end; a later invocation waits until $DELETE_WAIT s have
+# passed since that deletion before timing anything. Disk: about
+# (2 + 2*RUNS) x the data size, more with restic and borg.
+#
+# Output: a table of medians and ratios (kluis / anchor; below 1 kluis is
+# faster), peak RSS and output sizes, printed and written to $WORK/table.txt;
+# raw rows in $WORK/results.tsv.
+#
+# --flat-memory (or FLAT=1): instead, archive, verify and restore once each on
+# the 1 GB set (DATA_DIR or generated) and on a 5 GB set (generated:
+# gen_records.py --scale large, or the inline generator with LARGE_MB), and
+# report wall time and peak RSS of each: $WORK/flat-table.txt. Needs ~15 GB.
+#
+# env: RUNS=5  WORK=<repo>/target/bench  SETTLE=2  QUIET_MAX=10
+#      OTHERS="restic borg" (set to "" to skip them)  KLUIS=<binary> (no build)
+#      GEN=auto|shared|inline  GEN_MB=1000 LARGE_MB=5000 (inline generator sizes)
+#      DELETE_WAIT=360
+#      KEEP=0 (1: keep archives and restored trees)
+set -euo pipefail
+export LC_ALL=C.UTF-8
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+FLAT=${FLAT:-0}
+DATA_ARG=
+for a in "$@"; do
+  case $a in
+    --flat-memory) FLAT=1 ;;
+    -h | --help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "bench.sh: unknown option $a (see --help)" >&2; exit 2 ;;
+    *) [ -z "$DATA_ARG" ] || { echo "bench.sh: one DATA_DIR at most" >&2; exit 2; }; DATA_ARG=$a ;;
+  esac
+done
+RUNS=${RUNS:-5}; SETTLE=${SETTLE:-2}; QUIET_MAX=${QUIET_MAX:-10}; GEN=${GEN:-auto}
+OTHERS=${OTHERS-restic borg}; GEN_MB=${GEN_MB:-1000}; LARGE_MB=${LARGE_MB:-5000}
+DELETE_WAIT=${DELETE_WAIT:-360}; KEEP=${KEEP:-0}
+WORK=${WORK:-$REPO/target/bench}
+mkdir -p "$WORK"; WORK=$(realpath "$WORK")
+export WORK
+
+for t in tar zstd age sha256sum python3 /usr/bin/time; do
+  command -v "$t" >/dev/null || { echo "bench.sh: missing $t" >&2; exit 1; }
+done
+/usr/bin/time -f %M true 2>&1 >/dev/null | grep -qx '[0-9]*' ||
+  { echo "bench.sh: /usr/bin/time is not GNU time (apt-get install time)" >&2; exit 1; }
+HAVE=()
+for t in $OTHERS; do command -v "$t" >/dev/null && HAVE+=("$t"); done
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+has() { [[ " ${HAVE[*]:-} " == *" $1 "* ]]; }
+
+# ---------------------------------------------------------------- data sets
+SHARED_GEN=$(realpath -m "$REPO/../shared/bench/gen_records.py")
+
+inline_gen() {  # OUT MB SEED
+  python3 - "$@" <<'EOF'
+import base64, calendar, os, random, sys
+out, mb, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(seed)
+k = mb / 1000.0                        # 1.0 = ~1 GB, ~35,000 files
+Y0 = calendar.timegm((2019, 1, 1, 0, 0, 0))
+DAY = 86400
+FIRST = "Jan Pieter Daan Sem Lucas Sanne Emma Julia Sophie Lotte Anouk Fleur Eva Noël Zoë René Jürgen Søren Ayşe José".split()
+LAST = "de Vries|de Jong|Jansen|Bakker|Visser|Smit|Meijer|de Boer|Mulder|de Groot|Bos|Vos|van Dijk|van den Berg".split("|")
+CITY = "Utrecht Amsterdam Rotterdam Den Haag Eindhoven Groningen Tilburg Almere Breda Nijmegen Zwolle Leiden".split()
+ITEM = ["theepot blauw", "mok 350 ml", "schaal Delfts", "onderzetters 6x", "kaars wit", "vaas klein",
+        "servet linnen", "kussenhoes", "plaid wol", "dienblad eiken", "lamp messing", "verzendkosten"]
+WORDS = ("de het een en van in is dat op te voor met niet zijn aan er maar om ook als bij nog uit "
+         "factuur bestelling levering retour betaling klant pakket vandaag morgen graag vriendelijke groet").split()
+
+def line():
+    m, d = rng.randint(1, 12), rng.randint(1, 28)
+    return "2019-%02d-%02d;INV-2019-%06d;%s %s;%s;%s;%d;%d.%02d;%s;NL%02dINGB%010d\n" % (
+        m, d, rng.randrange(40000), rng.choice(FIRST), rng.choice(LAST), rng.choice(CITY),
+        rng.choice(ITEM), rng.randint(1, 9), rng.randrange(500), rng.randrange(100),
+        rng.choice(["21%", "9%", "0%"]), rng.randrange(100), rng.randrange(10**10))
+def prose():
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 16))).capitalize() + ".\n"
+CSV = [line() for _ in range(150000)]
+PROSE = [prose() for _ in range(20000)]
+def text(pool, n):                      # about n bytes of lines from a pool
+    s = "".join(rng.choices(pool, k=max(1, n // 80)))
+    return s.encode()
+
+nfiles = nbytes = 0
+def put(rel, data, t):
+    global nfiles, nbytes
+    p = os.path.join(out, rel)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(p, "wb") as f:
+        f.write(data)
+    os.utime(p, (t, t))
+    nfiles += 1; nbytes += len(data)
+def when(month=None):
+    if month is None:
+        return Y0 + rng.randrange(365 * DAY)
+    start = calendar.timegm((2019, month, 1, 0, 0, 0))
+    return start + rng.randrange(28 * DAY)
+
+n = round(6000 * k)                     # invoices: ~40% text, ~60% embedded data, 20-60 kB
+for i in range(1, n + 1):
+    m = 1 + (i - 1) * 12 // n
+    size = rng.randint(20000, 60000)
+    body = b"%PDF-1.4\n" + text(CSV, size * 2 // 5) + b"stream\n" + rng.randbytes(size * 3 // 5) + b"\nendstream\n%%EOF\n"
+    put("invoices/2019/%02d/INV-2019-%06d.pdf" % (m, i), body, when(m))
+for i in range(1, round(2500 * k) + 1):  # receipt scans: incompressible, 40-180 kB
+    m = rng.randint(1, 12)
+    put("receipts/2019/%02d/bon-%05d.jpg" % (m, i), b"\xff\xd8\xff\xe0" + rng.randbytes(rng.randint(40000, 180000)), when(m))
+for m in range(1, 13):                   # ledger and bank CSVs: ~10 MB each
+    put("ledger/grootboek-2019-%02d.csv" % m, b"datum;factuur;klant;plaats;omschrijving;aantal;bedrag;btw;rekening\n"
+        + text(CSV, int(rng.randint(8, 12) * 1e6 * k)), when(m))
+    put("bank/NL69INGB0123456789-2019-%02d.csv" % m, text(CSV, int(rng.randint(8, 12) * 1e6 * k)), when(m))
+for i in range(1, round(6000 * k) + 1):  # mail: prose, a third with a base64 attachment
+    m = rng.randint(1, 12)
+    body = ("From: klant%d@example.nl\nTo: klantenservice@hetblauwehuis.nl\nSubject: bestelling %d\n"
+            "MIME-Version: 1.0\n\n" % (rng.randrange(9999), i)).encode() + text(PROSE, rng.randint(2000, 24000))
+    if rng.random() < 1 / 3:
+        body += b"\n--attachment\nContent-Transfer-Encoding: base64\n\n" + base64.encodebytes(rng.randbytes(rng.randint(10000, 50000)))
+    put("mail/2019/%02d/%06d.eml" % (m, i), body, when(m))
+for i in range(1, round(8000 * k) + 1):  # order JSON, 2-14 kB
+    m = rng.randint(1, 12)
+    rows = [{"sku": "SKU-%05d" % rng.randrange(3000), "item": rng.choice(ITEM), "qty": rng.randint(1, 5),
+             "price": "%d.%02d" % (rng.randrange(200), rng.randrange(100))} for _ in range(rng.randint(10, 90))]
+    put("orders/2019/%02d/ORD-2019-%06d.json" % (m, i), (repr({"order": i, "lines": rows}) + "\n").encode(), when(m))
+for i in range(1, round(12500 * k) + 1):  # tiny vCards and product files, 60-600 B
+    if i % 2:
+        body = "BEGIN:VCARD\nVERSION:3.0\nFN:%s %s\nADR:;;%s\nEND:VCARD\n" % (rng.choice(FIRST), rng.choice(LAST), rng.choice(CITY))
+        put("customers/%03d/K%06d.vcf" % (i % 100, i), body.encode(), when())
+    else:
+        body = '{"sku": "SKU-%05d", "name": "%s", "stock": %d}\n' % (i, rng.choice(ITEM), rng.randrange(500))
+        put("products/%03d/SKU-%05d.json" % (i % 100, i), (body * rng.randint(1, 10)).encode(), when())
+print("files=%d bytes=%d (inline generator, %d MB, seed %d)" % (nfiles, nbytes, mb, seed))
+EOF
+}
+
+# make_data SCALE MB: prints the directory of a generated set (made once, reused)
+make_data() {
+  local dir how
+  if [ "$GEN" = shared ] || { [ "$GEN" = auto ] && [ -f "$SHARED_GEN" ]; }; then
+    dir=$WORK/data-$1 how="$SHARED_GEN --scale $1 --seed 1"
+  else
+    dir=$WORK/data-inline-${2}mb how="inline generator, $2 MB, seed 1"
+  fi
+  if [ ! -f "$dir.done" ]; then
+    rm -rf "$dir" "$dir.tmp"
+    log "generating $dir: $how"
+    case $how in
+      inline*) inline_gen "$dir.tmp" "$2" 1 >&2 ;;
+      *) python3 "$SHARED_GEN" "$dir.tmp" --scale "$1" --seed 1 >&2 ;;
+    esac
+    mv "$dir.tmp" "$dir"
+    echo "$how" > "$dir.done"
+  fi
+  echo "$dir"
+}
+
+# ---------------------------------------------------------------- kluis, key
+if [ -n "${KLUIS:-}" ]; then
+  K=$(realpath "$KLUIS")
+else
+  log "cargo build --release"
+  (cd "$REPO" && cargo build --release --quiet)
+  mkdir -p "$WORK/bin"
+  cp "$REPO/target/release/kluis" "$WORK/bin/kluis"
+  K=$WORK/bin/kluis
+fi
+export K
+KEY=$WORK/key.txt
+if [ ! -s "$WORK/recipient.txt" ]; then
+  rm -f "$KEY"
+  "$K" key new -q -o "$KEY" > "$WORK/recipient.txt" 2> "$WORK/.note"
+fi
+R=$(cat "$WORK/recipient.txt")
+export KEY R
+export RESTIC_PASSWORD=bench RESTIC_REPOSITORY=$WORK/restic-repo RESTIC_CACHE_DIR=$WORK/restic-cache
+export BORG_PASSPHRASE=bench BORG_REPO=$WORK/borg-repo BORG_BASE_DIR=$WORK/borg-base
+export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
+RESTORE=$WORK/restore
+export RESTORE
+
+# ---------------------------------------------------------------- timing
+TF=$WORK/.time
+RES=$WORK/results.tsv
+HZ=$(getconf CLK_TCK)
+busy() { awk '/^cpu /{print $2+$3+$4+$7+$8; exit}' /proc/stat; }
+# settle: sync, SETTLE s, then 1 s windows until one is quiet; sets WAITED, NOISY
+settle() {
+  local t0=$SECONDS a b win=$SETTLE
+  sync
+  NOISY=0
+  while :; do
+    a=$(busy); sleep "$win"; b=$(busy)
+    (( (b - a) * 10 < HZ * win )) && break
+    (( SECONDS - t0 < QUIET_MAX )) || { NOISY=1; break; }
+    win=1
+  done
+  WAITED=$((SECONDS - t0))
+}
+# timed OP TOOL CMD [OUTPATH]: one timed run of CMD (bash -o pipefail -c,
+# with $RUN exported); appends a row to $RES.
+timed() {
+  local op=$1 tool=$2 cmd=$3 outp=${4:-} out=0 t0 t1 wall user sys rss
+  settle
+  t0=$EPOCHREALTIME
+  if ! /usr/bin/time -f '%U %S %M' -o "$TF" bash -o pipefail -c "$cmd"; then
+    log "FAILED: $op/$tool run $RUN: $cmd"; cat "$TF" >&2; exit 1
+  fi
+  t1=$EPOCHREALTIME
+  wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", b - a}')
+  read -r user sys rss < <(tail -n 1 "$TF")
+  [ -z "$outp" ] || out=$(du -sb "$outp" | cut -f1)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$op" "$tool" "$RUN" "$wall" "$user" "$sys" "$rss" \
+    "$out" "$WAITED" "$NOISY" >> "$RES"
+  log "$op/$tool run $RUN: ${wall}s (user $user, sys $sys, rss $((rss / 1024)) MiB$( ((NOISY)) && echo ', machine busy'))"
+}
+
+# Wait out the ext4 slow path after the last deletion of restored trees.
+wait_after_delete() {
+  [ -f "$WORK/.deleted-at" ] || return 0
+  local left=$(( $(cat "$WORK/.deleted-at") + DELETE_WAIT - $(date +%s) ))
+  if (( left > 0 )); then
+    log "restored trees were deleted recently; waiting ${left}s (ext4 slow path, see header; DELETE_WAIT=0 skips)"
+    sleep "$left"
+  fi
+}
+cleanup_trees() {
+  [ "$KEEP" = 1 ] && return 0
+  log "deleting restored trees and archives"
+  rm -rf "$RESTORE" "$WORK"/M-* "$WORK"/vault-* "$WORK/pipe.age" "$WORK/same.age" \
+    "$RESTIC_REPOSITORY" "$RESTIC_CACHE_DIR" "$BORG_REPO" "$BORG_BASE_DIR"
+  date +%s > "$WORK/.deleted-at"
+}
+
+tree_facts() {  # DIR -> "FILES BYTES" of regular files below it
+  find "$1" -type f -printf '%s\n' | awk '{n++; s+=$1} END {printf "%d %.0f\n", n, s}'
+}
+
+machine() {
+  printf '%s, %s vCPU (%s), %s GiB RAM, Linux %s, %s on %s' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(nproc)" \
+    "$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)" \
+    "$(awk '/^MemTotal/{printf "%.0f", $2/1048576}' /proc/meminfo)" "$(uname -r)" \
+    "$(findmnt -no FSTYPE -T "$WORK" 2>/dev/null || echo '?')" "$WORK"
+}
+kluis_version() {
+  printf '%s' "$("$K" --version)"
+  git -C "$REPO" rev-parse --short HEAD 2>/dev/null | sed 's/^/, commit /' || true
+}
+
+# kluis_archive MEDIUM DATA: fresh vault + medium (untimed), then the timed archive
+kluis_prep() {  # N
+  rm -rf "$WORK/vault-$1" "$WORK/M-$1"; mkdir -p "$WORK/M-$1"
+  KLUIS_VAULT=$WORK/vault-$1 "$K" init -q --org bench -r "$R" > /dev/null 2> "$WORK/.note" ||
+    { cat "$WORK/.note" >&2; exit 1; }
+}
+
+wait_after_delete
+printf 'op\ttool\trun\twall_s\tuser_s\tsys_s\trss_kib\tout_bytes\twaited_s\tbusy\n' > "$RES"
+
+# ================================================================ flat memory
+if [ "$FLAT" = 1 ]; then
+  SETS=()
+  if [ -n "$DATA_ARG" ]; then SETS+=("$(realpath "$DATA_ARG")"); else SETS+=("$(make_data medium "$GEN_MB")"); fi
+  SETS+=("$(make_data large "$LARGE_MB")")
+  mkdir -p "$RESTORE"
+  n=0
+  for DATA in "${SETS[@]}"; do
+    n=$((n + 1)); export DATA RUN=$n
+    log "flat memory: $DATA"
+    kluis_prep "$n"
+    timed archive "set$n" 'KLUIS_VAULT=$WORK/vault-$RUN "$K" archive -q --year 2019 --to "$WORK/M-$RUN" "$DATA" >/dev/null' \
+      "$WORK/M-$n/2019-financial.kluis"
+    timed verify "set$n" 'KLUIS_VAULT=$WORK/vault-$RUN "$K" verify -q -i "$KEY" "$WORK/M-$RUN" >/dev/null'
+    timed restore "set$n" 'KLUIS_VAULT=$WORK/vault-$RUN "$K" restore -q -i "$KEY" "$WORK/M-$RUN/2019-financial.kluis" --to "$RESTORE/flat-$RUN" >/dev/null'
+    read -r f1 b1 < <(tree_facts "$DATA"); read -r f2 b2 < <(tree_facts "$RESTORE/flat-$n/records")
+    echo "$f1 $b1" > "$WORK/.set$n"
+    [ "$f1 $b1" = "$f2 $b2" ] && echo ok > "$WORK/.check$n" || echo "DIFFERS ($f2 files, $b2 bytes)" > "$WORK/.check$n"
+    rm -rf "$WORK/M-$n"   # one big file: no slow path
+  done
+  cleanup_trees
+  python3 - "$RES" "$WORK" "$(machine)" "$(kluis_version)" "${SETS[@]}" <<'EOF' | tee "$WORK/flat-table.txt"
+import csv, sys
+res, work, machine, version, sets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+rows = list(csv.DictReader(open(res), delimiter="\t"))
+print("kluis flat memory: %s; %s" % (version, machine))
+print("peak RSS = largest process (GNU time %M), one run each\n")
+print("%-44s %22s %22s %22s  %s" % ("data set", "archive", "verify -i", "restore (all)", "restore check"))
+peaks = []
+for i, d in enumerate(sets, 1):
+    files, size = open("%s/.set%d" % (work, i)).read().split()
+    cells = []
+    for op in ("archive", "verify", "restore"):
+        r = next(r for r in rows if r["op"] == op and r["tool"] == "set%d" % i)
+        rss = int(r["rss_kib"]) / 1024; peaks.append(rss)
+        cells.append("%5.1f MiB (%6.2f s)" % (rss, float(r["wall_s"])))
+    name = "%s: %s files, %.2f GB" % (d.rstrip("/").split("/")[-1], format(int(files), ","), int(size) / 1e9)
+    print("%-44s %22s %22s %22s  %s" % (name, *cells, open("%s/.check%d" % (work, i)).read().strip()))
+print("\ngoal: peak RSS <= 64 MiB for each, the same at both sizes: %s (max %.1f MiB)"
+      % ("met" if max(peaks) <= 64 else "MISSED", max(peaks)))
+EOF
+  exit 0
+fi
+
+# ================================================================ side by side
+if [ -n "$DATA_ARG" ]; then DATA=$(realpath "$DATA_ARG"); DATA_HOW="given"; else
+  DATA=$(make_data medium "$GEN_MB"); DATA_HOW=$(cat "$DATA.done"); fi
+export DATA
+ONE=$(cd "$DATA" && find . -type f -name 'INV-2019-000123.*' | LC_ALL=C sort | head -n 1)
+if [ -z "$ONE" ]; then
+  ONE=$(cd "$DATA" && find . -type f -size +20k -size -100k | LC_ALL=C sort | grep -E '^\./[A-Za-z0-9._/-]+$' |
+    awk '{a[NR] = $0} END {if (NR) print a[int((NR + 1) / 2)]}')
+fi
+[ -n "$ONE" ] || { echo "bench.sh: no file of 20-100 KiB in $DATA for the one-record restore" >&2; exit 1; }
+ONE=${ONE#./}
+export ONE
+read -r NFILES NBYTES < <(tree_facts "$DATA")
+log "data $DATA ($DATA_HOW): $NFILES files, $NBYTES bytes; one record: $ONE; runs: $RUNS; also: ${HAVE[*]:-none}"
+mkdir -p "$RESTORE"
+# the cost of the measuring itself (starting time and bash), in every figure
+OVERHEAD=$(for _ in 1 2 3 4 5; do
+  t0=$EPOCHREALTIME; /usr/bin/time -f '%U' -o "$TF" bash -o pipefail -c true; t1=$EPOCHREALTIME
+  awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f\n", b - a}'; done | sort -n | sed -n 3p)
+
+# ---- archive
+for ((i = 1; i <= RUNS; i++)); do
+  export RUN=$i
+  [ "$i" -eq 1 ] || rm -rf "$WORK/M-$((i - 1))" "$WORK/vault-$((i - 1))"
+  kluis_prep "$i"
+  timed archive kluis 'KLUIS_VAULT=$WORK/vault-$RUN "$K" archive -q --year 2019 --to "$WORK/M-$RUN" "$DATA" >/dev/null' \
+    "$WORK/M-$i/2019-financial.kluis"
+  rm -f "$WORK/pipe.age"
+  timed archive pipe 'tar -cf - -C "$DATA" . | zstd -3 -T0 -q | age -r "$R" > "$WORK/pipe.age"' "$WORK/pipe.age"
+  rm -f "$WORK/same.age"
+  timed archive same 'tar -cf - -C "$DATA" . | zstd -3 -T0 -q | age -r "$R" > "$WORK/same.age" &&
+    find "$DATA" -type f -print0 | xargs -0 sha256sum > /dev/null &&
+    sync "$WORK/same.age" && dd if="$WORK/same.age" iflag=nocache count=0 status=none &&
+    age -d -i "$KEY" "$WORK/same.age" | zstd -d -q > /dev/null'
+  if has restic; then
+    rm -rf "$RESTIC_REPOSITORY" "$RESTIC_CACHE_DIR"; restic init -q >/dev/null
+    timed archive restic 'cd "$DATA" && restic backup -q . >/dev/null' "$RESTIC_REPOSITORY"
+  fi
+  if has borg; then
+    rm -rf "$BORG_REPO" "$BORG_BASE_DIR"; borg init -e repokey-blake2 "$BORG_REPO" 2>/dev/null
+    timed archive borg 'cd "$DATA" && borg create --compression zstd,3 ::a .' "$BORG_REPO"
+  fi
+done
+rm -f "$WORK/same.age"
+export A=$WORK/M-$RUNS/2019-financial.kluis P=$WORK/pipe.age KLUIS_VAULT=$WORK/vault-$RUNS
+
+# ---- full restore (a new directory every time; see the header)
+for ((i = 1; i <= RUNS; i++)); do
+  export RUN=$i
+  timed restore kluis '"$K" restore -q -i "$KEY" "$A" --to "$RESTORE/kluis-$RUN" >/dev/null'
+  mkdir -p "$RESTORE/pipe-$i"
+  timed restore pipe 'age -d -i "$KEY" "$P" | zstd -d -q | tar -x -C "$RESTORE/pipe-$RUN"'
+  has restic && timed restore restic 'restic restore -q latest --target "$RESTORE/restic-$RUN" >/dev/null'
+  if has borg; then
+    mkdir -p "$RESTORE/borg-$i"
+    timed restore borg 'cd "$RESTORE/borg-$RUN" && borg extract ::a'
+  fi
+done
+
+# ---- one record
+for ((i = 1; i <= RUNS; i++)); do
+  export RUN=$i
+  timed one kluis '"$K" restore -q -i "$KEY" "$A" --to "$RESTORE/one-kluis-$RUN" "$ONE" >/dev/null'
+  mkdir -p "$RESTORE/one-pipe-$i"
+  timed one pipe 'age -d -i "$KEY" "$P" | zstd -d -q | tar -x -C "$RESTORE/one-pipe-$RUN" "./$ONE"'
+  has restic && timed one restic 'restic restore -q latest --target "$RESTORE/one-restic-$RUN" --include "/$ONE" >/dev/null'
+  if has borg; then
+    mkdir -p "$RESTORE/one-borg-$i"
+    timed one borg 'cd "$RESTORE/one-borg-$RUN" && borg extract ::a "$ONE"'
+  fi
+done
+
+# ---- list
+for ((i = 1; i <= RUNS; i++)); do
+  export RUN=$i
+  timed list kluis '"$K" list -i "$KEY" "$A" > /dev/null'
+  timed list pipe 'age -d -i "$KEY" "$P" | zstd -d -q | tar -t > /dev/null'
+  has restic && timed list restic 'restic ls -q latest > /dev/null'
+  has borg && timed list borg 'borg list ::a > /dev/null'
+done
+
+# ---- check with the key
+for ((i = 1; i <= RUNS; i++)); do
+  export RUN=$i
+  timed check kluis '"$K" verify -q -i "$KEY" "$WORK/M-$RUNS" > /dev/null'
+  timed check pipe 'dd if="$P" iflag=nocache count=0 status=none && age -d -i "$KEY" "$P" | zstd -d -q > /dev/null'
+  has restic && timed check restic 'restic check -q --read-data > /dev/null'
+  has borg && timed check borg 'borg check --verify-data'
+done
+
+# ---- did the restores restore? (untimed; last run of each)
+CHECKS=$WORK/.checks; : > "$CHECKS"
+check_tree() {  # TOOL DIR
+  local got; got=$(tree_facts "$2")
+  [ "$got" = "$NFILES $NBYTES" ] && echo "$1 full: ok" >> "$CHECKS" || echo "$1 full: DIFFERS ($got)" >> "$CHECKS"
+}
+check_one() {  # TOOL FILE
+  cmp -s "$DATA/$ONE" "$2" && echo "$1 one: ok" >> "$CHECKS" || echo "$1 one: DIFFERS" >> "$CHECKS"
+}
+check_tree kluis "$RESTORE/kluis-$RUNS/records"; check_one kluis "$RESTORE/one-kluis-$RUNS/records/$ONE"
+check_tree pipe "$RESTORE/pipe-$RUNS"; check_one pipe "$RESTORE/one-pipe-$RUNS/$ONE"
+has restic && { check_tree restic "$RESTORE/restic-$RUNS"; check_one restic "$RESTORE/one-restic-$RUNS/$ONE"; }
+has borg && { check_tree borg "$RESTORE/borg-$RUNS"; check_one borg "$RESTORE/one-borg-$RUNS/$ONE"; }
+ONE_SIZE=$(stat -c %s "$DATA/$ONE")
+cleanup_trees
+
+python3 - "$RES" "$CHECKS" "$(machine)" "$(kluis_version)" "$DATA" "$DATA_HOW" "$NFILES" "$NBYTES" "$ONE" "$ONE_SIZE" \
+  "$RUNS" "$OVERHEAD" <<'EOF' | tee "$WORK/table.txt"
+import csv, statistics, sys
+res, checks, machine, version, data, how, nfiles, nbytes, one, one_size, runs, overhead = sys.argv[1:]
+rows = list(csv.DictReader(open(res), delimiter="\t"))
+tools = [t for t in ("restic", "borg") if any(r["tool"] == t for r in rows)]
+def runs_of(op, tool):
+    return [r for r in rows if r["op"] == op and r["tool"] == tool]
+def med(op, tool, key="wall_s"):
+    v = [float(r[key]) for r in runs_of(op, tool)]
+    return statistics.median(v) if v else None
+def peak(op, tool):
+    v = [int(r["rss_kib"]) for r in runs_of(op, tool)]
+    return max(v) / 1024 if v else None
+def secs(x):
+    return "-" if x is None else ("%.4f" % x if x < 0.1 else "%.2f" % x)
+def div(a, b):
+    return a / b if b else float("inf")
+def ratio(a, b):
+    if a is None or b is None:
+        return "-"
+    if b == 0 or a == 0:
+        return "n/a"
+    r = a / b
+    return "%.2f" % r if r >= 0.1 else "1/%.0f" % (b / a)
+
+print("kluis bench: %s; %s" % (version, machine))
+print("data: %s (%s): %s files, %.1f MB; one record: %s (%.1f kB)" % (
+    data, how, format(int(nfiles), ","), int(nbytes) / 1e6, one, int(one_size) / 1e3))
+print("median wall seconds of %s runs each, tools alternating; ratio = kluis / anchor (below 1: kluis faster;"
+      " 1/N: N times faster)\n" % runs)
+hdr = "%-22s %8s  %-36s %9s %8s" % ("operation", "kluis s", "pipeline anchor", "anchor s", "ratio")
+for t in tools:
+    hdr += " %9s %8s" % (t + " s", "ratio")
+print(hdr); print("-" * len(hdr))
+lines = [
+    ("archive vs same work", "archive", "same", "tar|zstd|age + sha256sum + read-back", True),
+    ("archive vs bare pipe", "archive", "pipe", "tar | zstd -3 -T0 | age", True),
+    ("full restore", "restore", "pipe", "age -d | zstd -d | tar -x", True),
+    ("one-record restore", "one", "pipe", "age -d | zstd -d | tar -x NAME", True),
+    ("list", "list", "pipe", "age -d | zstd -d | tar -t", True),
+    ("check with key", "check", "pipe", "uncached: age -d | zstd -d >/dev/null", True),
+]
+for label, op, anchor, desc, _ in lines:
+    k = med(op, "kluis"); a = med(op, anchor)
+    s = "%-22s %8s  %-36s %9s %8s" % (label, secs(k), desc, secs(a), ratio(k, a))
+    for t in tools:
+        tv = None if anchor == "same" else med(op, t)
+        s += " %9s %8s" % (secs(tv), ratio(k, tv))
+    print(s)
+if tools:
+    print("(restic/borg: backup|create, restore|extract (--include NAME), ls|list, check --read-data|--verify-data)")
+
+print("\npeak RSS, MiB (largest process, max over runs)")
+hdr = "%-24s %8s %9s" % ("", "kluis", "pipeline") + "".join(" %9s" % t for t in tools)
+print(hdr)
+for label, op in (("archive", "archive"), ("check / verify -i", "check"), ("full restore", "restore"),
+                  ("one-record restore", "one"), ("list", "list")):
+    print("%-24s %8.1f %9.1f" % (label, peak(op, "kluis"), peak(op, "pipe"))
+          + "".join(" %9.1f" % peak(op, t) for t in tools))
+
+def size(tool):
+    return med("archive", tool, "out_bytes")
+print("\noutput size: kluis %.1f MB, pipeline %.1f MB, ratio %.4f" % (size("kluis") / 1e6, size("pipe") / 1e6,
+      size("kluis") / size("pipe")) + "".join("; %s repository %.1f MB" % (t, size(t) / 1e6) for t in tools))
+
+print("\ngoals (issue 5)")
+def goal(text, ok, value):
+    print("  %-62s %-8s %s" % (text, "met" if ok else "MISSED", value))
+k_arch = med("archive", "kluis")
+r = div(k_arch, med("archive", "same"))
+goal("archive <= 0.5 x (pipeline + sha256sum + read-back)", r <= 0.5, "%.2f" % r)
+r = div(k_arch, med("archive", "pipe"))
+goal("archive <= 1.3 x bare pipeline", r <= 1.3, "%.2f" % r)
+r = div(med("restore", "kluis"), med("restore", "pipe"))
+goal("full restore <= 1.0 x age -d | zstd -d | tar -x", r <= 1.0, "%.2f" % r)
+x = div(med("one", "pipe"), med("one", "kluis"))
+goal("one-record restore >= 50x faster than the pipeline", x >= 50, "%.0fx" % x)
+if "restic" in tools:
+    x = div(med("one", "restic"), med("one", "kluis"))
+    goal("one-record restore >= 20x faster than restic", x >= 20, "%.0fx" % x)
+x = div(med("list", "pipe"), med("list", "kluis"))
+goal("list >= 50x faster than age -d | zstd -d | tar -t", x >= 50, "%.0fx" % x)
+p = max(peak("archive", "kluis"), peak("check", "kluis"), peak("restore", "kluis"))
+goal("peak RSS <= 64 MiB (archive, verify, restore)", p <= 64, "%.1f MiB" % p)
+r = size("kluis") / size("pipe")
+goal("archive size <= 1.02 x the pipeline's", r <= 1.02, "%.4f" % r)
+
+busy = sum(int(r["busy"]) for r in rows)
+print("\nrestores checked (file count and bytes; the one record byte for byte): "
+      + "; ".join(l.strip() for l in open(checks) if l.strip()))
+print("%d of %d timed runs started while other processes kept the machine busy (after waiting the limit)"
+      % (busy, len(rows)))
+print("every wall time includes starting GNU time and bash: %.1f ms" % (float(overhead) * 1e3))
+EOF
