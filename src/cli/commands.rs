@@ -32,13 +32,16 @@ fn note(quiet: bool, text: &str) {
     }
 }
 
-pub fn key(cmd: KeyCommand) -> Result<Outcome> {
+pub fn key(quiet: bool, cmd: KeyCommand) -> Result<Outcome> {
     match cmd {
         KeyCommand::New { output: Some(path) } => {
             let recipient = keys::write_new_identity(&path)?;
-            eprintln!(
-                "Wrote a new identity to {} (mode 0600). Keep a copy offline: without it no archive opens.",
-                path.display()
+            note(
+                quiet,
+                &format!(
+                    "Wrote a new identity to {} (mode 0600). Keep a copy offline: without it no archive opens.",
+                    path.display()
+                ),
             );
             stdout_line(&recipient)?;
         }
@@ -48,7 +51,7 @@ pub fn key(cmd: KeyCommand) -> Result<Outcome> {
             let mut out = std::io::stdout().lock();
             out.write_all(text.expose_secret().as_bytes())
                 .map_err(|e| Error::io("stdout", e))?;
-            eprintln!("Public key: {recipient}");
+            note(quiet, &format!("Public key: {recipient}"));
         }
         KeyCommand::Check {
             keys: key_args,
@@ -114,7 +117,7 @@ pub struct InitArgs {
     operator: Option<String>,
 }
 
-pub fn init(vault_dir: Option<&Path>, args: InitArgs) -> Result<Outcome> {
+pub fn init(vault_dir: Option<&Path>, quiet: bool, args: InitArgs) -> Result<Outcome> {
     let dir = vault::locate(vault_dir);
     let mut recipients = Vec::new();
     for r in &args.recipients {
@@ -140,24 +143,34 @@ pub fn init(vault_dir: Option<&Path>, args: InitArgs) -> Result<Outcome> {
         },
     };
     let vault = Vault::init(&dir, config)?;
-    eprintln!(
-        "Created the vault in {} for {}.",
-        vault.dir.display(),
-        vault.config.organisation
+    note(
+        quiet,
+        &format!(
+            "Created the vault in {} for {}.",
+            vault.dir.display(),
+            vault.config.organisation
+        ),
     );
-    eprintln!(
-        "Retention preset {}; fiscal year starts {}.",
-        vault.policy.preset.name, vault.policy.fiscal_year_start
+    note(
+        quiet,
+        &format!(
+            "Retention preset {}; fiscal year starts {}.",
+            vault.policy.preset.name, vault.policy.fiscal_year_start
+        ),
     );
     match vault.config.recipients.len() {
-        0 => eprintln!(
-            "No recipients yet: add them to {} or give -r to `kluis archive`.",
-            vault.dir.join(vault::CONFIG_FILE).display()
+        0 => note(
+            quiet,
+            &format!(
+                "No recipients yet: add them to {} or give -r to `kluis archive`.",
+                vault.dir.join(vault::CONFIG_FILE).display()
+            ),
         ),
-        1 => eprintln!(
-            "One recipient. Consider a second (accountant, or a recovery key on paper): the key is the single point of failure."
+        1 => note(
+            quiet,
+            "One recipient. Consider a second (accountant, or a recovery key on paper): the key is the single point of failure.",
         ),
-        n => eprintln!("{n} recipients."),
+        n => note(quiet, &format!("{n} recipients.")),
     }
     Ok(Outcome::Ok)
 }

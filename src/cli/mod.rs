@@ -153,8 +153,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = cli.quiet;
     let result = match cli.command {
-        Command::Key(cmd) => commands::key(cmd),
-        Command::Init(args) => commands::init(cli.vault.as_deref(), args),
+        Command::Key(cmd) => commands::key(quiet, cmd),
+        Command::Init(args) => commands::init(cli.vault.as_deref(), quiet, args),
         Command::Archive(args) => commands::archive(cli.vault.as_deref(), quiet, args),
         Command::Verify(args) => commands::verify(cli.vault.as_deref(), quiet, args),
         Command::List(args) => commands::list(args),
