@@ -10,7 +10,7 @@
 # FUZZ_JOBS targets at a time (default 2), and prints a summary. A run keeps
 # going after a crash, an out-of-memory or a timeout (libFuzzer's fork
 # mode); each failing input lands in fuzz/artifacts/<target>/ and the script
-# exits 1 if there is any. Logs: fuzz/logs/<target>.log.
+# exits 1 if there is any. Logs: fuzz/target/logs/<target>.log.
 #
 # Environment: FUZZ_JOBS (targets at once, default 2), FUZZ_RSS_MB (memory
 # limit per run, default 512), FUZZ_TIMEOUT (seconds per input, default 10).
@@ -47,6 +47,8 @@ fi
 echo "building ${#targets[@]} fuzz targets" >&2
 cargo fuzz build "${fuzz_flags[@]}" >&2
 bin_dir=$root/fuzz/target/x86_64-unknown-linux-gnu/release
+# Logs go below fuzz/target/, which git ignores.
+logs=$root/fuzz/target/logs
 
 for t in "${targets[@]}"; do
     if [ ! -d "fuzz/corpus/$t" ]; then
@@ -63,7 +65,7 @@ max_len() {
     esac
 }
 
-mkdir -p fuzz/logs
+mkdir -p "$logs"
 run_one() {
     local t=$1
     mkdir -p "fuzz/artifacts/$t" "fuzz/corpus/$t"
@@ -76,9 +78,9 @@ run_one() {
         -max_total_time="$secs" -rss_limit_mb="$rss" -malloc_limit_mb="$rss" \
         -max_len="$(max_len "$t")" -timeout="$timeout" \
         -artifact_prefix="fuzz/artifacts/$t/" -print_final_stats=1 \
-        >"fuzz/logs/$t.log" 2>&1 || true
+        >"$logs/$t.log" 2>&1 || true
     end=$(date +%s)
-    echo $((end - start)) >"fuzz/logs/$t.seconds"
+    echo $((end - start)) >"$logs/$t.seconds"
 }
 
 echo "fuzzing ${#targets[@]} targets, ${secs}s each, $jobs at a time" >&2
@@ -99,7 +101,7 @@ wait || true
 printf '\n%-14s %8s %12s %8s %7s %7s %7s %s\n' target seconds execs exec/s cov ft corpus "oom/timeout/crash (artifacts)"
 found=0
 for t in "${targets[@]}"; do
-    log=fuzz/logs/$t.log
+    log=$logs/$t.log
     line=$(grep -E '^#[0-9]+: cov: ' "$log" | tail -n 1 || true)
     execs=$(sed -nE 's/^#([0-9]+):.*/\1/p' <<<"$line")
     cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$line")
@@ -109,7 +111,7 @@ for t in "${targets[@]}"; do
     corpus=$(find "fuzz/corpus/$t" -type f | wc -l)
     artifacts=$(find "fuzz/artifacts/$t" -type f | wc -l)
     [ "$artifacts" -gt 0 ] && found=1
-    printf '%-14s %8s %12s %8s %7s %7s %7s %s (%s)\n' "$t" "$(cat "fuzz/logs/$t.seconds")" \
+    printf '%-14s %8s %12s %8s %7s %7s %7s %s (%s)\n' "$t" "$(cat "$logs/$t.seconds")" \
         "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "$corpus" "${otc:-?}" "$artifacts"
 done
 if [ "$found" -eq 1 ]; then

@@ -107,10 +107,19 @@ pub fn safe_link(member: &[u8], link: &[u8]) -> std::result::Result<(), String> 
         return Err("link target is absolute or empty".into());
     }
     let mut depth: i64 = member.split(|&b| b == b'/').count() as i64 - 1;
+    let mut descended = false;
     for part in Path::new(std::ffi::OsStr::from_bytes(link)).components() {
         match part {
+            // `a/..` is only `.` if `a` is not itself a link (`s -> .`,
+            // `s2 -> s/../..` escapes): refuse `..` after a name.
+            Component::ParentDir if descended => {
+                return Err("link target goes up after going down (`x/../`)".into());
+            }
             Component::ParentDir => depth -= 1,
-            Component::Normal(_) => depth += 1,
+            Component::Normal(_) => {
+                depth += 1;
+                descended = true;
+            }
             Component::CurDir => {}
             _ => return Err("link target is absolute".into()),
         }
@@ -409,7 +418,8 @@ mod tests {
     #[test]
     fn safe_links() {
         assert!(safe_link(b"records/a/l", b"../b").is_ok());
-        assert!(safe_link(b"records/l", b"x/../y").is_ok());
+        assert!(safe_link(b"records/l", b"x/../y").is_err());
+        assert!(safe_link(b"records/s2", b"s/../..").is_err());
         assert!(safe_link(b"records/l", b"../../x").is_err());
         assert!(safe_link(b"records/l", b"/etc/passwd").is_err());
         assert!(safe_link(b"records/a/l", b"../../../etc").is_err());
