@@ -20,10 +20,30 @@ pub const README_FILE: &str = "README.txt";
 pub const ARCHIVE_EXTENSION: &str = ".kluis";
 const LOCK_FILE: &str = ".kluis.lock";
 
-/// Holds a medium's lock until dropped.
+/// Holds an advisory lock (a medium's, the vault's) until dropped.
 #[derive(Debug)]
-pub struct MediumLock {
+pub struct Lock {
     _file: File,
+}
+
+/// Takes an exclusive advisory lock (`flock`) on `dir/name`, without
+/// waiting.
+///
+/// # Errors
+/// [`Error::Locked`] naming `dir` when another kluis process holds it.
+pub fn lock_folder(dir: &Path, name: &str) -> Result<Lock> {
+    let path = dir.join(name);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .at(&path)?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(Lock { _file: file }),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(Error::Locked { path: dir.into() }),
+        Err(e) => Err(Error::io(path, e.into())),
+    }
 }
 
 /// One archive as the medium index lists it: nothing personal, no record
@@ -105,21 +125,8 @@ impl Medium {
 
     /// Takes the medium's advisory lock (a hidden `.kluis.lock` file), so
     /// that two kluis processes never write the same medium at once.
-    pub fn lock(&self) -> Result<MediumLock> {
-        let path = self.dir.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .at(&path)?;
-        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => Ok(MediumLock { _file: file }),
-            Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(Error::Locked {
-                path: self.dir.clone(),
-            }),
-            Err(e) => Err(Error::io(path, e.into())),
-        }
+    pub fn lock(&self) -> Result<Lock> {
+        lock_folder(&self.dir, LOCK_FILE)
     }
 
     pub fn label(&self) -> &str {
@@ -454,7 +461,7 @@ pub fn hash_file(path: &Path) -> Result<(u64, [u8; 32])> {
     Ok((size, hasher.finalize().into()))
 }
 
-fn readback_list(medium: &Medium) -> String {
+fn archive_list(medium: &Medium) -> String {
     let mut s = String::new();
     for a in &medium.index.archives {
         s.push_str(&format!(
@@ -507,7 +514,7 @@ kluis-medium.json is the same list as above in machine-readable form.
 The format is specified in docs/FORMAT.md of the kluis source code.
 "#,
         label = medium.index.label,
-        list = readback_list(medium)
+        list = archive_list(medium)
     )
 }
 

@@ -287,11 +287,16 @@ impl Restorer<'_> {
         };
         let report = &mut self.report;
         let outcome = match entry.kind {
-            Kind::Dir => restore_dir(&dest).map(|()| {
+            Kind::Dir => make_dir(&dest).map(|()| {
                 self.dirs.push((dest.clone(), entry.mode, mtime));
                 report.dirs += 1;
             }),
-            Kind::Symlink => restore_link(&dest, entry, self.force).map(|()| report.symlinks += 1),
+            Kind::Symlink => make_link(
+                &dest,
+                entry.target.as_deref().unwrap_or_default(),
+                self.force,
+            )
+            .map(|()| report.symlinks += 1),
             Kind::File => {
                 restore_file(data, &dest, entry, self.force, &mut self.buf, self.progress).map(
                     |()| {
@@ -307,7 +312,8 @@ impl Restorer<'_> {
     }
 }
 
-fn restore_dir(dest: &Path) -> std::result::Result<(), String> {
+/// Creates a folder, or accepts the one already there.
+pub(crate) fn make_dir(dest: &Path) -> std::result::Result<(), String> {
     match fs::symlink_metadata(dest) {
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => Err("a file of that name is in the way".into()),
@@ -324,10 +330,61 @@ pub(crate) fn remove_existing(dest: &Path, force: bool) -> std::result::Result<(
     }
 }
 
-fn restore_link(dest: &Path, entry: &Entry, force: bool) -> std::result::Result<(), String> {
+/// Creates a symlink (its target checked by [`safe_link`] beforehand).
+pub(crate) fn make_link(
+    dest: &Path,
+    target: &[u8],
+    force: bool,
+) -> std::result::Result<(), String> {
     remove_existing(dest, force)?;
-    let target = entry.target.as_deref().unwrap_or_default();
     std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(target), dest).map_err(|e| e.to_string())
+}
+
+/// Writes exactly `size` bytes from `data` to a new file at `dest` (never
+/// through an existing one), sets its mode and time, and returns the
+/// SHA-256 of what was written. On any failure the file is removed.
+///
+/// No fsync per file (tar does none either): after a crash the restore is
+/// simply repeated from the archive.
+pub(crate) fn write_file(
+    dest: &Path,
+    data: &mut dyn Read,
+    size: u64,
+    mode: u32,
+    mtime: Mtime,
+    buf: &mut [u8],
+    progress: &dyn Progress,
+) -> std::result::Result<[u8; 32], String> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dest)
+        .map_err(|e| e.to_string())?;
+    let mut hasher = Sha256::new();
+    let mut left = size;
+    let result = (|| {
+        while left > 0 {
+            let want = left.min(buf.len() as u64) as usize;
+            let n = data.read(&mut buf[..want]).map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("the archive ends inside this record".to_string());
+            }
+            hasher.update(&buf[..n]);
+            file.write_all(&buf[..n])
+                .map_err(|e| format!("{}: {e}", dest.display()))?;
+            progress.advance(n as u64);
+            left -= n as u64;
+        }
+        file.set_permissions(fs::Permissions::from_mode(mode & 0o1777))
+            .map_err(|e| e.to_string())?;
+        file.set_modified(mtime.to_system())
+            .map_err(|e| e.to_string())?;
+        Ok(hasher.finalize().into())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(dest);
+    }
+    result
 }
 
 fn restore_file(
@@ -339,52 +396,25 @@ fn restore_file(
     progress: &dyn Progress,
 ) -> std::result::Result<(), String> {
     remove_existing(dest, force)?;
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(dest)
-        .map_err(|e| e.to_string())?;
-    let mut hasher = Sha256::new();
-    let mut left = entry.size;
+    let mtime = Mtime {
+        secs: entry.mtime,
+        nsec: entry.mtime_nsec,
+    };
     let mut cursor = data.tar_from(entry.data_offset);
-    let result = (|| {
-        while left > 0 {
-            let want = left.min(buf.len() as u64) as usize;
-            let n = cursor
-                .read(&mut buf[..want])
-                .map_err(|e| cursor.take_error(e).to_string())?;
-            if n == 0 {
-                return Err("the archive ends inside this record".to_string());
-            }
-            hasher.update(&buf[..n]);
-            file.write_all(&buf[..n])
-                .map_err(|e| format!("{}: {e}", dest.display()))?;
-            progress.advance(n as u64);
-            left -= n as u64;
-        }
-        let actual: [u8; 32] = hasher.finalize().into();
-        if Some(actual) != entry.sha256 {
-            return Err(
-                "its content does not match the SHA-256 in the manifest (damaged)".to_string(),
-            );
-        }
-        file.set_permissions(fs::Permissions::from_mode(entry.mode & 0o1777))
-            .map_err(|e| e.to_string())?;
-        file.set_modified(
-            Mtime {
-                secs: entry.mtime,
-                nsec: entry.mtime_nsec,
-            }
-            .to_system(),
-        )
-        .map_err(|e| e.to_string())
-        // No fsync per file (tar does none either): after a crash the
-        // restore is simply repeated from the archive.
-    })();
-    if result.is_err() {
+    let hash = write_file(
+        dest,
+        &mut cursor,
+        entry.size,
+        entry.mode,
+        mtime,
+        buf,
+        progress,
+    )?;
+    if Some(hash) != entry.sha256 {
         let _ = fs::remove_file(dest);
+        return Err("its content does not match the SHA-256 in the manifest (damaged)".into());
     }
-    result
+    Ok(())
 }
 
 #[cfg(test)]

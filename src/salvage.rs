@@ -7,14 +7,12 @@
 //! survived; otherwise the record is reported as restored unchecked.
 
 use std::collections::HashMap;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::fs;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-
-use sha2::{Digest, Sha256};
 
 use crate::error::{IoContext, Result};
 use crate::format::reader::{Plain, decrypt};
@@ -22,7 +20,11 @@ use crate::format::writer::Mtime;
 use crate::format::{MANIFEST_MEMBER, MAX_FRAME};
 use crate::keys::Identities;
 use crate::manifest::Entry;
-use crate::restore::{Selection, make_parents, remove_existing, safe_link, safe_target};
+use crate::progress::Silent;
+use crate::restore::{
+    Selection, make_dir, make_link, make_parents, remove_existing, safe_link, safe_target,
+    write_file,
+};
 
 const CHUNK: u64 = 64 << 10;
 /// A recovered manifest larger than this is not held in memory.
@@ -321,6 +323,7 @@ pub fn run(
     let mut manifest: Option<Vec<u8>> = None;
     let mut dirs: Vec<(PathBuf, u32, Mtime)> = Vec::new();
     let mut first = true;
+    let mut buf = vec![0u8; 256 << 10];
     loop {
         let mut run = Run {
             frames: &mut frames,
@@ -363,38 +366,24 @@ pub fn run(
                 };
                 let mode = header.mode().unwrap_or(0o644);
                 let outcome: std::result::Result<(), String> = match header.entry_type() {
-                    tar::EntryType::Directory => {
-                        let made = match fs::symlink_metadata(&dest) {
-                            Ok(m) if m.is_dir() => Ok(()),
-                            Ok(_) => Err("a file of that name is in the way".into()),
-                            Err(_) => fs::create_dir(&dest).map_err(|e| e.to_string()),
-                        };
-                        made.map(|()| {
-                            dirs.push((dest, mode, mtime));
-                            report.dirs += 1;
-                        })
-                    }
+                    tar::EntryType::Directory => make_dir(&dest).map(|()| {
+                        dirs.push((dest, mode, mtime));
+                        report.dirs += 1;
+                    }),
                     tar::EntryType::Symlink => {
                         let link = entry
                             .link_name_bytes()
                             .map(|l| l.into_owned())
                             .unwrap_or_default();
                         safe_link(&path, &link)
-                            .and_then(|()| remove_existing(&dest, force))
-                            .and_then(|()| {
-                                use std::os::unix::ffi::OsStrExt;
-                                std::os::unix::fs::symlink(
-                                    std::ffi::OsStr::from_bytes(&link),
-                                    &dest,
-                                )
-                                .map_err(|e| e.to_string())
-                            })
+                            .and_then(|()| make_link(&dest, &link, force))
                             .map(|()| report.symlinks += 1)
                     }
                     tar::EntryType::Regular => {
                         let size = entry.size();
-                        let written = remove_existing(&dest, force)
-                            .and_then(|()| write_entry(&mut entry, &dest, size, mode, mtime));
+                        let written = remove_existing(&dest, force).and_then(|()| {
+                            write_file(&dest, &mut entry, size, mode, mtime, &mut buf, &Silent)
+                        });
                         written.map(|hash| {
                             restored.insert(path.clone(), hash);
                             report.bytes += size;
@@ -452,44 +441,4 @@ pub fn run(
     }
     report.lost = lost;
     Ok(report)
-}
-
-fn write_entry(
-    entry: &mut impl Read,
-    dest: &Path,
-    size: u64,
-    mode: u32,
-    mtime: Mtime,
-) -> std::result::Result<[u8; 32], String> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(dest)
-        .map_err(|e| e.to_string())?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 << 10];
-    let mut left = size;
-    let result = (|| {
-        while left > 0 {
-            let want = left.min(buf.len() as u64) as usize;
-            let n = entry
-                .read(&mut buf[..want])
-                .map_err(|_| "its data lies in a lost part of the archive".to_string())?;
-            if n == 0 {
-                return Err("its data lies in a lost part of the archive".to_string());
-            }
-            hasher.update(&buf[..n]);
-            file.write_all(&buf[..n]).map_err(|e| e.to_string())?;
-            left -= n as u64;
-        }
-        file.set_permissions(fs::Permissions::from_mode(mode & 0o1777))
-            .map_err(|e| e.to_string())?;
-        file.set_modified(mtime.to_system())
-            .map_err(|e| e.to_string())?;
-        Ok(hasher.finalize().into())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(dest);
-    }
-    result
 }

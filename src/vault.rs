@@ -3,7 +3,7 @@
 //! Every write is atomic, and a lock keeps two kluis processes apart.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
 use crate::error::{Error, IoContext, Result};
-use crate::media::atomic_write;
+use crate::media::{Lock, atomic_write, lock_folder};
 use crate::retention::{Policy, RetentionConfig};
 use crate::sources::table::TableConfig;
 
@@ -215,21 +215,8 @@ impl Vault {
     ///
     /// # Errors
     /// [`Error::Locked`] when another kluis process holds it.
-    pub fn lock(&self) -> Result<VaultLock> {
-        let path = self.dir.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .at(&path)?;
-        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => Ok(VaultLock { _file: file }),
-            Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(Error::Locked {
-                path: self.dir.clone(),
-            }),
-            Err(e) => Err(Error::io(path, e.into())),
-        }
+    pub fn lock(&self) -> Result<Lock> {
+        lock_folder(&self.dir, LOCK_FILE)
     }
 
     /// Applies `change` to the catalog under the lock, atomically.
@@ -240,12 +227,6 @@ impl Vault {
         self.save_catalog(&catalog)?;
         Ok(out)
     }
-}
-
-/// Holds the vault lock.
-#[derive(Debug)]
-pub struct VaultLock {
-    _file: File,
 }
 
 /// toml's message, reduced to one line naming the line and the key.
