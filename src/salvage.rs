@@ -16,6 +16,7 @@ use std::sync::atomic::AtomicU64;
 
 use crate::error::{IoContext, Result};
 use crate::format::reader::{Plain, decrypt};
+use crate::format::tarwalk;
 use crate::format::writer::Mtime;
 use crate::format::{MANIFEST_MEMBER, MAX_FRAME};
 use crate::keys::Identities;
@@ -324,19 +325,28 @@ pub fn run(
     let mut dirs: Vec<(PathBuf, u32, Mtime)> = Vec::new();
     let mut first = true;
     let mut buf = vec![0u8; 256 << 10];
+    // What is left of the last frame when a walk stops on a malformed
+    // member: the next walk resynchronises on a header in it.
+    let mut carried = (Vec::new(), 0);
     loop {
         let mut run = Run {
             frames: &mut frames,
-            buf: Vec::new(),
-            at: 0,
+            buf: std::mem::take(&mut carried.0),
+            at: carried.1,
             resync: !first,
             gap: false,
         };
         first = false;
-        let mut archive_reader = tar::Archive::new(&mut run);
+        let mut malformed = false;
+        let (guarded, allowance) = tarwalk::guard(&mut run);
+        let mut archive_reader = tar::Archive::new(guarded);
         if let Ok(entries) = archive_reader.entries() {
             for item in entries {
-                let Ok(mut entry) = item else { break };
+                let Ok(mut entry) = item else {
+                    malformed = true;
+                    break;
+                };
+                allowance.admit(&entry);
                 let path = entry.path_bytes().into_owned();
                 let name = String::from_utf8_lossy(&path).into_owned();
                 if path == MANIFEST_MEMBER.as_bytes() && entry.size() <= MAX_MANIFEST {
@@ -396,8 +406,14 @@ pub fn run(
                 }
             }
         }
-        let ended = !run.gap;
-        if ended {
+        drop(archive_reader);
+        if malformed && !run.gap {
+            // A member the tar crate refused (or whose headers were too
+            // large) in authentic bytes: go on from the next header.
+            carried = (std::mem::take(&mut run.buf), run.at);
+            continue;
+        }
+        if !run.gap {
             break;
         }
     }

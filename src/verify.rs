@@ -13,6 +13,7 @@ use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::format::reader::ArchiveReader;
 use crate::format::seektable::Frame;
+use crate::format::tarwalk;
 use crate::format::{FOOTER_MEMBER, MANIFEST_MEMBER, METADATA_MEMBER, SHA256SUMS_MEMBER};
 use crate::keys::Identities;
 use crate::manifest::{Entry, Kind, hex};
@@ -246,11 +247,12 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
     let mut hasher_buf = vec![0u8; 256 << 10];
 
     let walk: std::result::Result<(), (Error, u64)> = (|| {
-        let mut cursor = stream.tar_from(0);
-        let mut archive = tar::Archive::new(&mut cursor);
+        let (guarded, allowance) = tarwalk::guard(stream.tar_from(0));
+        let mut archive = tar::Archive::new(guarded);
         let entries = archive.entries().map_err(|e| (Error::io(path, e), 0))?;
         for item in entries {
-            let mut member = item.map_err(|e| (Error::io(path, e), verified_until))?;
+            let mut member = item.map_err(|e| (walk_error(path, &allowance, e), verified_until))?;
+            allowance.admit(&member);
             let name = member.path_bytes().into_owned();
             let offset = member.raw_header_position();
             // kluis's own members were located through the footer when the
@@ -260,7 +262,7 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
                 .any(|n| n.as_bytes() == name.as_slice())
             {
                 std::io::copy(&mut member, &mut std::io::sink())
-                    .map_err(|e| (Error::io(path, e), offset))?;
+                    .map_err(|e| (walk_error(path, &allowance, e), offset))?;
                 continue;
             }
             let expected = match manifest.next() {
@@ -311,11 +313,13 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
             {
                 problems.push("link target differs from the manifest".into());
             }
+            // Only a plain file's content is read: a GNU sparse member
+            // (which kluis never writes) may claim any size in holes.
             let mut hasher = Sha256::new();
-            loop {
+            while kind == Some(Kind::File) {
                 let n = member
                     .read(&mut hasher_buf)
-                    .map_err(|e| (Error::io(path, e), offset))?;
+                    .map_err(|e| (walk_error(path, &allowance, e), offset))?;
                 if n == 0 {
                     break;
                 }
@@ -344,12 +348,15 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
 
     if let Err((error, _at)) = walk {
         let error = match error {
-            Error::Io { source, .. } => match cursor_error(&mut stream, source) {
+            // Behind an I/O error of the walk: damage the cursor met (kept
+            // by the reader), or a tar stream that is not well formed.
+            Error::Io { source, .. } => match stream.take_fault() {
+                Some(e @ Error::Io { .. }) => return Err(e),
                 Some(e) => e,
                 None => {
                     return Err(Error::Damaged {
                         path: path.into(),
-                        detail: "the tar stream is malformed".into(),
+                        detail: format!("the tar stream is malformed: {source}"),
                     });
                 }
             },
@@ -439,22 +446,15 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
     Ok(check)
 }
 
-/// The archive error behind an I/O error from the tar walk, if it was one.
-fn cursor_error(_stream: &mut ArchiveReader, source: std::io::Error) -> Option<Error> {
-    // TarCursor turns archive errors into io::Error::other(message); tar
-    // wraps them again. Either way the message tells.
-    let message = source.to_string();
-    if message.contains("truncated")
-        || message.contains("authentication")
-        || message.contains("damaged")
-        || message.contains("decompress")
-    {
-        Some(Error::Damaged {
-            path: _stream.path().into(),
-            detail: message,
-        })
+/// The error of the tar walk, naming a header bomb as damage.
+fn walk_error(path: &Path, allowance: &tarwalk::Allowance, e: std::io::Error) -> Error {
+    if allowance.exceeded() {
+        Error::Damaged {
+            path: path.into(),
+            detail: tarwalk::too_large(),
+        }
     } else {
-        None
+        Error::io(path, e)
     }
 }
 

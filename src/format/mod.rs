@@ -5,6 +5,7 @@
 pub mod meta;
 pub mod reader;
 pub mod seektable;
+pub mod tarwalk;
 pub mod writer;
 
 /// The format version this kluis writes; it reads this and every earlier one.

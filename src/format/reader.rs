@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::meta::{Footer, MemberRef, Metadata};
 use super::seektable::{self, FOOTER_LEN, Frame};
+use super::tarwalk;
 use super::{FOOTER_MEMBER, FORMAT_VERSION, MANIFEST_MEMBER, MAX_FRAME, MAX_JSON, METADATA_MEMBER};
 use crate::error::{Error, IoContext, Result};
 use crate::keys::Identities;
@@ -57,10 +58,6 @@ pub(crate) fn decrypt(
         .map_err(|e| crate::keys::map_decrypt_error(path, scrypt, e))
 }
 
-/// Most bytes of headers (pax extended header, GNU long names, ustar
-/// header) read before a member's content.
-const MAX_MEMBER_HEADERS: u64 = MAX_JSON + (16 << 10);
-
 /// An opened archive.
 pub struct ArchiveReader {
     path: PathBuf,
@@ -82,6 +79,10 @@ pub struct ArchiveReader {
     /// a fresh stream every later read would fail too.
     identities: Identities,
     poisoned: bool,
+    /// The archive error behind the last I/O error a [`TarCursor`] returned:
+    /// kept here because the tar crate, which sees only the `io::Error`,
+    /// holds the cursor while it walks.
+    fault: Option<Error>,
 }
 
 /// A second reader in its own thread, decoding frames ahead in order, so
@@ -121,6 +122,7 @@ impl ArchiveReader {
             prefetch: None,
             identities: identities.clone(),
             poisoned: false,
+            fault: None,
         };
         reader.frames = reader.read_seek_table()?;
         reader.footer = reader.read_footer()?;
@@ -128,6 +130,12 @@ impl ArchiveReader {
         reader.metadata = serde_json::from_slice(&meta)
             .map_err(|e| reader.not_kluis(format!("{METADATA_MEMBER}: {e}")))?;
         Ok(reader)
+    }
+
+    /// The archive error (damage, wrong frame, I/O) behind the last
+    /// `io::Error` a [`TarCursor`] of this reader returned, once.
+    pub fn take_fault(&mut self) -> Option<Error> {
+        self.fault.take()
     }
 
     pub fn path(&self) -> &Path {
@@ -332,7 +340,6 @@ impl ArchiveReader {
             reader: self,
             frame,
             pos,
-            error: None,
         }
     }
 
@@ -346,7 +353,8 @@ impl ArchiveReader {
             // whole, however large they claim to be: bound what it may read
             // (a decompression bomb could otherwise make it allocate the
             // rest of the archive).
-            let mut archive = tar::Archive::new((&mut cursor).take(MAX_MEMBER_HEADERS));
+            let (guarded, _allowance) = tarwalk::guard(&mut cursor);
+            let mut archive = tar::Archive::new(guarded);
             let mut entries = archive.entries().at(&path)?;
             match entries.next() {
                 Some(Ok(entry)) => Ok((
@@ -361,7 +369,7 @@ impl ArchiveReader {
                 )),
             }
         };
-        if let Some(e) = cursor.error.take() {
+        if let Some(e) = self.fault.take() {
             return Err(e);
         }
         parsed.map_err(|e| Error::NotAnArchive {
@@ -461,13 +469,13 @@ pub struct TarCursor<'a> {
     reader: &'a mut ArchiveReader,
     frame: usize,
     pos: usize,
-    error: Option<Error>,
 }
 
 impl TarCursor<'_> {
     /// The archive error behind an I/O error this cursor returned, if any.
     pub fn take_error(&mut self, e: io::Error) -> Error {
-        self.error
+        self.reader
+            .fault
             .take()
             .unwrap_or_else(|| Error::io(self.reader.path.clone(), e))
     }
@@ -486,7 +494,7 @@ impl Read for TarCursor<'_> {
             }
             if let Err(e) = self.reader.ensure_frame(self.frame) {
                 let message = e.to_string();
-                self.error = Some(e);
+                self.reader.fault = Some(e);
                 return Err(io::Error::other(message));
             }
             let buf = &self.reader.cache;
