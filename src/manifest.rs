@@ -2,6 +2,8 @@
 //! as JSON Lines (`kluis/manifest.jsonl`) and as `sha256sum` lines
 //! (`kluis/SHA256SUMS`).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// What a record is.
@@ -29,13 +31,16 @@ pub struct Entry {
     pub data_offset: u64,
 }
 
+// Text fields borrow from the line when they hold no JSON escapes: parsing
+// a manifest of 35,000 lines is most of what `list` and a one-record
+// restore do.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Line {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    path: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    path_hex: Option<String>,
+struct Line<'a> {
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
+    path: Option<Cow<'a, str>>,
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
+    path_hex: Option<Cow<'a, str>>,
     #[serde(rename = "type")]
     kind: Kind,
     size: u64,
@@ -43,12 +48,12 @@ struct Line {
     mtime: i64,
     #[serde(default, skip_serializing_if = "is_zero")]
     mtime_nsec: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sha256: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    target: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    target_hex: Option<String>,
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
+    sha256: Option<Cow<'a, str>>,
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
+    target: Option<Cow<'a, str>>,
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
+    target_hex: Option<Cow<'a, str>>,
     offset: u64,
     data_offset: u64,
 }
@@ -70,25 +75,51 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Parses hex (either case); `None` when malformed.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    let s = s.as_bytes();
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+    s.chunks_exact(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
         .collect()
 }
 
-fn split_name(bytes: &[u8]) -> (Option<String>, Option<String>) {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => (Some(s.to_owned()), None),
-        Err(_) => (None, Some(hex(bytes))),
+/// Parses 64 hex digits into a SHA-256.
+fn unhex_sha256(s: &str) -> Option<[u8; 32]> {
+    let s = s.as_bytes();
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+        *o = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(out)
+}
+
+fn nibble(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
     }
 }
 
-fn join_name(text: Option<String>, hexed: Option<String>, what: &str) -> Result<Vec<u8>, String> {
+fn split_name(bytes: &[u8]) -> (Option<Cow<'_, str>>, Option<Cow<'_, str>>) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (Some(Cow::Borrowed(s)), None),
+        Err(_) => (None, Some(Cow::Owned(hex(bytes)))),
+    }
+}
+
+fn join_name(
+    text: Option<Cow<'_, str>>,
+    hexed: Option<Cow<'_, str>>,
+    what: &str,
+) -> Result<Vec<u8>, String> {
     match (text, hexed) {
-        (Some(s), None) => Ok(s.into_bytes()),
+        (Some(s), None) => Ok(s.into_owned().into_bytes()),
         (None, Some(h)) => unhex(&h).ok_or_else(|| format!("{what}_hex is not hex")),
         _ => Err(format!(
             "exactly one of {what} and {what}_hex must be given"
@@ -117,7 +148,7 @@ impl Entry {
             mode: self.mode,
             mtime: self.mtime,
             mtime_nsec: self.mtime_nsec,
-            sha256: self.sha256.map(|h| hex(&h)),
+            sha256: self.sha256.map(|h| Cow::Owned(hex(&h))),
             target,
             target_hex,
             offset: self.offset,
@@ -135,11 +166,7 @@ impl Entry {
             (t, h) => Some(join_name(t, h, "target")?),
         };
         let sha256 = match line.sha256 {
-            Some(h) => Some(
-                unhex(&h)
-                    .and_then(|v| <[u8; 32]>::try_from(v).ok())
-                    .ok_or("sha256 is not 64 hex digits")?,
-            ),
+            Some(h) => Some(unhex_sha256(&h).ok_or("sha256 is not 64 hex digits")?),
             None => None,
         };
         match line.kind {
@@ -269,5 +296,10 @@ mod tests {
         assert_eq!(unhex("000fFF"), Some(vec![0, 15, 255]));
         assert_eq!(unhex("abc"), None);
         assert_eq!(unhex("zz"), None);
+        assert_eq!(unhex("0g"), None);
+        let digest = [0xa5u8; 32];
+        assert_eq!(unhex_sha256(&hex(&digest)), Some(digest));
+        assert_eq!(unhex_sha256(&hex(&digest).to_uppercase()), Some(digest));
+        assert_eq!(unhex_sha256(&hex(&digest[..31])), None);
     }
 }

@@ -11,7 +11,7 @@ use std::path::{Component, Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
-use crate::format::reader::ArchiveReader;
+use crate::format::reader::{ArchiveReader, ManifestLines};
 use crate::format::writer::Mtime;
 use crate::format::{RECORDS_PREFIX, TABLES_PREFIX};
 use crate::keys::Identities;
@@ -20,7 +20,36 @@ use crate::progress::Progress;
 
 /// Which records a command is about: all, or those matching glob patterns.
 pub struct Selection {
-    patterns: Vec<glob::Pattern>,
+    patterns: Vec<Pattern>,
+}
+
+enum Pattern {
+    /// No glob characters: compared as text, and looked for in manifest
+    /// lines before they are parsed.
+    Literal(String),
+    Glob(glob::Pattern),
+}
+
+impl Pattern {
+    fn matches(&self, candidate: &str) -> bool {
+        match self {
+            // A folder selects what is in it.
+            Pattern::Literal(p) => candidate
+                .strip_prefix(p.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
+            Pattern::Glob(p) => {
+                let options = glob::MatchOptions {
+                    require_literal_separator: false,
+                    ..Default::default()
+                };
+                p.matches_with(candidate, options)
+                    || candidate
+                        .char_indices()
+                        .filter(|(_, c)| *c == '/')
+                        .any(|(i, _)| p.matches_with(&candidate[..i], options))
+            }
+        }
+    }
 }
 
 impl Selection {
@@ -31,8 +60,14 @@ impl Selection {
         let patterns = patterns
             .iter()
             .map(|p| {
-                glob::Pattern::new(p.trim_end_matches('/'))
-                    .map_err(|e| Error::Usage(format!("bad pattern {p:?}: {e}")))
+                let p = p.trim_end_matches('/');
+                if p.contains(['*', '?', '[']) {
+                    glob::Pattern::new(p)
+                        .map(Pattern::Glob)
+                        .map_err(|e| Error::Usage(format!("bad pattern {p:?}: {e}")))
+                } else {
+                    Ok(Pattern::Literal(p.to_owned()))
+                }
             })
             .collect::<Result<_>>()?;
         Ok(Selection { patterns })
@@ -48,18 +83,44 @@ impl Selection {
         }
         let text = String::from_utf8_lossy(path);
         let short = text.strip_prefix(RECORDS_PREFIX).unwrap_or(&text);
-        let options = glob::MatchOptions {
-            require_literal_separator: false,
-            ..Default::default()
-        };
-        self.patterns.iter().any(|p| {
-            [&text[..], short].iter().any(|candidate| {
-                p.matches_with(candidate, options)
-                    || candidate
-                        .char_indices()
-                        .filter(|(_, c)| *c == '/')
-                        .any(|(i, _)| p.matches_with(&candidate[..i], options))
-            })
+        self.patterns
+            .iter()
+            .any(|p| p.matches(&text) || p.matches(short))
+    }
+
+    /// The manifest's entries that may match (all when the selection is
+    /// all); check each with [`Selection::matches`].
+    pub fn manifest<'a>(&self, reader: &'a mut ArchiveReader) -> Result<ManifestLines<'a>> {
+        let lines = reader.manifest()?;
+        Ok(match self.line_filter() {
+            Some(keep) => lines.prefilter(keep),
+            None => lines,
+        })
+    }
+
+    /// A cheap test of a manifest line before it is parsed: `false` only
+    /// for lines whose record cannot match. When every pattern is literal,
+    /// a matching record's JSON line holds the pattern verbatim (JSON
+    /// escapes only `"`, `\` and control characters), unless its name is
+    /// stored as `path_hex`.
+    pub fn line_filter(&self) -> Option<impl Fn(&[u8]) -> bool + use<>> {
+        let mut finders = Vec::new();
+        for p in &self.patterns {
+            match p {
+                Pattern::Literal(text)
+                    if !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) =>
+                {
+                    finders.push(memchr::memmem::Finder::new(text.as_bytes()).into_owned());
+                }
+                _ => return None,
+            }
+        }
+        if finders.is_empty() {
+            return None;
+        }
+        let hexed = memchr::memmem::Finder::new(b"\"path_hex\"").into_owned();
+        Some(move |line: &[u8]| {
+            finders.iter().any(|f| f.find(line).is_some()) || hexed.find(line).is_some()
         })
     }
 }
@@ -183,7 +244,7 @@ pub fn run(
     let mut total = 0u64;
     let mut selected = 0u64;
     let mut collected: Option<Vec<Entry>> = (!selection.is_all()).then(Vec::new);
-    for entry in index.manifest()? {
+    for entry in selection.manifest(&mut index)? {
         let entry = entry?;
         if !selection.matches(&entry.path) {
             continue;
@@ -243,7 +304,7 @@ pub fn run(
             if out.report.archive_size > PREFETCH_FROM {
                 data.prefetch(identities)?;
             }
-            for entry in index.manifest()? {
+            for entry in selection.manifest(&mut index)? {
                 let entry = entry?;
                 if selection.matches(&entry.path) {
                     out.restore(&mut data, &entry);
@@ -467,5 +528,89 @@ mod tests {
                 .unwrap()
                 .matches(b"records/invoices/INV-2019-000123.pdf")
         );
+    }
+
+    #[test]
+    fn literal_patterns_match_like_globs() {
+        let paths: [&[u8]; 7] = [
+            b"records/invoices",
+            b"records/invoices/INV-1.pdf",
+            b"records/invoices-old/INV-1.pdf",
+            b"records/invoice",
+            b"tables/orders/2019.csv",
+            b"records/Caf\xc3\xa9/bon.pdf",
+            b"records/\xff.bin",
+        ];
+        for pattern in [
+            "invoices",
+            "invoices/",
+            "records/invoices/INV-1.pdf",
+            "invoice",
+            "tables/orders",
+            "orders",
+            "Café",
+            "records",
+        ] {
+            let literal = Selection::new(&[pattern.into()]).unwrap();
+            assert!(matches!(literal.patterns[0], Pattern::Literal(_)));
+            let glob = Selection {
+                patterns: vec![Pattern::Glob(
+                    glob::Pattern::new(pattern.trim_end_matches('/')).unwrap(),
+                )],
+            };
+            for path in paths {
+                assert_eq!(
+                    literal.matches(path),
+                    glob.matches(path),
+                    "{pattern} on {}",
+                    String::from_utf8_lossy(path)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn line_filter_keeps_every_line_that_may_match() {
+        let entry = |path: &[u8]| Entry {
+            path: path.to_vec(),
+            kind: Kind::File,
+            size: 1,
+            mode: 0o644,
+            mtime: 0,
+            mtime_nsec: 0,
+            sha256: Some([0; 32]),
+            target: None,
+            offset: 0,
+            data_offset: 512,
+        };
+        let s = Selection::new(&["invoices/INV-1.pdf".into(), "Café".into()]).unwrap();
+        let keep = s.line_filter().expect("literal patterns filter");
+        for (path, kept) in [
+            (&b"records/invoices/INV-1.pdf"[..], true),
+            (b"records/Caf\xc3\xa9/bon.pdf", true),
+            (b"records/invoices/INV-2.pdf", false),
+            // A name that is not UTF-8 is stored as hex: always parsed.
+            (b"records/\xff.bin", true),
+        ] {
+            let line = entry(path).to_json_line();
+            assert_eq!(keep(line.as_bytes()), kept, "{line}");
+            if !kept {
+                assert!(!s.matches(path));
+            }
+        }
+        // Globs, and characters JSON escapes, are not pre-filtered.
+        assert!(
+            Selection::new(&["*.pdf".into()])
+                .unwrap()
+                .line_filter()
+                .is_none()
+        );
+        assert!(
+            Selection::new(&["a\"b".into()])
+                .unwrap()
+                .line_filter()
+                .is_none()
+        );
+        assert!(Selection::new(&[]).unwrap().line_filter().is_none());
     }
 }

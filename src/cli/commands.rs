@@ -479,7 +479,8 @@ pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result
 pub struct ListArgs {
     #[command(flatten)]
     keys: KeyArgs,
-    /// One JSON object per record: path, type, size, mtime, sha256.
+    /// One JSON object per record: path, type, size, mtime, sha256,
+    /// target (and path_hex, target_hex for names that are not UTF-8).
     #[arg(long)]
     json: bool,
     #[arg(value_name = "ARCHIVE")]
@@ -494,13 +495,13 @@ pub fn list(args: ListArgs) -> Result<Outcome> {
     let selection = Selection::new(&args.patterns)?;
     let mut reader = ArchiveReader::open(&args.archive, &ids)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for entry in reader.manifest()? {
+    for entry in selection.manifest(&mut reader)? {
         let entry = entry?;
         if !selection.matches(&entry.path) {
             continue;
         }
         let written = if args.json {
-            let value = json!({
+            let mut value = json!({
                 "path": entry.display_path(),
                 "type": entry.kind,
                 "size": entry.size,
@@ -508,6 +509,18 @@ pub fn list(args: ListArgs) -> Result<Outcome> {
                 "sha256": entry.sha256.map(|h| hex(&h)),
                 "target": entry.target.as_ref().map(|t| String::from_utf8_lossy(t).into_owned()),
             });
+            // `path` is for reading; a name that is not UTF-8 also goes
+            // exactly, as hex (as in the manifest).
+            if std::str::from_utf8(&entry.path).is_err() {
+                value["path_hex"] = json!(hex(&entry.path));
+            }
+            if let Some(t) = entry
+                .target
+                .as_ref()
+                .filter(|t| std::str::from_utf8(t).is_err())
+            {
+                value["target_hex"] = json!(hex(t));
+            }
             writeln!(out, "{value}")
         } else {
             let suffix = match entry.kind {

@@ -439,6 +439,7 @@ impl ArchiveReader {
             line: Vec::new(),
             number: 0,
             archive,
+            keep: None,
         })
     }
 }
@@ -510,28 +511,35 @@ impl Read for TarCursor<'_> {
     }
 }
 
+/// A test of a raw manifest line: parse it or skip it.
+type LineFilter<'a> = Box<dyn Fn(&[u8]) -> bool + 'a>;
+
 /// The manifest's entries, parsed as they are read.
 pub struct ManifestLines<'a> {
     lines: BufReader<io::Take<TarCursor<'a>>>,
     line: Vec<u8>,
     number: u64,
     archive: PathBuf,
+    keep: Option<LineFilter<'a>>,
 }
 
 impl Iterator for ManifestLines<'_> {
     type Item = Result<Entry>;
 
     fn next(&mut self) -> Option<Result<Entry>> {
-        self.line.clear();
-        let read = (&mut self.lines)
-            .take(MAX_JSON + 1)
-            .read_until(b'\n', &mut self.line);
-        match read {
-            Ok(0) => return None,
-            Ok(_) => {}
-            Err(e) => return Some(Err(self.lines.get_mut().get_mut().take_error(e))),
+        loop {
+            self.line.clear();
+            match read_line(&mut self.lines, &mut self.line) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => return Some(Err(self.lines.get_mut().get_mut().take_error(e))),
+            }
+            self.number += 1;
+            match &self.keep {
+                Some(keep) if !keep(&self.line) => continue,
+                _ => break,
+            }
         }
-        self.number += 1;
         let text = match std::str::from_utf8(&self.line) {
             Ok(t) if self.line.ends_with(b"\n") => t.trim_end_matches('\n'),
             _ => return Some(Err(self.bad("not a complete UTF-8 line"))),
@@ -540,7 +548,42 @@ impl Iterator for ManifestLines<'_> {
     }
 }
 
-impl ManifestLines<'_> {
+/// `BufRead::read_until(b'\n')` bounded by [`MAX_JSON`] (plus one byte),
+/// with the memchr crate's vectorised search: manifests have tens of
+/// thousands of lines.
+fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<usize> {
+    let mut read = 0;
+    loop {
+        let buf = match input.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(read);
+        }
+        let room = (MAX_JSON + 1 - line.len() as u64).min(buf.len() as u64) as usize;
+        let (used, done) = match memchr::memchr(b'\n', &buf[..room]) {
+            Some(i) => (i + 1, true),
+            None => (room, line.len() + room > MAX_JSON as usize),
+        };
+        line.extend_from_slice(&buf[..used]);
+        input.consume(used);
+        read += used;
+        if done {
+            return Ok(read);
+        }
+    }
+}
+
+impl<'a> ManifestLines<'a> {
+    /// Parses only the lines `keep` accepts (a cheap pre-filter on the raw
+    /// line; the others are skipped unparsed).
+    pub fn prefilter(mut self, keep: impl Fn(&[u8]) -> bool + 'a) -> Self {
+        self.keep = Some(Box::new(keep));
+        self
+    }
+
     fn bad(&self, why: &str) -> Error {
         Error::NotAnArchive {
             path: self.archive.clone(),

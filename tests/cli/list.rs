@@ -6,6 +6,7 @@ use std::fs;
 use serde::Deserialize;
 
 use crate::common::*;
+use kluis::manifest::hex;
 
 /// One `kluis list --json` line.
 #[derive(Debug, Deserialize)]
@@ -117,4 +118,42 @@ fn list_json_lines_parse_into_a_strict_struct() {
             }
         }
     }
+}
+
+/// A record name that is not UTF-8 is listed readably and exactly.
+#[test]
+fn list_json_gives_names_that_are_not_utf8_as_hex() {
+    use std::os::unix::ffi::OsStrExt;
+    let (env, key) = Env::ready();
+    let src = env.p("src");
+    let name = std::ffi::OsStr::from_bytes(b"factuur-\xe9t\xe9.pdf");
+    write_file(&src.join(name), b"latin-1 name", 0o644);
+    std::os::unix::fs::symlink(name, src.join("link")).unwrap();
+    stamp_tree(&src);
+    env.archive(2019, &["stick"], &[], &["src"]).ok();
+    let run = env
+        .kluis()
+        .args(["list", "--json", "-i"])
+        .arg(&key.path)
+        .arg(env.p("stick/2019-financial.kluis"))
+        .run();
+    run.ok();
+    let lines: Vec<serde_json::Value> = run
+        .stdout_text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let file = lines
+        .iter()
+        .find(|v| v["type"] == "file")
+        .expect("the file is listed");
+    assert_eq!(
+        file["path_hex"],
+        hex(b"records/factuur-\xe9t\xe9.pdf"),
+        "{file}"
+    );
+    assert_eq!(file["path"], "records/factuur-\u{fffd}t\u{fffd}.pdf");
+    let link = lines.iter().find(|v| v["type"] == "symlink").unwrap();
+    assert_eq!(link["target_hex"], hex(b"factuur-\xe9t\xe9.pdf"), "{link}");
+    assert!(link.get("path_hex").is_none(), "{link}");
 }
