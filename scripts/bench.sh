@@ -433,7 +433,7 @@ done
 # ---- check with the key
 for ((i = 1; i <= RUNS; i++)); do
   export RUN=$i
-  timed check kluis '"$K" verify -q -i "$KEY" "$WORK/M-$RUNS" > /dev/null'
+  timed check kluis '"$K" verify -q -i "$KEY" "${A%/*}" > /dev/null'
   timed check pipe 'dd if="$P" iflag=nocache count=0 status=none && age -d -i "$KEY" "$P" | zstd -d -q > /dev/null'
   has restic && timed check restic 'restic check -q --read-data > /dev/null'
   has borg && timed check borg 'borg check --verify-data'

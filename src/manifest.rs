@@ -58,6 +58,36 @@ struct Line<'a> {
     data_offset: u64,
 }
 
+/// A record's name and type: what `kluis list` prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Name {
+    pub path: Vec<u8>,
+    pub kind: Kind,
+}
+
+// The other fields of the line are skipped unparsed.
+#[derive(Deserialize)]
+struct NameLine<'a> {
+    #[serde(borrow)]
+    path: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    path_hex: Option<Cow<'a, str>>,
+    #[serde(rename = "type")]
+    kind: Kind,
+}
+
+impl Name {
+    /// Parses the name and type of one JSON line (a well-formed line; the
+    /// other fields are not checked).
+    pub fn from_json_line(text: &str) -> Result<Name, String> {
+        let line: NameLine = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        Ok(Name {
+            path: join_name(line.path, line.path_hex, "path")?,
+            kind: line.kind,
+        })
+    }
+}
+
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
@@ -259,6 +289,24 @@ mod tests {
             ..file(b"records/l")
         };
         assert_eq!(Entry::from_json_line(&link.to_json_line()).unwrap(), link);
+    }
+
+    #[test]
+    fn names_parse_from_full_lines() {
+        for e in [
+            file(b"records/a b.pdf"),
+            file(b"records/\xff"),
+            Entry {
+                kind: Kind::Dir,
+                sha256: None,
+                ..file(b"records/d")
+            },
+        ] {
+            let name = Name::from_json_line(&e.to_json_line()).unwrap();
+            assert_eq!((name.path, name.kind), (e.path.clone(), e.kind));
+        }
+        assert!(Name::from_json_line(r#"{"type":"file"}"#).is_err());
+        assert!(Name::from_json_line(r#"{"path":"a","type":"file""#).is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! anything outside the target folder.
 
 use std::fs::{self, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
@@ -88,14 +88,13 @@ impl Selection {
             .any(|p| p.matches(&text) || p.matches(short))
     }
 
-    /// The manifest's entries that may match (all when the selection is
-    /// all); check each with [`Selection::matches`].
-    pub fn manifest<'a>(&self, reader: &'a mut ArchiveReader) -> Result<ManifestLines<'a>> {
-        let lines = reader.manifest()?;
-        Ok(match self.line_filter() {
+    /// Skips the manifest lines that cannot match (none when the selection
+    /// is all); check each record left with [`Selection::matches`].
+    pub fn prefilter<'a, T>(&self, lines: ManifestLines<'a, T>) -> ManifestLines<'a, T> {
+        match self.line_filter() {
             Some(keep) => lines.prefilter(keep),
             None => lines,
-        })
+        }
     }
 
     /// A cheap test of a manifest line before it is parsed: `false` only
@@ -191,29 +190,46 @@ pub fn safe_link(member: &[u8], link: &[u8]) -> std::result::Result<(), String> 
     Ok(())
 }
 
-/// Creates the folders leading to `path` below `root`, refusing to pass
-/// through a symlink or a file.
-pub(crate) fn make_parents(root: &Path, path: &Path) -> std::result::Result<(), String> {
-    let parent = path.parent().ok_or("no parent")?;
-    let rel = parent
-        .strip_prefix(root)
-        .map_err(|_| "outside the restore folder")?;
-    let mut at = root.to_path_buf();
-    for c in rel.components() {
-        at.push(c);
-        match fs::symlink_metadata(&at) {
-            Ok(m) if m.is_dir() => {}
-            Ok(m) if m.file_type().is_symlink() => {
-                return Err(format!(
-                    "{} is a symlink; refusing to write through it",
-                    at.display()
-                ));
-            }
-            Ok(_) => return Err(format!("{} is not a folder", at.display())),
-            Err(_) => fs::create_dir(&at).map_err(|e| format!("{}: {e}", at.display()))?,
+/// Creates the folders a record goes in below `root`, refusing to go
+/// through a symlink or a file. It remembers the last folder it checked:
+/// records come folder by folder, and a restore never turns a folder it
+/// checked into anything else (files and links replace only files), so
+/// its ancestors need no second look.
+#[derive(Default)]
+pub(crate) struct Parents {
+    last: PathBuf,
+}
+
+impl Parents {
+    pub(crate) fn make(&mut self, root: &Path, path: &Path) -> std::result::Result<(), String> {
+        let parent = path.parent().ok_or("no parent")?;
+        if parent == self.last {
+            return Ok(());
         }
+        let rel = parent
+            .strip_prefix(root)
+            .map_err(|_| "outside the restore folder")?;
+        let mut at = root.to_path_buf();
+        for c in rel.components() {
+            at.push(c);
+            if self.last.starts_with(&at) {
+                continue;
+            }
+            match fs::symlink_metadata(&at) {
+                Ok(m) if m.is_dir() => {}
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(format!(
+                        "{} is a symlink; refusing to write through it",
+                        at.display()
+                    ));
+                }
+                Ok(_) => return Err(format!("{} is not a folder", at.display())),
+                Err(_) => fs::create_dir(&at).map_err(|e| format!("{}: {e}", at.display()))?,
+            }
+        }
+        self.last = at;
+        Ok(())
     }
-    Ok(())
 }
 
 /// Selected entries are kept in memory for the write pass up to this
@@ -239,12 +255,14 @@ pub fn run(
     let mut index = ArchiveReader::open(archive, identities)?;
     fs::create_dir_all(target).at(target)?;
     let target = target.canonicalize().at(target)?;
+    // Nothing can be in the way in an empty folder.
+    let empty = fs::read_dir(&target).at(&target)?.next().is_none();
 
     // Pass 1: what will be written, and is it safe?
     let mut total = 0u64;
     let mut selected = 0u64;
     let mut collected: Option<Vec<Entry>> = (!selection.is_all()).then(Vec::new);
-    for entry in selection.manifest(&mut index)? {
+    for entry in selection.prefilter(index.manifest()?) {
         let entry = entry?;
         if !selection.matches(&entry.path) {
             continue;
@@ -260,7 +278,7 @@ pub fn run(
         if let Some(link) = &entry.target {
             safe_link(&entry.path, link).map_err(unsafe_entry)?;
         }
-        if !force && entry.kind != Kind::Dir && fs::symlink_metadata(&dest).is_ok() {
+        if !force && !empty && entry.kind != Kind::Dir && fs::symlink_metadata(&dest).is_ok() {
             return Err(Error::WouldOverwrite { path: dest });
         }
         if let Some(list) = &mut collected {
@@ -288,6 +306,7 @@ pub fn run(
             ..Report::default()
         },
         dirs: Vec::new(),
+        parents: Parents::default(),
         buf: vec![0u8; 256 << 10],
     };
     match collected {
@@ -302,9 +321,9 @@ pub fn run(
         None => {
             let mut data = ArchiveReader::open(archive, identities)?;
             if out.report.archive_size > PREFETCH_FROM {
-                data.prefetch(identities)?;
+                data.prefetch()?;
             }
-            for entry in selection.manifest(&mut index)? {
+            for entry in selection.prefilter(index.manifest()?) {
                 let entry = entry?;
                 if selection.matches(&entry.path) {
                     out.restore(&mut data, &entry);
@@ -331,6 +350,7 @@ struct Restorer<'a> {
     progress: &'a dyn Progress,
     report: Report,
     dirs: Vec<(PathBuf, u32, Mtime)>,
+    parents: Parents,
     buf: Vec<u8>,
 }
 
@@ -338,7 +358,7 @@ impl Restorer<'_> {
     /// Restores one record; a failure is recorded in the report.
     fn restore(&mut self, data: &mut ArchiveReader, entry: &Entry) {
         let dest = safe_target(&self.target, &entry.path).expect("checked in pass 1");
-        if let Err(reason) = make_parents(&self.target, &dest) {
+        if let Err(reason) = self.parents.make(&self.target, &dest) {
             self.report.failed.push((entry.display_path(), reason));
             return;
         }
@@ -416,11 +436,15 @@ pub(crate) fn write_file(
     buf: &mut [u8],
     progress: &dyn Progress,
 ) -> std::result::Result<[u8; 32], String> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(dest)
-        .map_err(|e| e.to_string())?;
+    let mut file = match OpenOptions::new().write(true).create_new(true).open(dest) {
+        Ok(f) => f,
+        // Say what is in the way.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            remove_existing(dest, false)?;
+            return Err(e.to_string());
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     let mut hasher = Sha256::new();
     let mut left = size;
     let result = (|| {
@@ -456,7 +480,9 @@ fn restore_file(
     buf: &mut [u8],
     progress: &dyn Progress,
 ) -> std::result::Result<(), String> {
-    remove_existing(dest, force)?;
+    if force {
+        remove_existing(dest, force)?;
+    }
     let mtime = Mtime {
         secs: entry.mtime,
         nsec: entry.mtime_nsec,

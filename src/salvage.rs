@@ -23,8 +23,7 @@ use crate::keys::Identities;
 use crate::manifest::Entry;
 use crate::progress::Silent;
 use crate::restore::{
-    Selection, make_dir, make_link, make_parents, remove_existing, safe_link, safe_target,
-    write_file,
+    Parents, Selection, make_dir, make_link, remove_existing, safe_link, safe_target, write_file,
 };
 
 const CHUNK: u64 = 64 << 10;
@@ -323,6 +322,7 @@ pub fn run(
     let mut restored: HashMap<Vec<u8>, [u8; 32]> = HashMap::new();
     let mut manifest: Option<Vec<u8>> = None;
     let mut dirs: Vec<(PathBuf, u32, Mtime)> = Vec::new();
+    let mut parents = Parents::default();
     let mut first = true;
     let mut buf = vec![0u8; 256 << 10];
     // What is left of the last frame when a walk stops on a malformed
@@ -365,7 +365,7 @@ pub fn run(
                     }
                     continue;
                 };
-                if let Err(why) = make_parents(&target, &dest) {
+                if let Err(why) = parents.make(&target, &dest) {
                     report.failed.push((name, why));
                     continue;
                 }

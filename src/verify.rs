@@ -232,7 +232,7 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
     let mut stream = ArchiveReader::open(path, identities)?;
     let mut index = ArchiveReader::open(path, identities)?;
     if std::fs::metadata(path).map_or(0, |m| m.len()) > crate::restore::PREFETCH_FROM {
-        stream.prefetch(identities)?;
+        stream.prefetch()?;
     }
     let kluis_members = [
         METADATA_MEMBER,

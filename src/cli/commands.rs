@@ -495,42 +495,52 @@ pub fn list(args: ListArgs) -> Result<Outcome> {
     let selection = Selection::new(&args.patterns)?;
     let mut reader = ArchiveReader::open(&args.archive, &ids)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for entry in selection.manifest(&mut reader)? {
+    if !args.json {
+        // Names only: the rest of each line is not parsed.
+        for name in selection.prefilter(reader.manifest_names()?) {
+            let name = name?;
+            if selection.matches(&name.path) {
+                let suffix: &[u8] = if name.kind == Kind::Dir {
+                    b"/\n"
+                } else {
+                    b"\n"
+                };
+                out.write_all(&name.path)
+                    .and_then(|()| out.write_all(suffix))
+                    .map_err(|e| Error::io("stdout", e))?;
+            }
+        }
+        return out
+            .flush()
+            .map(|()| Outcome::Ok)
+            .map_err(|e| Error::io("stdout", e));
+    }
+    for entry in selection.prefilter(reader.manifest()?) {
         let entry = entry?;
         if !selection.matches(&entry.path) {
             continue;
         }
-        let written = if args.json {
-            let mut value = json!({
-                "path": entry.display_path(),
-                "type": entry.kind,
-                "size": entry.size,
-                "mtime": chrono::DateTime::from_timestamp(entry.mtime, entry.mtime_nsec).map(|t| t.to_rfc3339()),
-                "sha256": entry.sha256.map(|h| hex(&h)),
-                "target": entry.target.as_ref().map(|t| String::from_utf8_lossy(t).into_owned()),
-            });
-            // `path` is for reading; a name that is not UTF-8 also goes
-            // exactly, as hex (as in the manifest).
-            if std::str::from_utf8(&entry.path).is_err() {
-                value["path_hex"] = json!(hex(&entry.path));
-            }
-            if let Some(t) = entry
-                .target
-                .as_ref()
-                .filter(|t| std::str::from_utf8(t).is_err())
-            {
-                value["target_hex"] = json!(hex(t));
-            }
-            writeln!(out, "{value}")
-        } else {
-            let suffix = match entry.kind {
-                Kind::Dir => "/",
-                _ => "",
-            };
-            out.write_all(&entry.path)
-                .and_then(|()| writeln!(out, "{suffix}"))
-        };
-        written.map_err(|e| Error::io("stdout", e))?;
+        let mut value = json!({
+            "path": entry.display_path(),
+            "type": entry.kind,
+            "size": entry.size,
+            "mtime": chrono::DateTime::from_timestamp(entry.mtime, entry.mtime_nsec).map(|t| t.to_rfc3339()),
+            "sha256": entry.sha256.map(|h| hex(&h)),
+            "target": entry.target.as_ref().map(|t| String::from_utf8_lossy(t).into_owned()),
+        });
+        // `path` is for reading; a name that is not UTF-8 also goes
+        // exactly, as hex (as in the manifest).
+        if std::str::from_utf8(&entry.path).is_err() {
+            value["path_hex"] = json!(hex(&entry.path));
+        }
+        if let Some(t) = entry
+            .target
+            .as_ref()
+            .filter(|t| std::str::from_utf8(t).is_err())
+        {
+            value["target_hex"] = json!(hex(t));
+        }
+        writeln!(out, "{value}").map_err(|e| Error::io("stdout", e))?;
     }
     out.flush().map_err(|e| Error::io("stdout", e))?;
     Ok(Outcome::Ok)

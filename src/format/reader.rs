@@ -14,7 +14,7 @@ use super::tarwalk;
 use super::{FOOTER_MEMBER, FORMAT_VERSION, MANIFEST_MEMBER, MAX_FRAME, MAX_JSON, METADATA_MEMBER};
 use crate::error::{Error, IoContext, Result};
 use crate::keys::Identities;
-use crate::manifest::Entry;
+use crate::manifest::{Entry, Name};
 
 /// Counts the ciphertext bytes read from the file, so that tests and
 /// reports can show how little of an archive a partial restore touches.
@@ -306,8 +306,8 @@ impl ArchiveReader {
 
     /// Starts decoding frames ahead, in order, in a second thread (with a
     /// second opening of the archive). For reading all or most of it.
-    pub fn prefetch(&mut self, identities: &Identities) -> Result<()> {
-        let mut ahead = Self::open_counting(&self.path, identities, self.read_count.clone())?;
+    pub fn prefetch(&mut self) -> Result<()> {
+        let mut ahead = self.sibling()?;
         let (tx, rx) = crossbeam_channel::bounded(2);
         let (recycle, recycled) = crossbeam_channel::bounded::<Vec<u8>>(4);
         let count = self.frames.len();
@@ -326,6 +326,28 @@ impl ArchiveReader {
             next: 0,
         });
         Ok(())
+    }
+
+    /// A second reader of the same archive: a new age stream, sharing what
+    /// was read when this one was opened.
+    fn sibling(&self) -> Result<Self> {
+        Ok(ArchiveReader {
+            path: self.path.clone(),
+            plain: decrypt(&self.path, &self.identities, self.read_count.clone())?,
+            plain_pos: None,
+            frames: self.frames.clone(),
+            footer: self.footer.clone(),
+            metadata: self.metadata.clone(),
+            decompressor: zstd::bulk::Decompressor::new().at(&self.path)?,
+            cbuf: Vec::new(),
+            cached: None,
+            cache: Vec::new(),
+            read_count: self.read_count.clone(),
+            prefetch: None,
+            identities: self.identities.clone(),
+            poisoned: false,
+            fault: None,
+        })
     }
 
     /// A reader of the tar stream from tar offset `start` to its end.
@@ -426,7 +448,20 @@ impl ArchiveReader {
     }
 
     /// Streams the manifest, one entry per record, in tar order.
-    pub fn manifest(&mut self) -> Result<ManifestLines<'_>> {
+    pub fn manifest(&mut self) -> Result<ManifestLines<'_, Entry>> {
+        self.manifest_as(Entry::from_json_line)
+    }
+
+    /// Streams the records' names and types only (parsing less of each
+    /// line), in tar order.
+    pub fn manifest_names(&mut self) -> Result<ManifestLines<'_, Name>> {
+        self.manifest_as(Name::from_json_line)
+    }
+
+    fn manifest_as<T>(
+        &mut self,
+        parse: fn(&str) -> std::result::Result<T, String>,
+    ) -> Result<ManifestLines<'_, T>> {
         let at = self.footer.manifest;
         let (path, header, data) = self.member_at(at.offset)?;
         if path != MANIFEST_MEMBER.as_bytes() || header.entry_size().ok() != Some(at.size) {
@@ -440,6 +475,7 @@ impl ArchiveReader {
             number: 0,
             archive,
             keep: None,
+            parse,
         })
     }
 }
@@ -514,19 +550,21 @@ impl Read for TarCursor<'_> {
 /// A test of a raw manifest line: parse it or skip it.
 type LineFilter<'a> = Box<dyn Fn(&[u8]) -> bool + 'a>;
 
-/// The manifest's entries, parsed as they are read.
-pub struct ManifestLines<'a> {
+/// The manifest's lines, parsed as they are read (into an [`Entry`], or a
+/// [`Name`]).
+pub struct ManifestLines<'a, T> {
     lines: BufReader<io::Take<TarCursor<'a>>>,
     line: Vec<u8>,
     number: u64,
     archive: PathBuf,
     keep: Option<LineFilter<'a>>,
+    parse: fn(&str) -> std::result::Result<T, String>,
 }
 
-impl Iterator for ManifestLines<'_> {
-    type Item = Result<Entry>;
+impl<T> Iterator for ManifestLines<'_, T> {
+    type Item = Result<T>;
 
-    fn next(&mut self) -> Option<Result<Entry>> {
+    fn next(&mut self) -> Option<Result<T>> {
         loop {
             self.line.clear();
             match read_line(&mut self.lines, &mut self.line) {
@@ -544,7 +582,7 @@ impl Iterator for ManifestLines<'_> {
             Ok(t) if self.line.ends_with(b"\n") => t.trim_end_matches('\n'),
             _ => return Some(Err(self.bad("not a complete UTF-8 line"))),
         };
-        Some(Entry::from_json_line(text).map_err(|e| self.bad(&e)))
+        Some((self.parse)(text).map_err(|e| self.bad(&e)))
     }
 }
 
@@ -576,7 +614,7 @@ fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<usize> 
     }
 }
 
-impl<'a> ManifestLines<'a> {
+impl<'a, T> ManifestLines<'a, T> {
     /// Parses only the lines `keep` accepts (a cheap pre-filter on the raw
     /// line; the others are skipped unparsed).
     pub fn prefilter(mut self, keep: impl Fn(&[u8]) -> bool + 'a) -> Self {
