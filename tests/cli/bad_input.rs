@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use kluis::format::reader::ArchiveReader;
 use kluis::keys::Identities;
+use kluis::manifest::Kind;
 
 use crate::common::*;
 
@@ -705,4 +706,77 @@ fn year_and_class_already_on_the_medium_needs_supplement() {
         .run();
     list.ok();
     assert_eq!(list.stdout_text(), "records/late-invoice.txt\n");
+}
+
+/// A damaged frame holding many small records: each of them is reported
+/// and left out, every other record is restored, and the restore finishes
+/// (the checker's buffers come back after every failed record).
+#[test]
+fn restore_skips_every_record_of_a_damaged_frame() {
+    let (env, key) = Env::ready();
+    let src = env.p("src");
+    let mut rng = Rng::new(7);
+    for n in 0..150 {
+        write_file(&src.join(format!("r{n:03}.bin")), &rng.bytes(40_000), 0o644);
+    }
+    stamp_tree(&src);
+    env.archive(2019, &["stick"], &[], &["src"]).ok();
+    let archive = env.p("stick/2019-financial.kluis");
+
+    // Flip a byte in the frame holding the middle of r075.bin.
+    let mut ids = Identities::default();
+    ids.add_file(&key.path).unwrap();
+    let mut reader = ArchiveReader::open(&archive, &ids).unwrap();
+    let entries: Vec<_> = reader.manifest().unwrap().map(Result::unwrap).collect();
+    let middle = entries
+        .iter()
+        .find(|e| e.path == b"records/r075.bin")
+        .map(|e| e.data_offset + e.size / 2)
+        .unwrap();
+    let frame = *reader
+        .frames()
+        .iter()
+        .find(|f| f.d_offset <= middle && middle < f.d_end())
+        .unwrap();
+    drop(reader);
+    let inside: Vec<String> = entries
+        .iter()
+        .filter(|e| e.offset < frame.d_end() && frame.d_offset < e.data_offset + e.size)
+        .map(|e| e.display_path())
+        .collect();
+    assert!(inside.len() > 20, "many records in the frame: {inside:?}");
+    let plain_pos = frame.c_offset + u64::from(frame.entry.compressed) / 2;
+    let mut bytes = fs::read(&archive).unwrap();
+    let start = payload_start(&bytes) as u64 + 16;
+    let at = start + (plain_pos / 65536) * (65536 + 16) + plain_pos % 65536;
+    bytes[at as usize] ^= 0x20;
+    fs::write(&archive, &bytes).unwrap();
+
+    let restore = env
+        .kluis_under(&[OsStr::new("timeout"), OsStr::new("120")])
+        .args(["restore", "-i"])
+        .arg(&key.path)
+        .arg(&archive)
+        .arg("--to")
+        .arg(env.p("out"))
+        .run();
+    restore.code(1);
+    let out = restore.stdout_text();
+    for e in &entries {
+        let name = e.display_path();
+        let restored = env.p("out").join(&name);
+        if inside.contains(&name) {
+            assert!(
+                out.contains(&format!("NOT restored: {name}")),
+                "{name}{restore}"
+            );
+            assert!(!exists(&restored), "{name}");
+        } else if e.kind == Kind::File {
+            let rel = name.strip_prefix("records/").unwrap();
+            assert_eq!(
+                fs::read(&restored).unwrap(),
+                fs::read(src.join(rel)).unwrap()
+            );
+        }
+    }
 }
