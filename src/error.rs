@@ -30,7 +30,9 @@ pub enum Error {
     #[error("{path}: not a kluis archive ({reason})")]
     NotAnArchive { path: PathBuf, reason: String },
 
-    #[error("{path}: none of the given identities opens this archive")]
+    #[error(
+        "{path}: none of the given identities opens this archive; give the key it was written for (if that is the one given, this copy's header is damaged: try another copy)"
+    )]
     WrongKey { path: PathBuf },
 
     #[error(

@@ -226,6 +226,11 @@ pub(crate) fn map_decrypt_error(path: &Path, scrypt: bool, e: age::DecryptError)
             Error::WrongKey { path }
         }
         age::DecryptError::DecryptionFailed if scrypt => Error::WrongKey { path },
+        // The file starts like age (it was parsed), but a stanza does not.
+        age::DecryptError::InvalidHeader => Error::Damaged {
+            path,
+            detail: "its age header is damaged (a recipient stanza does not parse)".into(),
+        },
         age::DecryptError::InvalidMac => Error::Damaged {
             path,
             detail: "the age header does not authenticate".into(),

@@ -562,6 +562,8 @@ struct Checker {
     work: Option<crossbeam_channel::Sender<Check>>,
     free: crossbeam_channel::Receiver<Vec<u8>>,
     recycle: crossbeam_channel::Sender<Vec<u8>>,
+    /// Buffers are made as needed (a one-record restore needs one).
+    made: std::cell::Cell<usize>,
     thread: Option<std::thread::JoinHandle<Vec<(String, u64)>>>,
 }
 
@@ -583,11 +585,6 @@ impl Checker {
     fn start() -> Self {
         let (work, todo) = crossbeam_channel::unbounded::<Check>();
         let (recycle, free) = crossbeam_channel::bounded(CHECK_BUFFERS);
-        for _ in 0..CHECK_BUFFERS {
-            recycle
-                .send(vec![0u8; CHECK_CHUNK])
-                .expect("room for every buffer");
-        }
         let give_back = recycle.clone();
         let thread = std::thread::spawn(move || {
             let mut hasher = Sha256::new();
@@ -619,12 +616,20 @@ impl Checker {
             work: Some(work),
             free,
             recycle: give_back,
+            made: std::cell::Cell::new(0),
             thread: Some(thread),
         }
     }
 
     /// A buffer to read into (waits while all are being hashed).
     fn buffer(&self) -> Vec<u8> {
+        if let Ok(buf) = self.free.try_recv() {
+            return buf;
+        }
+        if self.made.get() < CHECK_BUFFERS {
+            self.made.set(self.made.get() + 1);
+            return vec![0u8; CHECK_CHUNK];
+        }
         self.free
             .recv()
             .expect("the checker thread keeps its buffers")

@@ -349,9 +349,13 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
     if let Err((error, _at)) = walk {
         let error = match error {
             // Behind an I/O error of the walk: damage the cursor met (kept
-            // by the reader), or a tar stream that is not well formed.
+            // by the reader; a read error of the medium counts as damage
+            // too), or a tar stream that is not well formed.
             Error::Io { source, .. } => match stream.take_fault() {
-                Some(e @ Error::Io { .. }) => return Err(e),
+                Some(Error::Io { source, .. }) => Error::Damaged {
+                    path: path.into(),
+                    detail: format!("reading it failed: {source}"),
+                },
                 Some(e) => e,
                 None => {
                     return Err(Error::Damaged {

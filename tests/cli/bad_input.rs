@@ -780,3 +780,31 @@ fn restore_skips_every_record_of_a_damaged_frame() {
         }
     }
 }
+
+/// A recipient stanza of the age header that no longer parses is damage
+/// of the archive (exit 1 from verify), not a problem with the key.
+#[test]
+fn a_damaged_age_header_is_reported_as_damage() {
+    let (env, key) = Env::ready();
+    let archive = small_archive(&env);
+    let damaged = damaged_copy(&env, &archive, "header.kluis", |b| {
+        let at = b
+            .windows(10)
+            .position(|w| w == b"-> X25519 ")
+            .expect("an X25519 stanza");
+        b[at + 12] = b'!'; // not base64
+    });
+    env.kluis()
+        .args(["verify", "-i"])
+        .arg(&key.path)
+        .arg(&damaged)
+        .run()
+        .code(1)
+        .stdout_has("age header is damaged");
+    env.kluis()
+        .args(["list", "-i"])
+        .arg(&key.path)
+        .arg(&damaged)
+        .run()
+        .error(2, &["header.kluis", "age header is damaged"]);
+}
