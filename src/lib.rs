@@ -14,6 +14,7 @@ pub mod error;
 pub mod format;
 pub mod keys;
 pub mod lifecycle;
+mod lines;
 pub mod manifest;
 pub mod media;
 pub mod progress;

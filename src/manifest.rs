@@ -102,16 +102,15 @@ impl Name {
             return None;
         }
         let rest = rest[end..].strip_prefix(r#"","type":""#)?;
-        let kind = [Kind::File, Kind::Dir, Kind::Symlink]
-            .into_iter()
-            .find(|k| {
-                let word = match k {
-                    Kind::File => "file\"",
-                    Kind::Dir => "dir\"",
-                    Kind::Symlink => "symlink\"",
-                };
-                rest.starts_with(word)
-            })?;
+        let kind = if rest.starts_with("file\"") {
+            Kind::File
+        } else if rest.starts_with("dir\"") {
+            Kind::Dir
+        } else if rest.starts_with("symlink\"") {
+            Kind::Symlink
+        } else {
+            return None;
+        };
         Some(Name {
             path: path.as_bytes().to_vec(),
             kind,

@@ -502,7 +502,7 @@ fn restore_file(
     progress: &dyn Progress,
 ) -> std::result::Result<(), String> {
     if force {
-        remove_existing(dest, force)?;
+        remove_existing(dest, true)?;
     }
     let mut file = create_new(dest)?;
     let mut cursor = data.tar_from(entry.data_offset);

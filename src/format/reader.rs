@@ -3,7 +3,7 @@
 //! stream by decrypting and decompressing only the frames that hold it.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +14,7 @@ use super::tarwalk;
 use super::{FOOTER_MEMBER, FORMAT_VERSION, MANIFEST_MEMBER, MAX_FRAME, MAX_JSON, METADATA_MEMBER};
 use crate::error::{Error, IoContext, Result};
 use crate::keys::Identities;
+use crate::lines::read_line;
 use crate::manifest::{Entry, Name};
 
 /// Counts the ciphertext bytes read from the file, so that tests and
@@ -566,13 +567,17 @@ impl<T> Iterator for ManifestLines<'_, T> {
 
     fn next(&mut self) -> Option<Result<T>> {
         loop {
-            self.line.clear();
-            match read_line(&mut self.lines, &mut self.line) {
-                Ok(0) => return None,
-                Ok(_) => {}
+            self.number += 1;
+            match read_line(&mut self.lines, &mut self.line, MAX_JSON as usize) {
+                Ok(false) => return None,
+                Ok(true) => {}
+                // Only the line reader says InvalidData (archive faults
+                // come as other errors).
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    return Some(Err(self.bad(&e.to_string())));
+                }
                 Err(e) => return Some(Err(self.lines.get_mut().get_mut().take_error(e))),
             }
-            self.number += 1;
             match &self.keep {
                 Some(keep) if !keep(&self.line) => continue,
                 _ => break,
@@ -583,34 +588,6 @@ impl<T> Iterator for ManifestLines<'_, T> {
             _ => return Some(Err(self.bad("not a complete UTF-8 line"))),
         };
         Some((self.parse)(text).map_err(|e| self.bad(&e)))
-    }
-}
-
-/// `BufRead::read_until(b'\n')` bounded by [`MAX_JSON`] (plus one byte),
-/// with the memchr crate's vectorised search: manifests have tens of
-/// thousands of lines.
-fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<usize> {
-    let mut read = 0;
-    loop {
-        let buf = match input.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if buf.is_empty() {
-            return Ok(read);
-        }
-        let room = (MAX_JSON + 1 - line.len() as u64).min(buf.len() as u64) as usize;
-        let (used, done) = match memchr::memchr(b'\n', &buf[..room]) {
-            Some(i) => (i + 1, true),
-            None => (room, line.len() + room > MAX_JSON as usize),
-        };
-        line.extend_from_slice(&buf[..used]);
-        input.consume(used);
-        read += used;
-        if done {
-            return Ok(read);
-        }
     }
 }
 

@@ -37,6 +37,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::TABLES_PREFIX;
 use crate::format::meta::Minimisation;
 use crate::format::writer::Mtime;
+use crate::lines::read_line;
 use crate::progress::Progress;
 use crate::retention::{FiscalYearStart, fiscal_year_range};
 
@@ -1158,7 +1159,7 @@ impl TableSpec {
         let mut counts = Counts::default();
         let mut raw = Vec::new();
         let mut line = 0u64;
-        while read_line(&mut input, &mut raw).map_err(|e| {
+        while read_line(&mut input, &mut raw, MAX_ROW).map_err(|e| {
             if e.kind() == io::ErrorKind::InvalidData {
                 Error::BadTable {
                     path: path.into(),
@@ -1566,37 +1567,6 @@ impl<R: BufRead> CsvScanner<R> {
 fn peek<R: Read>(input: &mut BufReader<R>, n: usize) -> io::Result<Vec<u8>> {
     let buf = input.fill_buf()?;
     Ok(buf[..buf.len().min(n)].to_vec())
-}
-
-/// Reads one line, its `\n` included, into `line`; false at the end.
-/// Refuses a line longer than [`MAX_ROW`].
-fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<bool> {
-    line.clear();
-    loop {
-        let buf = match input.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if buf.is_empty() {
-            return Ok(!line.is_empty());
-        }
-        let (take, end) = match buf.iter().position(|&b| b == b'\n') {
-            Some(i) => (i + 1, true),
-            None => (buf.len(), false),
-        };
-        line.extend_from_slice(&buf[..take]);
-        input.consume(take);
-        if line.len() > MAX_ROW {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("a line longer than {} MiB", MAX_ROW >> 20),
-            ));
-        }
-        if end {
-            return Ok(true);
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------

@@ -9,8 +9,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use kluis::format::reader::ArchiveReader;
+use kluis::format::seektable::Frame;
 use kluis::keys::Identities;
-use kluis::manifest::Kind;
+use kluis::manifest::{Entry, Kind};
 
 use crate::common::*;
 
@@ -284,33 +285,43 @@ fn archive_with_flipped_byte_in_big2(env: &Env, key: &Key) -> PathBuf {
     let archive = env.p("stick/2019-financial.kluis");
 
     // The data frame holding the middle of big2.bin, and only big2.bin.
-    let mut ids = Identities::default();
-    ids.add_file(&key.path).unwrap();
-    let mut reader = ArchiveReader::open(&archive, &ids).unwrap();
-    let big2 = reader
-        .manifest()
-        .unwrap()
-        .map(Result::unwrap)
+    let (entries, frame) = flip_byte_in_frame_of(&archive, key, b"records/big2.bin");
+    let big2 = entries
+        .iter()
         .find(|e| e.path == b"records/big2.bin")
         .unwrap();
-    let middle = big2.data_offset + big2.size / 2;
+    assert!(
+        frame.d_offset >= big2.offset && frame.d_end() <= big2.data_offset + big2.size + 511,
+        "the frame holds big2.bin alone: {frame:?} {big2:?}"
+    );
+    archive
+}
+
+/// Flips one bit in the ciphertext of the data frame holding the middle of
+/// `record`; returns the archive's manifest and that frame.
+fn flip_byte_in_frame_of(archive: &Path, key: &Key, record: &[u8]) -> (Vec<Entry>, Frame) {
+    let mut ids = Identities::default();
+    ids.add_file(&key.path).unwrap();
+    let mut reader = ArchiveReader::open(archive, &ids).unwrap();
+    let entries: Vec<Entry> = reader.manifest().unwrap().map(Result::unwrap).collect();
+    let middle = entries
+        .iter()
+        .find(|e| e.path == record)
+        .map(|e| e.data_offset + e.size / 2)
+        .unwrap();
     let frame = *reader
         .frames()
         .iter()
         .find(|f| f.d_offset <= middle && middle < f.d_end())
         .unwrap();
     drop(reader);
-    assert!(
-        frame.d_offset >= big2.offset && frame.d_end() <= big2.data_offset + big2.size + 511,
-        "the frame holds big2.bin alone: {frame:?} {big2:?}"
-    );
     let plain_pos = frame.c_offset + u64::from(frame.entry.compressed) / 2;
-    let mut bytes = fs::read(&archive).unwrap();
+    let mut bytes = fs::read(archive).unwrap();
     let start = payload_start(&bytes) as u64 + 16;
     let at = start + (plain_pos / 65536) * (65536 + 16) + plain_pos % 65536;
     bytes[at as usize] ^= 0x20;
-    fs::write(&archive, &bytes).unwrap();
-    archive
+    fs::write(archive, &bytes).unwrap();
+    (entries, frame)
 }
 
 /// A byte flipped inside one record's frame is found: without the key by
@@ -723,34 +734,13 @@ fn restore_skips_every_record_of_a_damaged_frame() {
     env.archive(2019, &["stick"], &[], &["src"]).ok();
     let archive = env.p("stick/2019-financial.kluis");
 
-    // Flip a byte in the frame holding the middle of r075.bin.
-    let mut ids = Identities::default();
-    ids.add_file(&key.path).unwrap();
-    let mut reader = ArchiveReader::open(&archive, &ids).unwrap();
-    let entries: Vec<_> = reader.manifest().unwrap().map(Result::unwrap).collect();
-    let middle = entries
-        .iter()
-        .find(|e| e.path == b"records/r075.bin")
-        .map(|e| e.data_offset + e.size / 2)
-        .unwrap();
-    let frame = *reader
-        .frames()
-        .iter()
-        .find(|f| f.d_offset <= middle && middle < f.d_end())
-        .unwrap();
-    drop(reader);
+    let (entries, frame) = flip_byte_in_frame_of(&archive, &key, b"records/r075.bin");
     let inside: Vec<String> = entries
         .iter()
         .filter(|e| e.offset < frame.d_end() && frame.d_offset < e.data_offset + e.size)
         .map(|e| e.display_path())
         .collect();
     assert!(inside.len() > 20, "many records in the frame: {inside:?}");
-    let plain_pos = frame.c_offset + u64::from(frame.entry.compressed) / 2;
-    let mut bytes = fs::read(&archive).unwrap();
-    let start = payload_start(&bytes) as u64 + 16;
-    let at = start + (plain_pos / 65536) * (65536 + 16) + plain_pos % 65536;
-    bytes[at as usize] ^= 0x20;
-    fs::write(&archive, &bytes).unwrap();
 
     let restore = env
         .kluis_under(&[OsStr::new("timeout"), OsStr::new("120")])
