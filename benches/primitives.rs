@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 
 use divan::counter::{BytesCount, ItemsCount};
 use divan::{Bencher, black_box};
+use kluis::format::manifest::{Entry, Kind};
 use kluis::format::meta::Metadata;
 use kluis::format::seektable::{self, FrameEntry};
 use kluis::format::writer::{ArchiveWriter, Mtime, WriteOptions};
-use kluis::manifest::{Entry, Kind};
 use sha2::{Digest, Sha256};
 
 fn main() {

@@ -7,26 +7,25 @@
 
 #![forbid(unsafe_code)]
 
-pub mod archive;
-pub mod catalog;
-pub mod destroy;
+// Primitives: used by every layer, importing none of the folders below.
 pub mod error;
-pub mod format;
 pub mod keys;
-pub mod lifecycle;
-mod lines;
-pub mod manifest;
-pub mod media;
 pub mod progress;
-pub mod purge;
-pub mod remind;
-pub mod restore;
 pub mod retention;
-pub mod salvage;
-pub mod sample;
+pub mod util;
+
+// The on-disk contract, where records come from, and the local vault.
+pub mod format;
 pub mod sources;
 pub mod vault;
-pub mod verify;
+
+// Operations: writing, reading back, and the retention lifecycle.
+pub mod lifecycle;
+pub mod read;
+pub mod write;
+
+// Sample data for the demo.
+pub mod demo;
 
 pub use error::{Error, Result};
 

@@ -10,12 +10,12 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use kluis::format::manifest::Kind;
 use kluis::format::meta::Metadata;
 use kluis::format::reader::ArchiveReader;
 use kluis::format::writer::{ArchiveWriter, Mtime, WriteOptions};
 use kluis::keys::Identities;
-use kluis::manifest::Kind;
-use kluis::restore::Selection;
+use kluis::read::restore::Selection;
 
 /// A small deterministic generator (SplitMix64).
 struct Rng(u64);
@@ -141,7 +141,7 @@ fn fixture() -> Fixture {
 fn salvage(f: &Fixture, path: &Path, n: usize) -> Vec<Vec<u8>> {
     let target = f.dir.join(format!("salvage-{n}"));
     let selection = Selection::new(&[]).unwrap();
-    match kluis::salvage::run(path, &f.ids, &target, &selection, false) {
+    match kluis::read::salvage::run(path, &f.ids, &target, &selection, false) {
         Ok(_) => {}
         Err(_) => return Vec::new(),
     }
@@ -179,7 +179,7 @@ fn every_flipped_byte_is_detected_and_damage_stays_in_its_frames() {
             .unwrap()
             .write_all(&bytes)
             .unwrap();
-        let recovered = match kluis::verify::full_check(&damaged_path, &f.ids) {
+        let recovered = match kluis::read::verify::full_check(&damaged_path, &f.ids) {
             Ok(check) => {
                 assert!(
                     !check.problems.is_empty(),
@@ -252,7 +252,7 @@ fn every_truncation_is_detected_and_salvage_keeps_whole_frames_before_it() {
             .write_all(&f.archive[..len])
             .unwrap();
         // An error (the archive's end is gone) is detection too.
-        if let Ok(check) = kluis::verify::full_check(&damaged_path, &f.ids) {
+        if let Ok(check) = kluis::read::verify::full_check(&damaged_path, &f.ids) {
             assert!(
                 !check.problems.is_empty(),
                 "truncation {n} at {len} not detected"

@@ -145,8 +145,8 @@ fn salvage_goes_on_after_a_header_bomb() {
     let archive = work.path().join("bomb.kluis");
     harness::encrypt(&plain, &archive);
     let target = work.path().join("out");
-    let all = kluis::restore::Selection::new(&[]).expect("selection");
-    kluis::salvage::run(&archive, harness::identities(), &target, &all, false)
+    let all = kluis::read::restore::Selection::new(&[]).expect("selection");
+    kluis::read::salvage::run(&archive, harness::identities(), &target, &all, false)
         .expect("salvage runs");
     assert_eq!(
         std::fs::read(target.join("records/a.txt")).expect("a"),

@@ -15,7 +15,7 @@ use std::str::FromStr;
 
 use kluis::format::meta::{Footer, MemberRef, Metadata, Totals};
 use kluis::format::seektable::{self, FOOTER_LEN};
-use kluis::manifest::{Entry, Kind};
+use kluis::format::manifest::{Entry, Kind};
 use kluis_fuzz::{TEST_IDENTITY, plaintext_from_frames};
 
 fn main() {

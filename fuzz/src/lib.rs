@@ -169,21 +169,21 @@ pub fn fuzz_seektable(data: &[u8]) {
     }
 }
 
-/// `kluis::manifest::Entry::from_json_line`, and the restore path checks
+/// `kluis::format::manifest::Entry::from_json_line`, and the restore path checks
 /// on whatever names it lets through.
 pub fn fuzz_manifest_line(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(entry) = kluis::manifest::Entry::from_json_line(text) else {
+    let Ok(entry) = kluis::format::manifest::Entry::from_json_line(text) else {
         return;
     };
-    let again = kluis::manifest::Entry::from_json_line(&entry.to_json_line());
+    let again = kluis::format::manifest::Entry::from_json_line(&entry.to_json_line());
     assert_eq!(again.as_ref(), Ok(&entry), "manifest line round trip");
     let _ = entry.display_path();
     let _ = entry.sha256sum_line();
     let root = Path::new("/nonexistent-kluis-fuzz/target");
-    if let Ok(dest) = kluis::restore::safe_target(root, &entry.path) {
+    if let Ok(dest) = kluis::read::restore::safe_target(root, &entry.path) {
         let rel = dest
             .strip_prefix(root)
             .expect("safe_target stays below the target");
@@ -193,9 +193,10 @@ pub fn fuzz_manifest_line(data: &[u8]) {
         );
     }
     if let Some(link) = &entry.target {
-        let _ = kluis::restore::safe_link(&entry.path, link);
+        let _ = kluis::read::restore::safe_link(&entry.path, link);
     }
-    let selection = kluis::restore::Selection::new(&["invoices/*.pdf".into()]).expect("pattern");
+    let selection =
+        kluis::read::restore::Selection::new(&["invoices/*.pdf".into()]).expect("pattern");
     let _ = selection.matches(&entry.path);
 }
 
@@ -216,19 +217,19 @@ pub fn fuzz_meta_json(data: &[u8]) {
 }
 
 /// `kluis-medium.json` and `SHA256SUMS` of a medium folder, through
-/// `kluis::media::Medium::open` and `read_sums`.
+/// `kluis::vault::media::Medium::open` and `read_sums`.
 pub fn fuzz_medium_index(data: &[u8]) {
-    if let Ok(index) = serde_json::from_slice::<kluis::media::MediumIndex>(data) {
+    if let Ok(index) = serde_json::from_slice::<kluis::vault::media::MediumIndex>(data) {
         let json = serde_json::to_vec(&index).expect("index serialises");
-        let again: kluis::media::MediumIndex =
+        let again: kluis::vault::media::MediumIndex =
             serde_json::from_slice(&json).expect("index reads back");
         assert_eq!(again.archives, index.archives, "medium index round trip");
         assert_eq!(again.destroyed, index.destroyed, "medium index round trip");
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    fs::write(dir.path().join(kluis::media::INDEX_FILE), data).expect("write index");
-    fs::write(dir.path().join(kluis::media::SUMS_FILE), data).expect("write sums");
-    if let Ok(medium) = kluis::media::Medium::open(dir.path(), None) {
+    fs::write(dir.path().join(kluis::vault::media::INDEX_FILE), data).expect("write index");
+    fs::write(dir.path().join(kluis::vault::media::SUMS_FILE), data).expect("write sums");
+    if let Ok(medium) = kluis::vault::media::Medium::open(dir.path(), None) {
         let _ = medium.label();
         for a in &medium.index.archives {
             let _ = medium.find(&a.file);
@@ -240,10 +241,10 @@ pub fn fuzz_medium_index(data: &[u8]) {
     }
 }
 
-/// `catalog.json` (`kluis::catalog::Catalog`), parsed, searched and
+/// `catalog.json` (`kluis::vault::catalog::Catalog`), parsed, searched and
 /// written back.
 pub fn fuzz_catalog(data: &[u8]) {
-    let Ok(catalog) = serde_json::from_slice::<kluis::catalog::Catalog>(data) else {
+    let Ok(catalog) = serde_json::from_slice::<kluis::vault::catalog::Catalog>(data) else {
         return;
     };
     for a in &catalog.archives {
@@ -256,7 +257,7 @@ pub fn fuzz_catalog(data: &[u8]) {
         let _ = catalog.find(name);
     }
     let json = serde_json::to_vec_pretty(&catalog).expect("catalog serialises");
-    let again: kluis::catalog::Catalog =
+    let again: kluis::vault::catalog::Catalog =
         serde_json::from_slice(&json).expect("a catalog kluis writes reads back");
     assert_eq!(
         serde_json::to_vec_pretty(&again).expect("catalog serialises"),
@@ -381,7 +382,7 @@ pub fn fuzz_archive_tar(data: &[u8]) {
     check_archive(&plain, biggest);
 }
 
-/// `kluis::salvage::run` (`kluis restore --salvage`) on an archive built
+/// `kluis::read::salvage::run` (`kluis restore --salvage`) on an archive built
 /// from an `archive_tar` input: salvage finds frames by their magic number
 /// and walks the tar stream itself, restoring members by their tar names.
 pub fn fuzz_salvage(data: &[u8]) {
@@ -398,10 +399,10 @@ pub fn salvage_plaintext(plain: &[u8], biggest: usize) {
     let archive = work.path().join("fuzz.kluis");
     encrypt(plain, &archive);
     let base = peak_reset();
-    let all = kluis::restore::Selection::new(&[]).expect("empty selection");
+    let all = kluis::read::restore::Selection::new(&[]).expect("empty selection");
     let root = tempfile::tempdir().expect("temp dir");
     let target = root.path().join("target");
-    let _ = kluis::salvage::run(&archive, identities(), &target, &all, false);
+    let _ = kluis::read::salvage::run(&archive, identities(), &target, &all, false);
     stays_inside(root.path(), &target, "salvage");
     check_peak(base, biggest);
 }
@@ -479,12 +480,12 @@ fn check_archive(plaintext: &[u8], biggest_frame: usize) {
             }
         }
     }
-    let _ = kluis::verify::full_check(&archive, ids);
+    let _ = kluis::read::verify::full_check(&archive, ids);
 
-    let all = kluis::restore::Selection::new(&[]).expect("empty selection");
+    let all = kluis::read::restore::Selection::new(&[]).expect("empty selection");
     let root = tempfile::tempdir().expect("temp dir");
     let target = root.path().join("target");
-    let _ = kluis::restore::run(
+    let _ = kluis::read::restore::run(
         &archive,
         ids,
         &target,

@@ -4,17 +4,17 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use kluis::archive::{self, human};
 use kluis::error::Error;
+use kluis::format::manifest::{Kind, hex};
 use kluis::format::reader::ArchiveReader;
 use kluis::format::writer::WriteOptions;
 use kluis::keys;
-use kluis::manifest::{Kind, hex};
-use kluis::restore::{self, Selection};
+use kluis::read::restore::{self, Selection};
+use kluis::read::verify;
 use kluis::retention::{FiscalYearStart, RetentionConfig};
 use kluis::sources::table::{self, ColumnRule, TableArg, TableOptions};
 use kluis::vault::{self, Config, Vault};
-use kluis::verify;
+use kluis::write::archive::{self, human};
 use serde_json::json;
 
 use super::progress::Bar;
@@ -415,7 +415,7 @@ pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result
         let report = verify::run(path, ids.as_ref(), catalog.as_ref())?;
         all_ok &= report.ok();
         if let Some(v) = &vault {
-            let _ = kluis::lifecycle::record_verification(v, &report, ids.is_some());
+            let _ = kluis::lifecycle::status::record_verification(v, &report, ids.is_some());
         }
         if args.json {
             print_json(&report)?;
@@ -628,7 +628,8 @@ pub fn restore(quiet: bool, args: RestoreArgs) -> Result<Outcome> {
 /// `restore --salvage` when the archive's index cannot be read.
 fn salvage(args: &RestoreArgs, ids: &keys::Identities, selection: &Selection) -> Result<Outcome> {
     eprintln!("The archive's index is unreadable; scanning it from the start for intact records.");
-    let report = kluis::salvage::run(&args.archive, ids, &args.target, selection, args.force)?;
+    let report =
+        kluis::read::salvage::run(&args.archive, ids, &args.target, selection, args.force)?;
     let lost: Vec<_> = report
         .lost
         .iter()

@@ -121,14 +121,14 @@ pub fn run(args: DemoArgs) -> Result<Outcome> {
          a ledger and bank CSV, mail, and some awkward names (unicode, spaces,\n\
          a path over 255 bytes, an empty folder, a symlink).",
     );
-    let summary = kluis::sample::generate_records(&dir.join("records-2019"), 2019, 1)
+    let summary = kluis::demo::sample::generate_records(&dir.join("records-2019"), 2019, 1)
         .at(dir.join("records-2019"))?;
     println!(
         "   records-2019/: {} files, {} folders, {} link, {} bytes",
         summary.files, summary.dirs, summary.symlinks, summary.bytes
     );
     let orders = dir.join("export/orders.csv");
-    let rows = kluis::sample::generate_orders_table(&orders, 2017, 2021, 1).at(&orders)?;
+    let rows = kluis::demo::sample::generate_orders_table(&orders, 2017, 2021, 1).at(&orders)?;
     println!(
         "   export/orders.csv: the webshop's order export, 2017-2021, {rows} rows,\n   \
          with a password_hash and a birth_date column"

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use clap::Args;
-use kluis::catalog::{CatalogArchive, Destruction, Hold};
-use kluis::destroy::{self, DestroyPlan, Stage};
 use kluis::error::Error;
-use kluis::lifecycle::{self, ArchiveStatus, DueReport, State};
-use kluis::media::atomic_write;
-use kluis::remind;
+use kluis::lifecycle::destroy::{self, DestroyPlan, Stage};
+use kluis::lifecycle::remind;
+use kluis::lifecycle::status::{self, ArchiveStatus, DueReport, State};
+use kluis::vault::catalog::{CatalogArchive, Destruction, Hold};
+use kluis::vault::media::atomic_write;
 use kluis::vault::{self, Vault};
 use serde_json::json;
 
@@ -168,7 +168,7 @@ pub fn status(vault_dir: Option<&Path>, args: StatusArgs) -> Result<Outcome> {
     let vault = open(vault_dir)?;
     let today = today()?;
     let catalog = vault.catalog()?;
-    let rows = lifecycle::status(&catalog, today, vault.config.verify_every_months);
+    let rows = status::status(&catalog, today, vault.config.verify_every_months);
     if args.json {
         print_json(&json!({
             "today": today,
@@ -272,7 +272,7 @@ pub fn due(vault_dir: Option<&Path>, args: DueArgs) -> Result<Outcome> {
             "--verify-every must be at least 1 month".into(),
         ));
     }
-    let report = lifecycle::due(&vault.catalog()?, today, args.within, every);
+    let report = status::due(&vault.catalog()?, today, args.within, every);
     if args.json {
         print_json(&report)?;
     } else {
@@ -356,7 +356,7 @@ pub fn remind(vault_dir: Option<&Path>, quiet: bool, args: RemindArgs) -> Result
             "--verify-every must be at least 1 month".into(),
         ));
     }
-    let reminders = lifecycle::reminders(&vault.catalog()?, every);
+    let reminders = status::reminders(&vault.catalog()?, every);
     let ics = remind::render_ics(&reminders, chrono::Utc::now());
     if args.ics.as_os_str() == "-" {
         write_stdout(&ics)?;
@@ -402,7 +402,7 @@ fn is_kluis_calendar(bytes: &[u8]) -> bool {
 
 pub fn hold(vault_dir: Option<&Path>, _quiet: bool, args: HoldArgs) -> Result<Outcome> {
     let vault = open(vault_dir)?;
-    let archive = lifecycle::hold(&vault, &args.archive, &args.reason, today()?)?;
+    let archive = status::hold(&vault, &args.archive, &args.reason, today()?)?;
     let h = archive.hold.as_ref().expect("just held");
     if args.json {
         print_json(
@@ -423,16 +423,16 @@ pub fn hold(vault_dir: Option<&Path>, _quiet: bool, args: HoldArgs) -> Result<Ou
 pub fn release(vault_dir: Option<&Path>, _quiet: bool, args: ReleaseArgs) -> Result<Outcome> {
     let vault = open(vault_dir)?;
     let today = today()?;
-    let (archive, h): (CatalogArchive, Hold) = lifecycle::release(&vault, &args.archive, today)?;
+    let (archive, h): (CatalogArchive, Hold) = status::release(&vault, &args.archive, today)?;
     if args.json {
         print_json(&json!({
             "archive": archive.name(),
             "archive_id": archive.archive_id,
             "released": h,
-            "state": lifecycle::state(&archive, today),
+            "state": status::state(&archive, today),
         }))?;
     } else {
-        let next = match lifecycle::state(&archive, today) {
+        let next = match status::state(&archive, today) {
             State::Due | State::PartlyDestroyed => {
                 "its retention has ended: it may be destroyed now".to_owned()
             }
@@ -528,7 +528,7 @@ pub fn destroy(vault_dir: Option<&Path>, quiet: bool, args: DestroyArgs) -> Resu
                 out,
                 "Destroyed {}: overwritten once with random data, truncated and deleted;\nremoved from the medium's SHA256SUMS and {}.",
                 plan.path.display(),
-                kluis::media::INDEX_FILE
+                kluis::vault::media::INDEX_FILE
             );
         }
     }

@@ -98,7 +98,7 @@ impl Footer {
 pub fn new_archive_id() -> String {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).expect("the operating system's random source failed");
-    crate::manifest::hex(&bytes)
+    crate::format::manifest::hex(&bytes)
 }
 
 #[cfg(test)]

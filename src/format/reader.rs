@@ -13,9 +13,9 @@ use super::seektable::{self, FOOTER_LEN, Frame};
 use super::tarwalk;
 use super::{FOOTER_MEMBER, FORMAT_VERSION, MANIFEST_MEMBER, MAX_FRAME, MAX_JSON, METADATA_MEMBER};
 use crate::error::{Error, IoContext, Result};
+use crate::format::manifest::{Entry, Name};
 use crate::keys::Identities;
-use crate::lines::read_line;
-use crate::manifest::{Entry, Name};
+use crate::util::lines::read_line;
 
 /// Counts the ciphertext bytes read from the file, so that tests and
 /// reports can show how little of an archive a partial restore touches.

@@ -25,7 +25,7 @@ use super::{
     FOOTER_MEMBER, FRAME_CAP, FRAME_TARGET, MANIFEST_MEMBER, METADATA_MEMBER, SHA256SUMS_MEMBER,
 };
 use crate::error::{Error, IoContext, Result};
-use crate::manifest::{Entry, Kind};
+use crate::format::manifest::{Entry, Kind};
 
 /// Tuning of the pipeline; the defaults suit a small machine.
 #[derive(Clone, Debug)]

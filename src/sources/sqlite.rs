@@ -20,7 +20,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 use super::table::{Counts, Filtered, TableSpec, Window};
 use crate::error::{Error, IoContext, Result};
-use crate::purge::pause_point;
+use crate::util::testpoint::pause_point;
 
 /// How long to wait for another program's lock before giving up.
 const BUSY_WAIT: Duration = Duration::from_millis(1500);
@@ -90,7 +90,7 @@ fn render(v: ValueRef<'_>, buf: &mut Vec<u8>) {
         ValueRef::Integer(i) => buf.extend_from_slice(i.to_string().as_bytes()),
         ValueRef::Real(f) => buf.extend_from_slice(format!("{f:?}").as_bytes()),
         ValueRef::Text(t) => buf.extend_from_slice(t),
-        ValueRef::Blob(b) => buf.extend_from_slice(crate::manifest::hex(b).as_bytes()),
+        ValueRef::Blob(b) => buf.extend_from_slice(crate::format::manifest::hex(b).as_bytes()),
     }
 }
 

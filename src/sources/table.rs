@@ -37,9 +37,9 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::TABLES_PREFIX;
 use crate::format::meta::Minimisation;
 use crate::format::writer::Mtime;
-use crate::lines::read_line;
 use crate::progress::Progress;
 use crate::retention::{FiscalYearStart, fiscal_year_range};
+use crate::util::lines::read_line;
 
 /// The longest row accepted: a longer one is almost always a wrong delimiter
 /// or an unclosed quote, and refusing it keeps memory flat.

@@ -8,10 +8,10 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use kluis::format::manifest::{Entry, Kind};
 use kluis::format::reader::ArchiveReader;
 use kluis::format::seektable::Frame;
 use kluis::keys::Identities;
-use kluis::manifest::{Entry, Kind};
 
 use crate::common::*;
 

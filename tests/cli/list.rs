@@ -6,7 +6,7 @@ use std::fs;
 use serde::Deserialize;
 
 use crate::common::*;
-use kluis::manifest::hex;
+use kluis::format::manifest::hex;
 
 /// One `kluis list --json` line.
 #[derive(Debug, Deserialize)]

@@ -725,7 +725,7 @@ pub fn assert_same_tree(expected: &Path, actual: &Path) {
 
 pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
-    kluis::manifest::hex(&sha2::Sha256::digest(data))
+    kluis::format::manifest::hex(&sha2::Sha256::digest(data))
 }
 
 // ---------------------------------------------------------------------------

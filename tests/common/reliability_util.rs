@@ -111,7 +111,7 @@ pub fn file_sha256(path: &Path) -> String {
         }
         h.update(&buf[..n]);
     }
-    kluis::manifest::hex(&h.finalize())
+    kluis::format::manifest::hex(&h.finalize())
 }
 
 /// Every file in a folder (not below it) with its bytes.

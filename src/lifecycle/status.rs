@@ -11,12 +11,12 @@ use std::path::PathBuf;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::catalog::{Catalog, CatalogArchive, Copy, Hold};
 use crate::error::{Error, Result};
-use crate::remind::Reminder;
+use crate::lifecycle::remind::Reminder;
+use crate::read::verify;
 use crate::retention::{destruction_allowed_from, is_due, verification_due};
 use crate::vault::Vault;
-use crate::verify;
+use crate::vault::catalog::{Catalog, CatalogArchive, Copy, Hold};
 
 /// Where an archive is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -420,7 +420,7 @@ pub fn record_verification(vault: &Vault, report: &verify::Report, full: bool) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Destruction;
+    use crate::vault::catalog::Destruction;
     use chrono::TimeZone;
 
     fn date(s: &str) -> NaiveDate {

@@ -9,15 +9,15 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::format::manifest::{Entry, Kind, hex};
 use crate::format::reader::ArchiveReader;
 use crate::format::seektable::Frame;
 use crate::format::tarwalk;
 use crate::format::{FOOTER_MEMBER, MANIFEST_MEMBER, METADATA_MEMBER, SHA256SUMS_MEMBER};
 use crate::keys::Identities;
-use crate::manifest::{Entry, Kind, hex};
-use crate::media::{self, Medium};
+use crate::vault::catalog::Catalog;
+use crate::vault::media::{self, Medium};
 
 /// A problem with one record.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -231,7 +231,7 @@ pub fn run(
 pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
     let mut stream = ArchiveReader::open(path, identities)?;
     let mut index = ArchiveReader::open(path, identities)?;
-    if std::fs::metadata(path).map_or(0, |m| m.len()) > crate::restore::PREFETCH_FROM {
+    if std::fs::metadata(path).map_or(0, |m| m.len()) > crate::read::restore::PREFETCH_FROM {
         stream.prefetch()?;
     }
     let kluis_members = [

@@ -30,13 +30,13 @@ use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, Utc};
 
-use crate::catalog::{Catalog, CatalogArchive, Copy, Destruction};
 use crate::error::{Error, IoContext, Result};
-use crate::manifest::hex;
-use crate::media::{Medium, hash_file, sync_dir};
+use crate::format::manifest::hex;
 use crate::progress::Progress;
 use crate::retention::is_due;
 use crate::vault::Vault;
+use crate::vault::catalog::{Catalog, CatalogArchive, Copy, Destruction};
+use crate::vault::media::{Medium, hash_file, sync_dir};
 
 /// What the proof says was done to the file.
 pub const METHOD: &str = "overwrite-random-1-pass+truncate+unlink";
@@ -403,11 +403,11 @@ fn wipe(path: &Path, dir: &Path, progress: &dyn Progress) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{Catalog, Hold};
-    use crate::media::IndexedArchive;
     use crate::progress::Silent;
     use crate::retention::RetentionConfig;
     use crate::vault::Config;
+    use crate::vault::catalog::{Catalog, Hold};
+    use crate::vault::media::IndexedArchive;
     use sha2::{Digest, Sha256};
 
     struct Setup {

@@ -11,11 +11,11 @@ use std::path::{Component, Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
+use crate::format::manifest::{Entry, Kind};
 use crate::format::reader::{ArchiveReader, ManifestLines};
 use crate::format::writer::Mtime;
 use crate::format::{RECORDS_PREFIX, TABLES_PREFIX};
 use crate::keys::Identities;
-use crate::manifest::{Entry, Kind};
 use crate::progress::Progress;
 
 /// Which records a command is about: all, or those matching glob patterns.

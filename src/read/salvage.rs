@@ -15,14 +15,14 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use crate::error::{IoContext, Result};
+use crate::format::manifest::Entry;
 use crate::format::reader::{Plain, decrypt};
 use crate::format::tarwalk;
 use crate::format::writer::Mtime;
 use crate::format::{MANIFEST_MEMBER, MAX_FRAME};
 use crate::keys::Identities;
-use crate::manifest::Entry;
 use crate::progress::Silent;
-use crate::restore::{
+use crate::read::restore::{
     Parents, Selection, make_dir, make_link, remove_existing, safe_link, safe_target, write_file,
 };
 

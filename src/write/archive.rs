@@ -3,7 +3,7 @@
 //! is recorded as done. Tables are checked in full before anything is
 //! written (pass 1) and streamed into the archive (pass 2); with
 //! `--purge-source`, what was archived is then removed from the sources
-//! (`crate::purge`).
+//! (`crate::write::purge`).
 
 use std::fs::{self, File};
 use std::io::Read;
@@ -13,21 +13,22 @@ use std::time::Instant;
 use age::secrecy::SecretString;
 use chrono::Utc;
 
-use crate::catalog::{CatalogArchive, Copy};
 use crate::error::{Error, IoContext, Result};
+use crate::format::manifest::hex;
 use crate::format::meta::{Metadata, archive_file_name, new_archive_id};
 use crate::format::writer::{ArchiveWriter, Mtime, Sealed, WriteOptions};
 use crate::keys::{self, Recipient};
-use crate::manifest::hex;
-use crate::media::{self, IndexedArchive, Medium};
 use crate::progress::{Progress, Silent};
-use crate::purge::{self, FileLog, PurgeReport, pause_point};
 use crate::retention::fiscal_year_range;
 use crate::sources::folder::{ItemKind, Sources};
 use crate::sources::table::{
     self, Origin, TableOptions, TablePlan, TableReport, TableSpec, Window,
 };
+use crate::util::testpoint::pause_point;
 use crate::vault::Vault;
+use crate::vault::catalog::{CatalogArchive, Copy};
+use crate::vault::media::{self, IndexedArchive, Medium};
+use crate::write::purge::{self, FileLog, PurgeReport};
 
 /// What to archive and where.
 pub struct Request {
@@ -499,7 +500,7 @@ fn recipients(vault: &Vault, req: &Request) -> Result<Vec<Recipient>> {
 
 /// Supplement number for this archive: 1 unless the year and class exist.
 fn pick_supplement(
-    catalog: &crate::catalog::Catalog,
+    catalog: &crate::vault::catalog::Catalog,
     media: &[Medium],
     req: &Request,
 ) -> Result<u32> {

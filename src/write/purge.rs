@@ -24,41 +24,16 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::writer::Mtime;
-use crate::media;
 use crate::progress::{Progress, Silent};
 use crate::sources::sqlite;
 use crate::sources::table::{HashSink, Origin, TablePlan, Window};
-
-/// The environment variable naming a test pause point; see [`pause_point`].
-pub const PAUSE_ENV: &str = "KLUIS_TEST_PAUSE_AT";
-/// The file created when the pause point is reached.
-pub const PAUSE_MARKER_ENV: &str = "KLUIS_TEST_PAUSE_MARKER";
-/// How long to pause, in seconds (default 60).
-pub const PAUSE_SECS_ENV: &str = "KLUIS_TEST_PAUSE_SECS";
-
-/// A test-only hook: when `KLUIS_TEST_PAUSE_AT` equals `point`, kluis
-/// creates the file `KLUIS_TEST_PAUSE_MARKER` names (if set) and sleeps
-/// (`KLUIS_TEST_PAUSE_SECS`, default a minute), so that a test can kill it
-/// exactly there and check what a crash at that point leaves, or change a
-/// source while it waits. The points are listed in docs/TABLES.md.
-pub fn pause_point(point: &str) {
-    if std::env::var_os(PAUSE_ENV).is_some_and(|p| p == point) {
-        if let Some(marker) = std::env::var_os(PAUSE_MARKER_ENV) {
-            let _ = fs::write(marker, point);
-        }
-        let secs = std::env::var(PAUSE_SECS_ENV)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(60);
-        std::thread::sleep(Duration::from_secs(secs));
-    }
-}
+use crate::util::testpoint::pause_point;
+use crate::vault::media;
 
 /// What the purge did.
 #[derive(Clone, Debug, Default, Serialize)]

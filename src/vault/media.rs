@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
-use crate::manifest::{hex, sha256sum_line, unhex};
+use crate::format::manifest::{hex, sha256sum_line, unhex};
 
 pub const INDEX_FILE: &str = "kluis-medium.json";
 pub const SUMS_FILE: &str = "SHA256SUMS";
@@ -71,7 +71,7 @@ pub struct MediumIndex {
     pub archives: Vec<IndexedArchive>,
     /// Proofs of destruction of archives that were on this medium.
     #[serde(default)]
-    pub destroyed: Vec<crate::catalog::Destruction>,
+    pub destroyed: Vec<crate::vault::catalog::Destruction>,
 }
 
 /// An open medium folder.

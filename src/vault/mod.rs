@@ -2,6 +2,9 @@
 //! (`catalog.json`) of every archive and copy, kept where the media are not.
 //! Every write is atomic, and a lock keeps two kluis processes apart.
 
+pub mod catalog;
+pub mod media;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
@@ -9,11 +12,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Catalog;
 use crate::error::{Error, IoContext, Result};
-use crate::media::{Lock, atomic_write, lock_folder};
 use crate::retention::{Policy, RetentionConfig};
 use crate::sources::table::TableConfig;
+use crate::vault::catalog::Catalog;
+use crate::vault::media::{Lock, atomic_write, lock_folder};
 
 pub const CONFIG_FILE: &str = "config.toml";
 pub const CATALOG_FILE: &str = "catalog.json";

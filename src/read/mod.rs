@@ -1,0 +1,7 @@
+//! Reading an archive back: `verify` (quick without a key, full with one),
+//! `restore` (all records or a selection, by seeking), `salvage` (every
+//! intact record of a damaged archive).
+
+pub mod restore;
+pub mod salvage;
+pub mod verify;
