@@ -2,6 +2,8 @@
 //! footer that locates the others (last member).
 
 use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::FORMAT_VERSION;
@@ -78,6 +80,10 @@ pub struct Footer {
     pub manifest: MemberRef,
     pub sha256sums: MemberRef,
     pub records: Totals,
+    /// Members after `kluis/SHA256SUMS` (docs/FORMAT.md §4.5), by key, and
+    /// any field a later writer adds: kept as found, never rejected.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 impl Footer {
@@ -90,7 +96,25 @@ impl Footer {
             manifest: MemberRef::default(),
             sha256sums: MemberRef::default(),
             records: Totals::default(),
+            extra: BTreeMap::new(),
         }
+    }
+
+    /// Keys of the footer's own fields; located members use other keys.
+    pub const RESERVED: &[&str] = &[
+        "format",
+        "format_version",
+        "archive_id",
+        "metadata",
+        "manifest",
+        "sha256sums",
+        "records",
+    ];
+
+    /// The member located under `key` (e.g. `"paths"`), if the archive has
+    /// one; `None` also when the entry is not an `{offset, size}` object.
+    pub fn located(&self, key: &str) -> Option<MemberRef> {
+        serde_json::from_value(self.extra.get(key)?.clone()).ok()
     }
 }
 

@@ -12,6 +12,8 @@ pub mod writer;
 /// The format version this kluis writes; it reads this and every earlier one.
 pub const FORMAT_VERSION: u64 = 1;
 
+/// Every member under this folder is kluis's own, never a record.
+pub const KLUIS_DIR: &str = "kluis/";
 /// Member holding the archive's metadata (first member).
 pub const METADATA_MEMBER: &str = "kluis/metadata.json";
 /// Member holding the detailed manifest (JSON Lines).

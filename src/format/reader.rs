@@ -448,6 +448,41 @@ impl ArchiveReader {
         Ok(footer)
     }
 
+    /// A member located through the footer under `key` (docs/FORMAT.md
+    /// §4.5): its name, and the tar offset and size of its content, with its
+    /// headers checked against the footer. `None` when the archive has no
+    /// such member (archives written before it existed).
+    ///
+    /// # Errors
+    /// [`Error::NotAnArchive`] when the footer points at something else
+    /// (damage or a crafted archive); callers fall back as if absent only
+    /// after reporting it.
+    pub fn located(&mut self, key: &str) -> Result<Option<Located>> {
+        let Some(at) = self.footer.located(key) else {
+            return Ok(None);
+        };
+        let (name, header, data) = self.member_at(at.offset)?;
+        if !name.starts_with(b"kluis/") || header.entry_size().ok() != Some(at.size) {
+            return Err(self.not_kluis(format!("the footer's {key:?} member is not where it says")));
+        }
+        let end = self.frames.last().map_or(0, |f| f.d_end());
+        if data.checked_add(at.size).is_none_or(|e| e > end) {
+            return Err(self.not_kluis(format!("the footer's {key:?} member runs past the end")));
+        }
+        Ok(Some(Located {
+            name,
+            data_offset: data,
+            size: at.size,
+        }))
+    }
+
+    /// Reads `located`'s content from `from` (relative to its start) on.
+    pub fn located_content(&mut self, located: &Located, from: u64) -> impl Read + '_ {
+        let from = from.min(located.size);
+        self.tar_from(located.data_offset + from)
+            .take(located.size - from)
+    }
+
     /// Streams the manifest, one entry per record, in tar order.
     pub fn manifest(&mut self) -> Result<ManifestLines<'_, Entry>> {
         self.manifest_as(Entry::from_json_line)
@@ -479,6 +514,15 @@ impl ArchiveReader {
             parse,
         })
     }
+}
+
+/// A member found through the footer: see [`ArchiveReader::located`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located {
+    pub name: Vec<u8>,
+    /// Tar offset of its first content byte.
+    pub data_offset: u64,
+    pub size: u64,
 }
 
 fn placeholder_metadata() -> Metadata {

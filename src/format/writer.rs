@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -95,6 +95,16 @@ impl Mtime {
     }
 }
 
+/// How [`ArchiveWriter::add_located`] cuts a member into frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// As any member: frames are cut only when full.
+    Packed,
+    /// The member starts a new frame, and a new frame starts at the first
+    /// line start after `every` bytes of it (lines end with `\n`).
+    Lines { every: usize },
+}
+
 /// What writing produced: the ciphertext's size and hash, the same for
 /// every output.
 #[derive(Clone, Debug)]
@@ -117,6 +127,10 @@ pub struct ArchiveWriter<O: Write + Send + 'static = File> {
     footer: Footer,
     manifest: Spool,
     sums: Spool,
+    /// `kluis/metadata.json` as written (signatures cover it).
+    metadata_json: Vec<u8>,
+    /// Set once the manifest and SHA256SUMS are written.
+    records_ended: bool,
     cancel: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     writer: Option<JoinHandle<io::Result<WriterResult<O>>>>,
@@ -187,12 +201,15 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
             footer: Footer::new(&metadata.archive_id),
             manifest: Spool::new()?,
             sums: Spool::new()?,
+            metadata_json: Vec::new(),
+            records_ended: false,
             cancel,
             threads,
             writer: Some(writer),
         };
         let json = serde_json::to_vec_pretty(metadata).expect("metadata serialises");
         archive.footer.metadata = archive.add_kluis_member(METADATA_MEMBER, &json)?;
+        archive.metadata_json = json;
         // The metadata alone in the first frame: opening an archive then
         // decrypts only a few KiB at its start.
         archive.guarded(|w| w.tar().get_mut().cut())?;
@@ -438,17 +455,123 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
         })
     }
 
-    /// Writes the manifest, the checksums and the footer, ends the tar and
-    /// zstd streams and the age encryption, and flushes every output.
-    ///
-    /// The outputs are NOT synced: the caller syncs and verifies them.
-    pub fn finish(mut self) -> Result<(Sealed, Vec<(PathBuf, O)>)> {
+    /// Ends the records: writes `kluis/manifest.jsonl` and
+    /// `kluis/SHA256SUMS`. After this, only [`ArchiveWriter::add_located`]
+    /// and [`ArchiveWriter::finish`] may be called. `finish` calls it when
+    /// the caller did not.
+    pub fn end_records(&mut self) -> Result<()> {
+        if self.records_ended {
+            return Ok(());
+        }
+        self.records_ended = true;
         self.manifest.finish()?;
         self.sums.finish()?;
         // The manifest starts a frame: reading it decrypts no records.
         self.guarded(|w| w.tar().get_mut().cut())?;
         self.footer.manifest = self.add_spooled_member(MANIFEST_MEMBER, |w| &mut w.manifest)?;
         self.footer.sha256sums = self.add_spooled_member(SHA256SUMS_MEMBER, |w| &mut w.sums)?;
+        Ok(())
+    }
+
+    /// `kluis/metadata.json` exactly as written.
+    pub fn written_metadata(&self) -> &[u8] {
+        &self.metadata_json
+    }
+
+    /// The manifest as written (JSON Lines, tar order), read back from its
+    /// encrypted spool; can be read any number of times, one at a time.
+    /// After [`ArchiveWriter::end_records`].
+    pub fn written_manifest(&mut self) -> Result<impl Read + use<O>> {
+        assert!(self.records_ended, "written_manifest before end_records");
+        self.manifest.reader()
+    }
+
+    /// `kluis/SHA256SUMS` as written; see [`ArchiveWriter::written_manifest`].
+    pub fn written_sha256sums(&mut self) -> Result<impl Read + use<O>> {
+        assert!(self.records_ended, "written_sha256sums before end_records");
+        self.sums.reader()
+    }
+
+    /// Adds one of kluis's own members after `kluis/SHA256SUMS` (docs/FORMAT.md
+    /// §4.5): `name` under `kluis/`, exactly `size` bytes from `content`,
+    /// located through the footer under `key`. With [`Framing::Lines`] the
+    /// member starts a new frame and every later frame of it starts at a
+    /// line start, so that a sorted index can be searched by decompressing
+    /// only the frames a binary search visits.
+    ///
+    /// # Panics
+    /// When `key` is one the footer already uses or `name` is not under
+    /// `kluis/` (a programming error).
+    pub fn add_located(
+        &mut self,
+        key: &str,
+        name: &str,
+        size: u64,
+        content: &mut dyn Read,
+        framing: Framing,
+    ) -> Result<MemberRef> {
+        assert!(
+            name.starts_with("kluis/") && name.len() > 6,
+            "{name}: not a kluis member"
+        );
+        assert!(
+            !Footer::RESERVED.contains(&key) && !self.footer.extra.contains_key(key),
+            "footer key {key} taken"
+        );
+        self.end_records()?;
+        let member = self.guarded(|w| {
+            if let Framing::Lines { .. } = framing {
+                w.tar().get_mut().cut()?;
+            }
+            let offset = w
+                .header(name.as_bytes(), Kind::File, size, 0o644, now(), None)?
+                .offset;
+            let copied = match framing {
+                Framing::Packed => io::copy(&mut content.take(size), w.tar().get_mut())?,
+                Framing::Lines { every } => {
+                    let mut lines = io::BufReader::with_capacity(64 << 10, content.take(size));
+                    let mut line = Vec::new();
+                    let mut copied = 0u64;
+                    let mut in_frame = 0usize;
+                    loop {
+                        line.clear();
+                        let n = lines.read_until(b'\n', &mut line)?;
+                        if n == 0 {
+                            break;
+                        }
+                        if in_frame >= every {
+                            w.tar().get_mut().cut()?;
+                            in_frame = 0;
+                        }
+                        w.tar().get_mut().write_all(&line)?;
+                        copied += n as u64;
+                        in_frame += n;
+                    }
+                    copied
+                }
+            };
+            if copied != size {
+                return Err(io::Error::other(format!(
+                    "{name}: {copied} of {size} bytes were given"
+                )));
+            }
+            pad(w.tar().get_mut(), size)?;
+            Ok(MemberRef { offset, size })
+        })?;
+        self.footer.extra.insert(
+            key.to_owned(),
+            serde_json::to_value(member).expect("member ref serialises"),
+        );
+        Ok(member)
+    }
+
+    /// Writes the manifest and the checksums (unless
+    /// [`ArchiveWriter::end_records`] did), the footer, ends the tar and
+    /// zstd streams and the age encryption, and flushes every output.
+    ///
+    /// The outputs are NOT synced: the caller syncs and verifies them.
+    pub fn finish(mut self) -> Result<(Sealed, Vec<(PathBuf, O)>)> {
+        self.end_records()?;
         let footer = serde_json::to_vec(&self.footer).expect("footer serialises");
         self.guarded(|w| w.tar().get_mut().cut())?;
         self.add_kluis_member(FOOTER_MEMBER, &footer)?;

@@ -14,7 +14,7 @@ use crate::format::manifest::{Entry, Kind, hex};
 use crate::format::reader::ArchiveReader;
 use crate::format::seektable::Frame;
 use crate::format::tarwalk;
-use crate::format::{FOOTER_MEMBER, MANIFEST_MEMBER, METADATA_MEMBER, SHA256SUMS_MEMBER};
+use crate::format::{KLUIS_DIR, MANIFEST_MEMBER};
 use crate::keys::Identities;
 use crate::vault::catalog::Catalog;
 use crate::vault::media::{self, Medium};
@@ -234,12 +234,6 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
     if std::fs::metadata(path).map_or(0, |m| m.len()) > crate::read::restore::PREFETCH_FROM {
         stream.prefetch()?;
     }
-    let kluis_members = [
-        METADATA_MEMBER,
-        MANIFEST_MEMBER,
-        SHA256SUMS_MEMBER,
-        FOOTER_MEMBER,
-    ];
     let mut manifest = index.manifest()?;
     let mut check = FullCheck::default();
     let mut verified_until = 0u64; // tar offset up to which records were checked
@@ -255,14 +249,12 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
             allowance.admit(&member);
             let name = member.path_bytes().into_owned();
             let offset = member.raw_header_position();
-            // kluis's own members were located through the footer when the
-            // archive was opened; here they are only passed over (the tar
-            // crate skips their content: reading it would let a crafted
-            // sparse member feed zeros without end).
-            if kluis_members
-                .iter()
-                .any(|n| n.as_bytes() == name.as_slice())
-            {
+            // kluis's own members (everything under `kluis/`, including
+            // members a later writer adds) were located through the footer
+            // when the archive was opened; here they are only passed over
+            // (the tar crate skips their content: reading it would let a
+            // crafted sparse member feed zeros without end).
+            if name.starts_with(KLUIS_DIR.as_bytes()) {
                 continue;
             }
             let expected = match manifest.next() {
