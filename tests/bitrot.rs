@@ -4,33 +4,19 @@
 //! archive's index itself is hit). Uses the library directly: 1,100 checks
 //! through the binary would take minutes.
 
+mod common;
+
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use common::{Key, Rng, add_member, write_archive};
 use kluis::format::manifest::Kind;
-use kluis::format::meta::Metadata;
 use kluis::format::reader::ArchiveReader;
-use kluis::format::writer::{ArchiveWriter, Mtime, WriteOptions};
+use kluis::format::writer::{Mtime, WriteOptions};
 use kluis::keys::Identities;
 use kluis::read::restore::Selection;
-
-/// A small deterministic generator (SplitMix64).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -46,73 +32,34 @@ struct Fixture {
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
-    let identity = age::x25519::Identity::generate();
-    let key = root.join("key.txt");
-    {
-        use age::secrecy::ExposeSecret;
-        fs::write(&key, format!("{}\n", identity.to_string().expose_secret())).unwrap();
-        fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    let mut ids = Identities::default();
-    ids.add_file(&key).unwrap();
-    let recipients: Vec<Box<dyn age::Recipient + Send>> = vec![Box::new(identity.to_public())];
-    let day = chrono::NaiveDate::from_ymd_opt(2019, 1, 1).unwrap();
-    let metadata = Metadata {
-        format: "kluis".into(),
-        format_version: 1,
-        archive_id: "0".repeat(32),
-        organisation: "test".into(),
-        fiscal_year: 2019,
-        fiscal_year_start: day,
-        fiscal_year_end: day,
-        class: "financial".into(),
-        supplement: 1,
-        retention_end: day,
-        created: chrono::Utc::now(),
-        tool_version: "test".into(),
-        minimisation: vec![],
-    };
+    let key = Key::generate(&root.join("key.txt"));
+    let ids = key.identities();
     let path = root.join("a.kluis");
-    let file = File::create(&path).unwrap();
-    let mut writer = ArchiveWriter::new(
-        vec![(path.clone(), file)],
-        &recipients,
-        &metadata,
-        &WriteOptions::default(),
-    )
-    .unwrap();
-    let mut rng = Rng(7);
-    writer
-        .add_dir(b"records/docs", 0o755, Mtime::default())
-        .unwrap();
-    for i in 0..2500u32 {
-        // Mostly small text-like records, some incompressible, a few large.
-        let size = match i % 50 {
-            0 => 20_000 + rng.below(40_000) as usize,
-            _ => 200 + rng.below(3_000) as usize,
-        };
-        let data: Vec<u8> = if i % 3 == 0 {
-            (0..size).map(|_| rng.next() as u8).collect()
-        } else {
-            let line = format!("{i};INV-2019-{i:06};{};EUR;21%\n", rng.below(100_000));
-            line.bytes().cycle().take(size).collect()
-        };
-        let name = format!("records/docs/record-{i:05}.txt");
+    let mut rng = Rng::new(7);
+    write_archive(&path, &key, &WriteOptions::default(), |writer| {
         writer
-            .add_file(
-                name.as_bytes(),
-                data.len() as u64,
-                0o644,
-                Mtime {
-                    secs: 1_546_300_800 + i64::from(i),
-                    nsec: 0,
-                },
-                &mut &data[..],
-                Path::new("mem"),
-            )
+            .add_dir(b"records/docs", 0o755, Mtime::default())
             .unwrap();
-    }
-    writer.finish().unwrap();
+        for i in 0..2500u32 {
+            // Mostly small text-like records, some incompressible, a few large.
+            let size = match i % 50 {
+                0 => 20_000 + rng.below(40_000) as usize,
+                _ => 200 + rng.below(3_000) as usize,
+            };
+            let data: Vec<u8> = if i % 3 == 0 {
+                (0..size).map(|_| rng.next_u64() as u8).collect()
+            } else {
+                let line = format!("{i};INV-2019-{i:06};{};EUR;21%\n", rng.below(100_000));
+                line.bytes().cycle().take(size).collect()
+            };
+            let name = format!("records/docs/record-{i:05}.txt");
+            let mtime = Mtime {
+                secs: 1_546_300_800 + i64::from(i),
+                nsec: 0,
+            };
+            add_member(writer, name.as_bytes(), &data, mtime);
+        }
+    });
     let archive = fs::read(&path).unwrap();
     let mut reader = ArchiveReader::open(&path, &ids).unwrap();
     let frames = reader
@@ -168,7 +115,7 @@ fn every_flipped_byte_is_detected_and_damage_stays_in_its_frames() {
         f.frames.len()
     );
     let damaged_path = f.dir.join("flipped.kluis");
-    let mut rng = Rng(2026);
+    let mut rng = Rng::new(2026);
     let mut recovered_sum = 0.0;
     let mut salvaged = 0;
     for n in 0..1000 {
@@ -243,7 +190,7 @@ fn every_flipped_byte_is_detected_and_damage_stays_in_its_frames() {
 fn every_truncation_is_detected_and_salvage_keeps_whole_frames_before_it() {
     let f = fixture();
     let damaged_path = f.dir.join("truncated.kluis");
-    let mut rng = Rng(99);
+    let mut rng = Rng::new(99);
     let mut recovered_sum = 0.0;
     for n in 0..100 {
         let len = rng.below(f.archive.len() as u64) as usize;

@@ -6,17 +6,20 @@
 //! landed fails rather than passing vacuously.
 //!
 //! One test binary, one module per fault (`tests/reliability/`); the harness
-//! is `tests/common/mod.rs` plus `tests/common/reliability_util.rs`.
+//! is `tests/common/` (killing: `tests/common/kills.rs`; spawning and pause
+//! points: `tests/common/process.rs`; mounts: `tests/common/mounts.rs`).
 
 mod common;
-#[path = "common/reliability_util.rs"]
-mod rutil;
 
+#[path = "reliability/archive_kills.rs"]
+mod archive_kills;
+#[path = "reliability/catalog_kills.rs"]
+mod catalog_kills;
 #[path = "reliability/concurrency.rs"]
 mod concurrency;
-#[path = "reliability/kills.rs"]
-mod kills;
-#[path = "reliability/media.rs"]
-mod media;
+#[path = "reliability/destroy_kills.rs"]
+mod destroy_kills;
+#[path = "reliability/failing_media.rs"]
+mod failing_media;
 #[path = "reliability/source_changes.rs"]
 mod source_changes;

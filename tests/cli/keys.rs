@@ -1,4 +1,7 @@
-//! `kluis key new` and `kluis key check`.
+//! Making keys and checking them: `kluis key new` writes a private identity
+//! (never over an existing file) or prints one that works, and `kluis key
+//! check` says which archives a key opens. (Keys that do not open an
+//! archive: `wrong_keys.rs`.)
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -63,15 +66,9 @@ fn key_new_without_output_prints_a_working_identity() {
 
     // The printed identity opens what is encrypted to its recipient.
     let key = env.p("printed.key");
-    fs::write(&key, &identity).unwrap();
-    fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
-    write_file(&env.p("src/a.txt"), b"a", 0o644);
-    env.archive(2019, &["stick"], &["-r", &recipient], &["src"])
-        .ok();
-    env.kluis()
-        .args(["list", "-i"])
-        .arg(&key)
-        .arg(env.p("stick/2019-financial.kluis"))
+    write_private(&key, identity.as_bytes());
+    let archive = env.sample_archive_with(&["-r", &recipient], one_record);
+    env.list(&key, &archive)
         .run()
         .ok()
         .stdout_has("records/a.txt");
@@ -82,18 +79,10 @@ fn key_check_says_which_archives_a_key_opens() {
     let (env, owner) = Env::ready();
     let accountant = env.new_key("accountant.key");
     write_file(&env.p("src/a.txt"), b"a", 0o644);
-    env.archive(2019, &["stick"], &[], &["src"]).ok();
-    env.archive(2020, &["stick"], &["-r", &accountant.recipient], &["src"])
-        .ok();
-    let (a19, a20) = (
-        env.p("stick/2019-financial.kluis"),
-        env.p("stick/2020-financial.kluis"),
-    );
+    let a19 = env.archived(2019, "src");
+    let a20 = env.archived_with(2020, &["-r", &accountant.recipient], "src");
 
-    env.kluis()
-        .args(["key", "check", "-i"])
-        .arg(&owner.path)
-        .arg(&a19)
+    env.key_check(&owner, &a19)
         .arg(&a20)
         .run()
         .ok()
@@ -101,53 +90,13 @@ fn key_check_says_which_archives_a_key_opens() {
         .stdout_has("2020-financial.kluis: the key opens it");
 
     let run = env
-        .kluis()
-        .args(["key", "check", "--json", "-i"])
-        .arg(&accountant.path)
-        .arg(&a19)
+        .key_check(&accountant, &a19)
         .arg(&a20)
+        .arg("--json")
         .run();
     run.code(1);
-    let lines: Vec<serde_json::Value> = run
-        .stdout_text()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = run.json_lines();
     assert_eq!(lines.len(), 2, "{run}");
     assert_eq!(lines[0]["opens"], false, "{run}");
     assert_eq!(lines[1]["opens"], true, "{run}");
-}
-
-#[test]
-fn identity_readable_by_others_is_refused() {
-    let (env, owner) = Env::ready();
-    write_file(&env.p("src/a.txt"), b"a", 0o644);
-    env.archive(2019, &["stick"], &[], &["src"]).ok();
-    fs::set_permissions(&owner.path, fs::Permissions::from_mode(0o644)).unwrap();
-    env.kluis()
-        .args(["list", "-i"])
-        .arg(&owner.path)
-        .arg(env.p("stick/2019-financial.kluis"))
-        .run()
-        .error(2, &["owner.key", "chmod 600"]);
-}
-
-#[test]
-fn a_file_that_is_not_an_identity_is_refused() {
-    let (env, _owner) = Env::ready();
-    write_file(&env.p("src/a.txt"), b"a", 0o644);
-    env.archive(2019, &["stick"], &[], &["src"]).ok();
-    write_file(&env.p("notes.txt"), b"just some notes\n", 0o600);
-    env.kluis()
-        .args(["list", "-i"])
-        .arg(env.p("notes.txt"))
-        .arg(env.p("stick/2019-financial.kluis"))
-        .run()
-        .error(2, &["notes.txt"]);
-    env.kluis()
-        .args(["list", "-i"])
-        .arg(env.p("no-such.key"))
-        .arg(env.p("stick/2019-financial.kluis"))
-        .run()
-        .error(2, &["no-such.key"]);
 }

@@ -1,8 +1,6 @@
 //! `kluis list`: record paths one per line, or JSON Lines whose schema
 //! cannot drift silently (parsed with `deny_unknown_fields`).
 
-use std::fs;
-
 use serde::Deserialize;
 
 use crate::common::*;
@@ -21,30 +19,11 @@ struct Listed {
     target: Option<String>,
 }
 
-/// A small archive: folders (one empty), files, a symlink.
-fn archive(env: &Env) -> std::path::PathBuf {
-    let src = env.p("src");
-    write_file(&src.join("invoices/INV-1.pdf"), b"invoice one", 0o644);
-    write_file(&src.join("invoices/INV-2.pdf"), b"invoice two!", 0o644);
-    write_file(&src.join("ledger.csv"), b"", 0o600);
-    write_file(&src.join("Überweisung 2019.txt"), b"unicode", 0o644);
-    fs::create_dir(src.join("empty")).unwrap();
-    std::os::unix::fs::symlink("invoices/INV-2.pdf", src.join("latest")).unwrap();
-    stamp_tree(&src);
-    env.archive(2019, &["stick"], &[], &["src"]).ok();
-    env.p("stick/2019-financial.kluis")
-}
-
 #[test]
 fn list_prints_one_record_path_per_line_in_archive_order() {
     let (env, key) = Env::ready();
-    let archive = archive(&env);
-    let all = env
-        .kluis()
-        .args(["list", "-i"])
-        .arg(&key.path)
-        .arg(&archive)
-        .run();
+    let archive = env.sample_archive(every_kind);
+    let all = env.list(&key, &archive).run();
     all.ok();
     assert_eq!(
         all.stdout_text(),
@@ -55,10 +34,7 @@ fn list_prints_one_record_path_per_line_in_archive_order() {
     assert_eq!(all.stderr, "", "nothing but data");
 
     let some = env
-        .kluis()
-        .args(["list", "-i"])
-        .arg(&key.path)
-        .arg(&archive)
+        .list(&key, &archive)
         .args(["invoices/*.pdf", "ledger.csv"])
         .run();
     some.ok();
@@ -71,14 +47,9 @@ fn list_prints_one_record_path_per_line_in_archive_order() {
 #[test]
 fn list_json_lines_parse_into_a_strict_struct() {
     let (env, key) = Env::ready();
-    let archive = archive(&env);
+    let archive = env.sample_archive(every_kind);
     let src = snapshot(&env.p("src"));
-    let run = env
-        .kluis()
-        .args(["list", "--json", "-i"])
-        .arg(&key.path)
-        .arg(&archive)
-        .run();
+    let run = env.list(&key, &archive).arg("--json").run();
     run.ok();
     let text = run.stdout_text();
     let listed: Vec<Listed> = text
@@ -125,24 +96,15 @@ fn list_json_lines_parse_into_a_strict_struct() {
 fn list_json_gives_names_that_are_not_utf8_as_hex() {
     use std::os::unix::ffi::OsStrExt;
     let (env, key) = Env::ready();
-    let src = env.p("src");
     let name = std::ffi::OsStr::from_bytes(b"factuur-\xe9t\xe9.pdf");
-    write_file(&src.join(name), b"latin-1 name", 0o644);
-    std::os::unix::fs::symlink(name, src.join("link")).unwrap();
-    stamp_tree(&src);
-    env.archive(2019, &["stick"], &[], &["src"]).ok();
-    let run = env
-        .kluis()
-        .args(["list", "--json", "-i"])
-        .arg(&key.path)
-        .arg(env.p("stick/2019-financial.kluis"))
-        .run();
+    let archive = env.sample_archive(|src| {
+        write_file(&src.join(name), b"latin-1 name", 0o644);
+        std::os::unix::fs::symlink(name, src.join("link")).unwrap();
+        stamp_tree(src);
+    });
+    let run = env.list(&key, &archive).arg("--json").run();
     run.ok();
-    let lines: Vec<serde_json::Value> = run
-        .stdout_text()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = run.json_lines();
     let file = lines
         .iter()
         .find(|v| v["type"] == "file")

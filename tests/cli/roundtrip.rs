@@ -2,6 +2,7 @@
 //! names, modes, link targets and mtimes to the nanosecond.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 
 use crate::common::*;
 
@@ -22,8 +23,8 @@ fn awkward_tree_round_trips_through_two_media() {
         env.p("stick-b/2019-financial.kluis"),
     );
     assert_eq!(
-        sha256_hex(&fs::read(&a).unwrap()),
-        sha256_hex(&fs::read(&b).unwrap()),
+        file_sha256(&a),
+        file_sha256(&b),
         "both media hold the same archive"
     );
     for medium in ["stick-a", "stick-b"] {
@@ -38,23 +39,13 @@ fn awkward_tree_round_trips_through_two_media() {
             ]
         );
     }
-    env.kluis()
-        .args(["verify", "-i"])
-        .arg(&key.path)
-        .arg(env.p("stick-a"))
+    env.verify(&key, env.p("stick-a"))
         .arg(env.p("stick-b"))
         .run()
         .ok();
 
     // Restore everything from the second copy.
-    env.kluis()
-        .args(["restore", "-i"])
-        .arg(&key.path)
-        .arg(&b)
-        .arg("--to")
-        .arg(env.p("restored"))
-        .run()
-        .ok();
+    env.restore(&key, &b, env.p("restored")).run().ok();
     assert_eq!(names(&env.p("restored")), ["records"]);
     assert_same_tree(&src, &env.p("restored/records"));
 }
@@ -69,89 +60,33 @@ fn several_sources_are_prefixed_by_their_folder_name() {
     fs::create_dir(parent.join("shop/empty")).unwrap();
     stamp_tree(&parent);
 
-    env.archive(2019, &["stick"], &[], &["sources/bank", "sources/shop"])
+    env.archive(2019, &[STICK], &[], &["sources/bank", "sources/shop"])
         .ok();
     let archive = env.p("stick/2019-financial.kluis");
-    let list = env
-        .kluis()
-        .args(["list", "-i"])
-        .arg(&key.path)
-        .arg(&archive)
-        .run();
+    let list = env.list(&key, &archive).run();
     list.ok();
     assert_eq!(
         list.stdout_text(),
         "records/bank/\nrecords/bank/2019-03.csv\nrecords/bank/sub/\nrecords/bank/sub/x.txt\n\
          records/shop/\nrecords/shop/empty/\nrecords/shop/orders.csv\n"
     );
-    env.kluis()
-        .args(["restore", "-i"])
-        .arg(&key.path)
-        .arg(&archive)
-        .arg("--to")
-        .arg(env.p("out"))
-        .run()
-        .ok();
+    env.restore(&key, &archive, env.p("out")).run().ok();
     assert_same_tree(&parent, &env.p("out/records"));
 }
 
 #[test]
 fn passphrase_archive_round_trips_with_a_passphrase_file() {
     let (env, _key) = Env::ready();
-    let src = env.p("src");
-    write_file(&src.join("invoices/INV-1.txt"), b"invoice one", 0o644);
-    write_file(&src.join("readme"), b"", 0o600);
-    stamp_tree(&src);
-    fs::write(env.p("pass.txt"), "correct horse battery staple\n").unwrap();
-
-    env.archive(
-        2019,
-        &["stick"],
-        &["--passphrase-file", "pass.txt"],
-        &["src"],
-    )
-    .ok();
-    let archive = env.p("stick/2019-financial.kluis");
-    env.kluis()
-        .args(["restore", "--passphrase-file", "pass.txt"])
-        .arg(&archive)
-        .arg("--to")
-        .arg(env.p("out"))
+    let pass = env.passphrase_file("pass.txt", "correct horse battery staple");
+    let archive = env.sample_archive_with(&["--passphrase-file", pass], |src| {
+        write_file(&src.join("invoices/INV-1.txt"), b"invoice one", 0o644);
+        write_file(&src.join("readme"), b"", 0o600);
+        stamp_tree(src);
+    });
+    env.restore(&PassphraseFile(pass), &archive, env.p("out"))
         .run()
         .ok();
-    assert_same_tree(&src, &env.p("out/records"));
-}
-
-#[test]
-fn restoring_one_record_restores_only_that_record() {
-    let (env, key) = Env::ready();
-    let src = env.p("src");
-    write_file(&src.join("invoices/INV-1.pdf"), b"one", 0o644);
-    write_file(&src.join("invoices/INV-2.pdf"), b"two", 0o644);
-    write_file(&src.join("ledger/2019.csv"), b"ledger", 0o644);
-    stamp_tree(&src);
-    env.archive(2019, &["stick"], &[], &["src"]).ok();
-
-    env.kluis()
-        .args(["restore", "-i"])
-        .arg(&key.path)
-        .arg(env.p("stick/2019-financial.kluis"))
-        .arg("--to")
-        .arg(env.p("audit"))
-        .arg("invoices/INV-2.pdf")
-        .run()
-        .ok();
-    let got = snapshot(&env.p("audit/records"));
-    let files: Vec<_> = got
-        .iter()
-        .filter(|(_, n)| matches!(n, Node::File { .. }))
-        .map(|(p, _)| String::from_utf8_lossy(p).into_owned())
-        .collect();
-    assert_eq!(files, ["invoices/INV-2.pdf"]);
-    assert_eq!(
-        got[&b"invoices/INV-2.pdf".to_vec()],
-        snapshot(&src)[&b"invoices/INV-2.pdf".to_vec()]
-    );
+    assert_same_tree(&env.p("src"), &env.p("out/records"));
 }
 
 /// The comparison the round trips rely on sees a one-nanosecond mtime
@@ -171,20 +106,11 @@ fn tree_comparison_notices_the_smallest_differences() {
         let result = std::panic::catch_unwind(|| assert_same_tree(&a, &b));
         assert!(result.is_err());
     };
+    let chmod = |mode| fs::set_permissions(b.join("f.txt"), fs::Permissions::from_mode(mode));
     differs(&|| set_mtime(&b.join("f.txt"), 1_546_300_800, 6));
     set_mtime(&b.join("f.txt"), 1_546_300_800, 5);
-    differs(&|| {
-        fs::set_permissions(
-            b.join("f.txt"),
-            std::os::unix::fs::PermissionsExt::from_mode(0o600),
-        )
-        .unwrap()
-    });
-    fs::set_permissions(
-        b.join("f.txt"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o644),
-    )
-    .unwrap();
+    differs(&|| chmod(0o600).unwrap());
+    chmod(0o644).unwrap();
     set_mtime(&b.join("f.txt"), 1_546_300_800, 5);
     assert_same_tree(&a, &b);
     differs(&|| {

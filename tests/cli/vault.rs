@@ -14,11 +14,11 @@ fn commands_needing_a_vault_name_kluis_init() {
         &["status"],
         &["due"],
     ] {
-        std::fs::create_dir_all(env.p("stick")).unwrap();
+        std::fs::create_dir_all(env.p(STICK)).unwrap();
         env.run(args)
             .error(2, &[vault, "no vault"])
             .stderr_has("kluis init");
-        assert_no_new_archive(&env.p("stick"), &[]);
+        assert_no_new_archive(&env.p(STICK), &[]);
     }
     assert!(!exists(&env.vault()), "no vault is made up");
 }
@@ -41,12 +41,7 @@ fn vault_flag_overrides_the_environment() {
     let env = Env::new();
     let key = env.new_key("k.key");
     let other = env.p("other-vault");
-    env.kluis()
-        .arg("--vault")
-        .arg(&other)
-        .args(["init", "--org", "Elders", "-r", &key.recipient])
-        .run()
-        .ok();
+    env.kluis().vault(&other).init("Elders", &[&key]).run().ok();
     assert!(other.join("config.toml").exists());
     assert!(
         !exists(&env.vault()),

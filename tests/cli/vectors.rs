@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use kluis::format::reader::ArchiveReader;
 use kluis::format::seektable::{self, FrameEntry};
-use kluis::keys::Identities;
 
 use crate::common::*;
 
@@ -88,11 +87,13 @@ const PINNED: &[(&str, &str)] = &[
 
 /// A test folder with the vector keys copied in, mode 0600 (git does not
 /// keep modes, and kluis refuses identity files others can read).
-fn env_with_keys() -> (Env, PathBuf, PathBuf) {
+fn env_with_keys() -> (Env, Key, Key) {
     let env = Env::new();
-    let (k1, k2) = (env.p("test-key.txt"), env.p("test-key-2.txt"));
-    copy_private(&vectors().join("test-key.txt"), &k1);
-    copy_private(&vectors().join("test-key-2.txt"), &k2);
+    let key = |name| {
+        copy_private(&vectors().join(name), &env.p(name));
+        Key::load(&env.p(name))
+    };
+    let (k1, k2) = (key("test-key.txt"), key("test-key-2.txt"));
     (env, k1, k2)
 }
 
@@ -119,52 +120,31 @@ fn tiny_vector_lists_verifies_and_restores() {
     let (env, key, _) = env_with_keys();
     let tiny = vectors().join("tiny.kluis");
 
-    let list = env.kluis().args(["list", "-i"]).arg(&key).arg(&tiny).run();
+    let list = env.list(&key, &tiny).run();
     list.ok();
     assert_eq!(list.stdout_text(), LISTING);
 
-    let json = env
-        .kluis()
-        .args(["list", "--json", "-i"])
-        .arg(&key)
-        .arg(&tiny)
-        .run();
+    let json = env.list(&key, &tiny).arg("--json").run();
     json.ok();
-    for line in json.stdout_text().lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let path = v["path"]
+    for line in json.json_lines() {
+        let path = line["path"]
             .as_str()
             .unwrap()
             .strip_prefix("records/")
             .unwrap();
         if let Some((_, Some(data), _, _)) = FILES.iter().find(|f| f.0 == path) {
-            assert_eq!(v["sha256"], sha256_hex(data), "{line}");
-            assert_eq!(v["size"], data.len(), "{line}");
+            assert_eq!(line["sha256"], sha256_hex(data), "{line}");
+            assert_eq!(line["size"], data.len(), "{line}");
         }
     }
 
-    env.kluis()
-        .args(["verify", "-i"])
-        .arg(&key)
-        .arg(&tiny)
+    env.verify(&key, &tiny)
         .run()
         .ok()
         .stdout_has("tiny.kluis: ok");
-    env.kluis()
-        .args(["key", "check", "-i"])
-        .arg(&key)
-        .arg(&tiny)
-        .run()
-        .ok();
+    env.key_check(&key, &tiny).run().ok();
 
-    env.kluis()
-        .args(["restore", "-i"])
-        .arg(&key)
-        .arg(&tiny)
-        .arg("--to")
-        .arg(env.p("out"))
-        .run()
-        .ok();
+    env.restore(&key, &tiny, env.p("out")).run().ok();
     let got = snapshot(&env.p("out/records"));
     assert_eq!(got.len(), FILES.len() + 1, "{got:?}");
     for (path, data, mode, (secs, nsec)) in FILES {
@@ -187,9 +167,7 @@ fn tiny_vector_lists_verifies_and_restores() {
     );
 
     // What the library reads from its metadata.
-    let mut ids = Identities::default();
-    ids.add_file(&key).unwrap();
-    let reader = ArchiveReader::open(&tiny, &ids).unwrap();
+    let reader = ArchiveReader::open(&tiny, &key.identities()).unwrap();
     let m = reader.metadata();
     assert_eq!(
         (
@@ -215,16 +193,8 @@ fn tiny_vector_is_recovered_by_stock_tools() {
     }
     let (env, key, _) = env_with_keys();
     let out = env.p("out");
-    fs::create_dir(&out).unwrap();
-    bash(
-        &out,
-        &format!(
-            "age -d -i {} {} | zstd -d | tar -x\nsha256sum --strict -c kluis/SHA256SUMS",
-            sh_quote(&key),
-            sh_quote(&vectors().join("tiny.kluis"))
-        ),
-    )
-    .ok();
+    stock_recover(&out, &key.path, &vectors().join("tiny.kluis"));
+    bash(&out, "sha256sum --strict -c kluis/SHA256SUMS").ok();
     for (path, data, _, _) in FILES {
         if let Some(d) = data {
             assert_eq!(&fs::read(out.join("records").join(path)).unwrap(), d);
@@ -239,29 +209,7 @@ fn fail_truncated_and_fail_bitflip_are_rejected_as_damaged() {
         ("fail_truncated.kluis", "truncated"),
         ("fail_bitflip.kluis", "damaged"),
     ] {
-        let archive = vectors().join(name);
-        env.kluis()
-            .args(["list", "-i"])
-            .arg(&key)
-            .arg(&archive)
-            .run()
-            .error(2, &[name, why]);
-        env.kluis()
-            .args(["restore", "-i"])
-            .arg(&key)
-            .arg(&archive)
-            .arg("--to")
-            .arg(env.p("out"))
-            .run()
-            .error(2, &[name, why]);
-        assert!(!exists(&env.p("out")));
-        env.kluis()
-            .args(["verify", "-i"])
-            .arg(&key)
-            .arg(&archive)
-            .run()
-            .code(1)
-            .stdout_has(why);
+        env.refused_everywhere(&key, &vectors().join(name), why);
     }
 }
 
@@ -269,32 +217,18 @@ fn fail_truncated_and_fail_bitflip_are_rejected_as_damaged() {
 fn fail_wrong_key_opens_only_with_the_second_key() {
     let (env, key, key2) = env_with_keys();
     let archive = vectors().join("fail_wrong_key.kluis");
-    env.kluis()
-        .args(["list", "-i"])
-        .arg(&key)
-        .arg(&archive)
+    env.list(&key, &archive)
         .run()
         .error(2, &["fail_wrong_key.kluis", "none of the given identities"]);
-    env.kluis()
-        .args(["verify", "-i"])
-        .arg(&key)
-        .arg(&archive)
+    env.verify(&key, &archive)
         .run()
         .error(2, &["fail_wrong_key.kluis"]);
-    env.kluis()
-        .args(["key", "check", "-i"])
-        .arg(&key)
-        .arg(&archive)
+    env.key_check(&key, &archive)
         .run()
         .code(1)
         .stdout_has("does NOT open");
     // The second key opens it: it is the key that is wrong, not the file.
-    let list = env
-        .kluis()
-        .args(["list", "-i"])
-        .arg(&key2)
-        .arg(&archive)
-        .run();
+    let list = env.list(&key2, &archive).run();
     list.ok();
     assert_eq!(list.stdout_text(), LISTING);
 }
@@ -304,19 +238,9 @@ fn fail_manifest_mismatch_names_the_record() {
     let (env, key, _) = env_with_keys();
     let archive = vectors().join("fail_manifest_mismatch.kluis");
     // The index reads fine...
-    env.kluis()
-        .args(["list", "-i"])
-        .arg(&key)
-        .arg(&archive)
-        .run()
-        .ok();
+    env.list(&key, &archive).run().ok();
     // ...but the full check finds ledger.csv does not match it.
-    let verify = env
-        .kluis()
-        .args(["verify", "-i"])
-        .arg(&key)
-        .arg(&archive)
-        .run();
+    let verify = env.verify(&key, &archive).run();
     verify
         .code(1)
         .stdout_has("records/ledger.csv: content differs from its SHA-256");
@@ -326,12 +250,7 @@ fn fail_manifest_mismatch_names_the_record() {
         "only ledger.csv{verify}"
     );
     // Restore brings back everything else and not ledger.csv.
-    env.kluis()
-        .args(["restore", "-i"])
-        .arg(&key)
-        .arg(&archive)
-        .arg("--to")
-        .arg(env.p("out"))
+    env.restore(&key, &archive, env.p("out"))
         .run()
         .code(1)
         .stdout_has("NOT restored: records/ledger.csv");
@@ -388,23 +307,11 @@ fn make_vectors() {
     ] {
         let medium = env.p(format!("{vault}-medium"));
         fs::create_dir(&medium).unwrap();
+        let vault = env.other_vault(vault, "Kluis Testvectoren B.V.", &[key]);
         env.kluis()
-            .arg("--vault")
-            .arg(env.p(vault))
-            .args([
-                "init",
-                "--org",
-                "Kluis Testvectoren B.V.",
-                "-r",
-                &key.recipient,
-            ])
-            .run()
-            .ok();
-        env.kluis()
-            .arg("--vault")
-            .arg(env.p(vault))
-            .args(["archive", "--year", "2019", "--to"])
-            .arg(&medium)
+            .vault(&vault)
+            .args(["archive", "--year", "2019"])
+            .to(&medium)
             .arg(&src)
             .run()
             .ok();
@@ -414,8 +321,7 @@ fn make_vectors() {
     fs::copy(&k2.path, dir.join("test-key-2.txt")).unwrap();
 
     let tiny = fs::read(dir.join("tiny.kluis")).unwrap();
-    let mac = tiny.windows(5).position(|w| w == b"\n--- ").unwrap();
-    let payload = mac + 1 + tiny[mac + 1..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    let payload = payload_start(&tiny);
 
     // fail_truncated.kluis: cut in the middle of the payload.
     let half = payload + (tiny.len() - payload) / 2;
@@ -429,13 +335,7 @@ fn make_vectors() {
     // fail_manifest_mismatch.kluis: decrypt, change one hex digit of
     // ledger.csv's sha256 in kluis/manifest.jsonl (same length, so every
     // offset stays right), recompress that frame, new seek table, encrypt.
-    let identity_text = fs::read_to_string(&k1.path).unwrap();
-    let identity: age::x25519::Identity = identity_text
-        .lines()
-        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let identity = k1.identity();
     let mut plain = Vec::new();
     age::Decryptor::new(&tiny[..])
         .unwrap()

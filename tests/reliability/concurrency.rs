@@ -3,41 +3,28 @@
 //! after the first; on one medium from two vaults, likewise. Never a lost
 //! or corrupted catalog, medium index or `SHA256SUMS`.
 
-use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
 use crate::common::*;
-use crate::rutil::*;
 
 const LOCKED: &str = "another kluis process is using it";
 
-fn archive_args(vault: Option<&Path>, year: i32, medium: &Path, source: &Path) -> Vec<OsString> {
-    let mut v: Vec<OsString> = Vec::new();
-    if let Some(vault) = vault {
-        v.extend(["--vault".into(), vault.into()]);
-    }
-    v.extend([
-        "archive".into(),
-        "--year".into(),
-        year.to_string().into(),
-        "--to".into(),
-        medium.into(),
-        source.into(),
-    ]);
-    v
+/// `kluis archive --year YEAR --to MEDIUM SOURCE` on the test folder's
+/// vault (add `.vault(…)` for another).
+fn archive(env: &Env, year: i32, medium: &Path, source: &Path) -> Cmd {
+    env.kluis()
+        .args(["archive", "--year", &year.to_string()])
+        .to(medium)
+        .arg(source)
 }
 
-fn run_args(env: &Env, args: &[OsString]) -> Run {
-    env.kluis().args(args).run()
-}
-
-/// Starts an archive of `source` to `medium` and returns once it writes
-/// its temporary copy (so it holds the vault's and the medium's locks).
-fn start_writing(env: &Env, args: &[OsString], medium: &Path, vars: &[(&str, &OsStr)]) -> Spawned {
+/// Starts `archive` (to `medium`) and returns once it writes its temporary
+/// copy (so it holds the vault's and the medium's locks).
+fn start_writing(archive: Cmd, medium: &Path) -> Spawned {
     fs::create_dir_all(medium).unwrap();
-    let mut p = spawn(env, args, vars);
+    let mut p = archive.spawn();
     let writing = wait_for(Duration::from_secs(20), || {
         !temp_names(medium).is_empty() || !p.running()
     });
@@ -59,7 +46,7 @@ fn catalog_files(vault: &Path) -> Vec<String> {
 /// hash, and `SHA256SUMS` lists exactly the index's archives.
 #[track_caller]
 fn medium_consistent(m: &Path) {
-    let index = parse_json(&m.join("kluis-medium.json"));
+    let index = parse_json(&m.join(INDEX));
     let listed = indexed(&index);
     let on_disk: Vec<String> = visible_names(m)
         .into_iter()
@@ -73,7 +60,7 @@ fn medium_consistent(m: &Path) {
     for (f, (sha, _)) in &listed {
         assert_eq!(&file_sha256(&m.join(f)), sha, "{f}");
     }
-    let mut sums = parse_sums(&fs::read(m.join("SHA256SUMS")).unwrap());
+    let mut sums = parse_sums(&fs::read(m.join(SUMS)).unwrap());
     sums.sort();
     let expected: Vec<(String, String)> = listed
         .iter()
@@ -96,27 +83,17 @@ fn two_archives_on_one_vault_take_turns() {
     }
 
     // The second starts while the first writes: refused, nothing written.
-    let p1 = start_writing(
-        &env,
-        &archive_args(None, 2019, &env.p("m1"), &big),
-        &env.p("m1"),
-        &[],
-    );
+    let p1 = start_writing(archive(&env, 2019, &env.p("m1"), &big), &env.p("m1"));
     fs::create_dir_all(env.p("m2")).unwrap();
-    let second = run_args(
-        &env,
-        &archive_args(None, 2020, &env.p("m2"), &env.p("s2020")),
-    );
+    let second = archive(&env, 2020, &env.p("m2"), &env.p("s2020")).run();
     let first = p1.wait();
     assert_eq!(first.code, Some(0), "{first}");
     second.error(2, &[LOCKED, env.vault().to_str().unwrap()]);
     assert_eq!(names(&env.p("m2")), Vec::<String>::new());
     assert_eq!(catalog_files(&env.vault()), ["2019-financial.kluis"]);
-    run_args(
-        &env,
-        &archive_args(None, 2020, &env.p("m2"), &env.p("s2020")),
-    )
-    .ok();
+    archive(&env, 2020, &env.p("m2"), &env.p("s2020"))
+        .run()
+        .ok();
     let mut expected = vec![
         "2019-financial.kluis".to_owned(),
         "2020-financial.kluis".into(),
@@ -133,11 +110,7 @@ fn two_archives_on_one_vault_take_turns() {
             .map(|&y| {
                 let m = env.p(format!("m{y}"));
                 fs::create_dir_all(&m).unwrap();
-                spawn(
-                    &env,
-                    &archive_args(None, y, &m, &env.p(format!("s{y}"))),
-                    &[],
-                )
+                archive(&env, y, &m, &env.p(format!("s{y}"))).spawn()
             })
             .collect();
         let ends: Vec<Ended> = procs.into_iter().map(Spawned::wait).collect();
@@ -165,45 +138,35 @@ fn two_archives_on_one_vault_take_turns() {
 #[test]
 fn two_vaults_on_one_medium_take_turns() {
     let (env, key) = Env::ready();
-    let vault_b = env.p("vault-b");
-    env.kluis()
-        .arg("--vault")
-        .arg(&vault_b)
-        .args(["init", "--org", "Andere B.V.", "-r", &key.recipient])
-        .run()
-        .ok();
+    let vault_b = env.other_vault("vault-b", "Andere B.V.", &[&key]);
     let big = env.p("big");
     make_source(&big, 0, 0, &[24 << 20]);
     write_file(&env.p("small/a.txt"), b"b", 0o644);
     let shared = env.p("shared");
 
-    let p1 = start_writing(&env, &archive_args(None, 2019, &shared, &big), &shared, &[]);
-    let second = run_args(
-        &env,
-        &archive_args(Some(&vault_b), 2020, &shared, &env.p("small")),
-    );
+    let p1 = start_writing(archive(&env, 2019, &shared, &big), &shared);
+    let second = archive(&env, 2020, &shared, &env.p("small"))
+        .vault(&vault_b)
+        .run();
     let first = p1.wait();
     assert_eq!(first.code, Some(0), "{first}");
     second.error(2, &[LOCKED, shared.to_str().unwrap()]);
     assert_eq!(catalog_files(&vault_b), Vec::<String>::new());
     medium_consistent(&shared);
     assert_eq!(
-        indexed(&parse_json(&shared.join("kluis-medium.json")))
+        indexed(&parse_json(&shared.join(INDEX)))
             .into_keys()
             .collect::<Vec<_>>(),
         ["2019-financial.kluis"]
     );
-    run_args(
-        &env,
-        &archive_args(Some(&vault_b), 2020, &shared, &env.p("small")),
-    )
-    .ok();
+    archive(&env, 2020, &shared, &env.p("small"))
+        .vault(&vault_b)
+        .run()
+        .ok();
     medium_consistent(&shared);
     env.kluis()
-        .arg("--vault")
-        .arg(env.p("no-vault"))
-        .arg("verify")
-        .arg(&shared)
+        .vault(&env.p("no-vault"))
+        .verify_without_key(&shared)
         .run()
         .ok();
     eprintln!(
@@ -217,44 +180,24 @@ fn two_vaults_on_one_medium_take_turns() {
 #[test]
 fn destroy_on_a_medium_another_vault_is_writing_to() {
     let (env, key) = Env::ready();
-    let vault_b = env.p("vault-b");
-    let b = |args: &[&str]| env.kluis().arg("--vault").arg(&vault_b).args(args);
-    b(&["init", "--org", "Andere B.V.", "-r", &key.recipient])
-        .run()
-        .ok();
+    let vault_b = env.other_vault("vault-b", "Andere B.V.", &[&key]);
     write_file(&env.p("old/a.txt"), b"2015", 0o644);
     let shared = env.p("shared");
     fs::create_dir_all(&shared).unwrap();
-    b(&[
-        "archive",
-        "--year",
-        "2015",
-        "--to",
-        shared.to_str().unwrap(),
-        env.p("old").to_str().unwrap(),
-    ])
-    .run()
-    .ok();
+    archive(&env, 2015, &shared, &env.p("old"))
+        .vault(&vault_b)
+        .run()
+        .ok();
     let big = env.p("big");
     make_source(&big, 0, 0, &[4 << 20]);
 
-    let marker = env.p("paused");
-    let vars: [(&str, &OsStr); 3] = [
-        ("KLUIS_TEST_PAUSE_AT", OsStr::new("copies-verified")),
-        ("KLUIS_TEST_PAUSE_MARKER", marker.as_os_str()),
-        ("KLUIS_TEST_PAUSE_SECS", OsStr::new("1")),
-    ];
-    let mut p = spawn(&env, &archive_args(None, 2019, &shared, &big), &vars);
-    assert!(wait_for(Duration::from_secs(20), || marker.exists() || !p.running()));
-    let destroy = b(&[
-        "destroy",
-        "2015-financial",
-        "--yes",
-        "--medium",
-        shared.to_str().unwrap(),
-    ])
-    .env("KLUIS_TODAY", "2024-06-03")
-    .run();
+    let p = archive(&env, 2019, &shared, &big).spawn_paused("copies-verified", &env.p("paused"), 1);
+    let destroy = env
+        .kluis()
+        .vault(&vault_b)
+        .today("2024-06-03")
+        .destroy("2015-financial", &shared)
+        .run();
     let archived = p.wait();
     assert_eq!(archived.code, Some(0), "{archived}");
     let index = parse_json(&shared.join("kluis-medium.json"));

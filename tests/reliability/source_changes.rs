@@ -11,13 +11,12 @@
 //! tar stream whose headers agree with their data (checked with the stock
 //! `age -d | zstd -d | tar`).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::{self, OpenOptions};
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
 use crate::common::*;
-use crate::rutil::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Change {
@@ -34,15 +33,6 @@ enum Change {
 const SIZE: usize = 48 << 20;
 const MEMBER: &str = "records/ledger.bin";
 
-fn random_bytes(n: usize) -> Vec<u8> {
-    let mut v = vec![0u8; n];
-    File::open("/dev/urandom")
-        .unwrap()
-        .read_exact(&mut v)
-        .unwrap();
-    v
-}
-
 /// One attempt: whether the change landed mid-read, and what came out.
 fn attempt(env: &Env, key: &Key, change: Change, year: i32) -> (bool, String) {
     let src = env.p("src");
@@ -51,20 +41,17 @@ fn attempt(env: &Env, key: &Key, change: Change, year: i32) -> (bool, String) {
     fs::write(&big, &old).unwrap();
     let replacement = random_bytes(SIZE);
     let appended = random_bytes(1 << 20);
-    let catalog = fs::read(env.vault().join("catalog.json")).unwrap();
+    let catalog = env.catalog_bytes();
     let medium = env.p(format!("m{year}"));
     fs::create_dir_all(&medium).unwrap();
 
-    let args: Vec<std::ffi::OsString> = vec![
-        "archive".into(),
-        "--year".into(),
-        year.to_string().into(),
-        "--to".into(),
-        medium.clone().into(),
-        src.clone().into(),
-    ];
     let canon = big.canonicalize().unwrap();
-    let mut p = spawn(env, &args, &[]);
+    let mut p = env
+        .kluis()
+        .args(["archive", "--year", &year.to_string()])
+        .to(&medium)
+        .arg(&src)
+        .spawn();
     let pid = p.pid();
     let reached = wait_for(Duration::from_secs(20), || {
         read_position(pid, &canon).is_some_and(|pos| pos >= SIZE as u64 / 4) || !p.running()
@@ -118,7 +105,7 @@ fn attempt(env: &Env, key: &Key, change: Change, year: i32) -> (bool, String) {
             );
             assert_no_new_archive(&medium, &[]);
             assert_eq!(
-                fs::read(env.vault().join("catalog.json")).unwrap(),
+                env.catalog_bytes(),
                 catalog,
                 "a failed archive changed the catalog"
             );
@@ -129,22 +116,11 @@ fn attempt(env: &Env, key: &Key, change: Change, year: i32) -> (bool, String) {
         }
         Some(0) => {
             let file = medium.join(format!("{year}-financial.kluis"));
-            env.kluis()
-                .args(["verify", "-i"])
-                .arg(&key.path)
-                .arg(&file)
-                .run()
-                .ok();
-            let list = env
-                .kluis()
-                .args(["list", "--json", "-i"])
-                .arg(&key.path)
-                .arg(&file)
-                .run();
-            let record: serde_json::Value = list
-                .stdout_text()
-                .lines()
-                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            env.verify(key, &file).run().ok();
+            let list = env.list(key, &file).arg("--json").run();
+            let record = list
+                .json_lines()
+                .into_iter()
                 .find(|r| r["path"] == MEMBER)
                 .unwrap_or_else(|| panic!("{MEMBER} not in the archive{list}"));
             let sha = record["sha256"].as_str().unwrap().to_owned();

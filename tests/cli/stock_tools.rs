@@ -20,25 +20,15 @@ fn stock_tools_recover_and_check_a_kluis_archive() {
     write_file(&bpath(&src, b"line\nbreak.txt"), b"newline", 0o644);
     stamp_tree(&src);
 
-    env.archive(2019, &["stick"], &[], &["records-2019"]).ok();
-    let medium = env.p("stick");
-    let archive = medium.join("2019-financial.kluis");
+    let archive = env.archived(2019, "records-2019");
+    let medium = env.p(STICK);
 
     // No key needed to check the medium.
     bash(&medium, "sha256sum --strict -c SHA256SUMS").ok();
 
     // The README's recovery pipeline, verbatim in spirit.
     let out = env.p("recovered");
-    fs::create_dir(&out).unwrap();
-    bash(
-        &out,
-        &format!(
-            "age -d -i {} {} | zstd -d | tar -x",
-            sh_quote(&key.path),
-            sh_quote(&archive)
-        ),
-    )
-    .ok();
+    stock_recover(&out, &key.path, &archive);
     assert_eq!(names(&out), ["kluis", "records"]);
     assert_eq!(
         names(&out.join("kluis")),
@@ -64,8 +54,7 @@ fn stock_tools_recover_and_check_a_kluis_archive() {
         .count();
     assert_eq!(lines, files, "one SHA256SUMS line per file");
 
-    let meta: serde_json::Value =
-        serde_json::from_slice(&fs::read(out.join("kluis/metadata.json")).unwrap()).unwrap();
+    let meta = parse_json(&out.join("kluis/metadata.json"));
     assert_eq!(meta["format"], "kluis");
     assert_eq!(meta["format_version"], 1);
     assert_eq!(meta["fiscal_year"], 2019);
@@ -82,17 +71,16 @@ fn zstd_ignores_the_seek_table_and_the_tar_is_pax() {
         return;
     }
     let (env, key) = Env::ready();
-    let src = env.p("src");
-    let mut rng = Rng::new(7);
-    // More than one data frame: frames are cut inside the 5 MiB file.
-    write_file(&src.join("big.bin"), &rng.mixed(5 << 20), 0o644);
-    write_file(
-        &src.join(format!("{}/x.txt", "long-folder-name-".repeat(8))),
-        b"x",
-        0o644,
-    );
-    env.archive(2019, &["stick"], &[], &["src"]).ok();
-    let archive = env.p("stick/2019-financial.kluis");
+    let archive = env.sample_archive(|src| {
+        let mut rng = Rng::new(7);
+        // More than one data frame: frames are cut inside the 5 MiB file.
+        write_file(&src.join("big.bin"), &rng.mixed(5 << 20), 0o644);
+        write_file(
+            &src.join(format!("{}/x.txt", "long-folder-name-".repeat(8))),
+            b"x",
+            0o644,
+        );
+    });
 
     bash(
         env.root(),
@@ -146,19 +134,12 @@ fn stock_age_opens_a_passphrase_archive() {
         return;
     }
     let (env, _key) = Env::ready();
-    let src = env.p("src");
-    write_file(&src.join("a.txt"), b"a", 0o644);
-    write_file(&src.join("sub/b.txt"), b"bee", 0o600);
-    stamp_tree(&src);
-    fs::write(env.p("pass.txt"), "tweede sleutel\n").unwrap();
-    env.archive(
-        2019,
-        &["stick"],
-        &["--passphrase-file", "pass.txt"],
-        &["src"],
-    )
-    .ok();
-    let archive = env.p("stick/2019-financial.kluis");
+    let pass = env.passphrase_file("pass.txt", "tweede sleutel");
+    let archive = env.sample_archive_with(&["--passphrase-file", pass], |src| {
+        write_file(&src.join("a.txt"), b"a", 0o644);
+        write_file(&src.join("sub/b.txt"), b"bee", 0o600);
+        stamp_tree(src);
+    });
     let bytes = fs::read(&archive).unwrap();
     assert!(
         bytes.starts_with(b"age-encryption.org/v1\n-> scrypt "),
@@ -182,5 +163,5 @@ fn stock_age_opens_a_passphrase_archive() {
         ),
     )
     .ok();
-    assert_same_tree(&src, &out.join("records"));
+    assert_same_tree(&env.p("src"), &out.join("records"));
 }

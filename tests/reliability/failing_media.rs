@@ -10,15 +10,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::common::*;
-use crate::rutil::*;
 
 /// `kluis archive --year YEAR --to MEDIUM SOURCE`.
-fn archive(env: &Env, year: i32, medium: &Path, source: &Path) -> Run {
+fn archive(env: &Env, year: i32, medium: &Path, source: &Path) -> Cmd {
     env.kluis()
-        .args(["-q", "archive", "--year", &year.to_string(), "--to"])
-        .arg(medium)
+        .args(["archive", "--year", &year.to_string()])
+        .to(medium)
         .arg(source)
-        .run()
 }
 
 #[test]
@@ -27,7 +25,7 @@ fn full_and_read_only_media_fail_cleanly() {
     let src = env.p("src");
     make_source(&src, 20, 16 << 10, &[10 << 20, 10 << 20, 10 << 20]);
     let src_hashes = hash_tree(&src);
-    let catalog = fs::read(env.vault().join("catalog.json")).unwrap();
+    let catalog = env.catalog_bytes();
     // Declared after `env`: unmounted before the test folder is removed.
     let Some(stick) = Mount::tmpfs(&env.p("stick"), "8m") else {
         return;
@@ -38,7 +36,7 @@ fn full_and_read_only_media_fail_cleanly() {
     let stick_name = stick.dir.to_str().unwrap();
 
     // Runs out of space half-way: 30 MB of incompressible records, 8 MB.
-    let run = archive(&env, 2019, &stick.dir, &src);
+    let run = archive(&env, 2019, &stick.dir, &src).arg("-q").run();
     run.error(2, &[stick_name]);
     assert!(
         run.stderr.contains("ran out of space") || run.stderr.contains("No space left"),
@@ -54,13 +52,13 @@ fn full_and_read_only_media_fail_cleanly() {
     assert_eq!(free, 1);
 
     // Far too small: refused before anything is written, with the sizes.
-    let run = archive(&env, 2019, &tiny.dir, &src);
+    let run = archive(&env, 2019, &tiny.dir, &src).arg("-q").run();
     run.error(2, &[tiny.dir.to_str().unwrap(), "bytes needed"]);
     assert_no_new_archive(&tiny.dir, &[]);
 
     // Read-only.
     assert!(stick.remount_read_only(), "remount read-only");
-    let run = archive(&env, 2019, &stick.dir, &src);
+    let run = archive(&env, 2019, &stick.dir, &src).arg("-q").run();
     run.error(2, &[stick_name]);
     assert!(
         run.stderr.to_lowercase().contains("read-only"),
@@ -68,11 +66,7 @@ fn full_and_read_only_media_fail_cleanly() {
     );
     assert_eq!(names(&stick.dir), [".kluis.lock"]);
 
-    assert_eq!(
-        fs::read(env.vault().join("catalog.json")).unwrap(),
-        catalog,
-        "the catalog changed"
-    );
+    assert_eq!(env.catalog_bytes(), catalog, "the catalog changed");
     assert_eq!(hash_tree(&src), src_hashes, "the source changed");
     eprintln!(
         "full medium (30 MB onto 8 MB tmpfs): exit 2, medium named, nothing left; 1 MB tmpfs refused up front; read-only remount: exit 2"
@@ -85,15 +79,7 @@ fn full_and_read_only_media_fail_cleanly() {
 /// deletion came before kluis finished.
 fn remove_mid_write(env: &Env, year: i32, medium: &Path, source: &Path, recreate: bool) -> bool {
     fs::create_dir_all(medium).unwrap();
-    let args: Vec<std::ffi::OsString> = vec![
-        "archive".into(),
-        "--year".into(),
-        year.to_string().into(),
-        "--to".into(),
-        medium.into(),
-        source.into(),
-    ];
-    let mut p = spawn(env, &args, &[]);
+    let mut p = archive(env, year, medium, source).spawn();
     let started = wait_for(Duration::from_secs(20), || {
         temp_names(medium)
             .first()
@@ -138,7 +124,7 @@ fn a_medium_folder_removed_mid_write_fails_cleanly() {
     for recreate in [false, true] {
         let mut hit = false;
         for attempt in 0..3 {
-            let catalog = fs::read(env.vault().join("catalog.json")).unwrap();
+            let catalog = env.catalog_bytes();
             let year = 2010 + attempt + if recreate { 5 } else { 0 };
             let medium = env.p(format!("stick-{recreate}-{attempt}"));
             if remove_mid_write(&env, year, &medium, &src, recreate) {
@@ -153,7 +139,7 @@ fn a_medium_folder_removed_mid_write_fails_cleanly() {
                     attempt + 1
                 ));
                 assert_eq!(
-                    fs::read(env.vault().join("catalog.json")).unwrap(),
+                    env.catalog_bytes(),
                     catalog,
                     "a failed archive changed the catalog"
                 );
