@@ -458,6 +458,27 @@ fn kluis_restore(f: &Fixture) {
     check("kluis restore", &f.recs, &out, &EXACT, &run);
 }
 
+/// `kluis restore --salvage` (for archives whose index is lost) keeps as
+/// much: it reads the pax headers, times included.
+fn kluis_salvage(f: &Fixture) {
+    let out = f.out("kluis-salvage");
+    let run = kluis(
+        &f.dir,
+        &[
+            OsArg::from("--quiet"),
+            "restore".into(),
+            "--salvage".into(),
+            "-i".into(),
+            f.key.clone().into(),
+            f.archive.clone().into(),
+            "--to".into(),
+            out.clone().into(),
+        ],
+    );
+    fs::create_dir(out.join("kluis")).unwrap();
+    check("kluis restore --salvage", &f.recs, &out, &EXACT, &run);
+}
+
 /// `kluis list`: one escaped line per record; `--json`: exact names.
 fn kluis_list(f: &Fixture) {
     let args = |json: bool| {
@@ -649,6 +670,7 @@ matrix!(
     python_tarfile,
     pyzstd_seekable,
     kluis_restore,
+    kluis_salvage,
     kluis_list,
     ustar_fallback,
 );
