@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use kluis::error::Error;
-use kluis::format::manifest::{Kind, hex};
+use kluis::format::manifest::{Kind, escape_name, hex};
 use kluis::format::reader::ArchiveReader;
 use kluis::format::writer::WriteOptions;
 use kluis::keys;
@@ -500,13 +500,8 @@ pub fn list(args: ListArgs) -> Result<Outcome> {
         for name in selection.prefilter(reader.manifest_names()?) {
             let name = name?;
             if selection.matches(&name.path) {
-                let suffix: &[u8] = if name.kind == Kind::Dir {
-                    b"/\n"
-                } else {
-                    b"\n"
-                };
-                out.write_all(&name.path)
-                    .and_then(|()| out.write_all(suffix))
+                let suffix = if name.kind == Kind::Dir { "/" } else { "" };
+                writeln!(out, "{}{suffix}", escape_name(&name.path))
                     .map_err(|e| Error::io("stdout", e))?;
             }
         }

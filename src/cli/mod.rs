@@ -46,6 +46,11 @@ pub enum Command {
     /// Check archives or media: quickly without a key, fully with one.
     Verify(commands::VerifyArgs),
     /// List the records in an archive (reads its index, not the whole archive).
+    ///
+    /// One name per line, escaped as GNU `ls -b` and `sha256sum` do, so that
+    /// every line is one record: a backslash as `\\`, a newline as `\n`, a
+    /// tab as `\t`, other control characters and bytes that are not UTF-8 as
+    /// `\ooo` (octal). Folders end with `/`. `--json` gives names exactly.
     List(commands::ListArgs),
     /// Restore all records, or those matching patterns.
     Restore(commands::RestoreArgs),

@@ -280,6 +280,38 @@ pub fn sha256sum_line(hash: &[u8; 32], name: &[u8]) -> Vec<u8> {
     line
 }
 
+/// A name as one unambiguous line of text, escaped as GNU `ls
+/// --quoting-style=escape` (`ls -b`) does, spaces aside: `\\` for a
+/// backslash, `\n`, `\t`, `\r`, `\a`, `\b`, `\f`, `\v`, and `\ooo` (octal)
+/// for any other control character and for each byte that is not UTF-8.
+pub fn escape_name(name: &[u8]) -> String {
+    let mut out = String::with_capacity(name.len());
+    for chunk in name.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                '\u{7}' => out.push_str("\\a"),
+                '\u{8}' => out.push_str("\\b"),
+                '\u{c}' => out.push_str("\\f"),
+                '\u{b}' => out.push_str("\\v"),
+                c if c.is_control() => {
+                    for b in c.to_string().bytes() {
+                        out.push_str(&format!("\\{b:03o}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\{b:03o}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,6 +427,21 @@ mod tests {
             sha256sum_line(&h, b"records/a\\b\nc"),
             format!("\\{zeros}  records/a\\\\b\\nc\n").into_bytes()
         );
+    }
+
+    #[test]
+    fn names_escape_like_ls_b() {
+        for (name, shown) in [
+            (&b"records/a b/caf\xc3\xa9.txt"[..], "records/a b/café.txt"),
+            (b"records/line\nbreak\ttab", "records/line\\nbreak\\ttab"),
+            (b"records/back\\slash", "records/back\\\\slash"),
+            (b"records/caf\xe9", "records/caf\\351"),
+            (b"records/\x01\x7f\x07\r", "records/\\001\\177\\a\\r"),
+            (b"records/\xc2\x85", "records/\\302\\205"),
+            (b"records/-leading-dash", "records/-leading-dash"),
+        ] {
+            assert_eq!(escape_name(name), shown);
+        }
     }
 
     #[test]

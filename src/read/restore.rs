@@ -384,6 +384,7 @@ impl Restorer<'_> {
             Kind::Symlink => make_link(
                 &dest,
                 entry.target.as_deref().unwrap_or_default(),
+                mtime,
                 self.force,
             )
             .map(|()| report.symlinks += 1),
@@ -420,14 +421,34 @@ pub(crate) fn remove_existing(dest: &Path, force: bool) -> std::result::Result<(
     }
 }
 
-/// Creates a symlink (its target checked by [`safe_link`] beforehand).
+/// Creates a symlink (its target checked by [`safe_link`] beforehand) and
+/// gives the link itself its modification time, as GNU tar does.
 pub(crate) fn make_link(
     dest: &Path,
     target: &[u8],
+    mtime: Mtime,
     force: bool,
 ) -> std::result::Result<(), String> {
     remove_existing(dest, force)?;
-    std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(target), dest).map_err(|e| e.to_string())
+    std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(target), dest)
+        .map_err(|e| e.to_string())?;
+    let times = rustix::fs::Timestamps {
+        last_access: rustix::fs::Timespec {
+            tv_sec: 0,
+            tv_nsec: rustix::fs::UTIME_OMIT,
+        },
+        last_modification: rustix::fs::Timespec {
+            tv_sec: mtime.secs,
+            tv_nsec: i64::from(mtime.nsec),
+        },
+    };
+    rustix::fs::utimensat(
+        rustix::fs::CWD,
+        dest,
+        &times,
+        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+    )
+    .map_err(|e| format!("{}: cannot set the link's time: {e}", dest.display()))
 }
 
 /// Writes exactly `size` bytes from `data` to a new file at `dest` (never

@@ -266,6 +266,17 @@ impl Read for Run<'_> {
     }
 }
 
+/// The member's pax `mtime` (sub-second, and before 1970), when it has one.
+fn pax_mtime<R: Read>(entry: &mut tar::Entry<'_, R>) -> Option<Mtime> {
+    let extensions = entry.pax_extensions().ok()??;
+    let value = extensions
+        .filter_map(|e| e.ok())
+        .find(|e| e.key_bytes() == b"mtime")?
+        .value_bytes()
+        .to_vec();
+    Mtime::from_pax(std::str::from_utf8(&value).ok()?)
+}
+
 /// Whether a 512-byte block is a plausible ustar header (magic and checksum).
 fn is_header(block: &[u8]) -> bool {
     if block.len() < 512 || &block[257..263] != b"ustar\0" {
@@ -370,10 +381,10 @@ pub fn run(
                     continue;
                 }
                 let header = entry.header().clone();
-                let mtime = Mtime {
+                let mtime = pax_mtime(&mut entry).unwrap_or(Mtime {
                     secs: header.mtime().unwrap_or(0) as i64,
                     nsec: 0,
-                };
+                });
                 let mode = header.mode().unwrap_or(0o644);
                 let outcome: std::result::Result<(), String> = match header.entry_type() {
                     tar::EntryType::Directory => make_dir(&dest).map(|()| {
@@ -386,7 +397,7 @@ pub fn run(
                             .map(|l| l.into_owned())
                             .unwrap_or_default();
                         safe_link(&path, &link)
-                            .and_then(|()| make_link(&dest, &link, force))
+                            .and_then(|()| make_link(&dest, &link, mtime, force))
                             .map(|()| report.symlinks += 1)
                     }
                     tar::EntryType::Regular => {

@@ -503,6 +503,25 @@ passphrase is NOT on this medium; the organisation keeps it.
 
    (with a passphrase: age -d ../2019-financial.kluis | zstd -d | tar -x)
 
+   Where tar is busybox (Alpine, many NAS boxes, rescue systems):
+
+     age -d -i /path/to/key.txt ../2019-financial.kluis | zstd -d | EXTRACT_UNSAFE_SYMLINKS=1 busybox tar -x
+
+   bsdtar (macOS, the BSDs) reads it the same way: ... | zstd -d | bsdtar -x
+   (in a UTF-8 locale it writes names with decomposed accents, NFD, composed)
+
+   Harmless messages: for names that are not UTF-8, GNU tar (1.34, for one)
+   prints, once per name (the names still come out exactly):
+
+     tar: Ignoring unknown extended header keyword 'hdrcharset'
+
+   and for times before 1970 "implausibly old time stamp" (the time is still
+   set). Some busybox builds print "skipping unsafe symlink" and leave out
+   the symlinks that point upwards (..) unless EXTRACT_UNSAFE_SYMLINKS=1 is
+   set as above. busybox keeps times to the whole second (times before 1970
+   become 1970-01-01) and sets no folder or symlink times; GNU tar and bsdtar
+   keep them all.
+
 3. Check every recovered record against the archive's own list:
 
      sha256sum -c kluis/SHA256SUMS

@@ -56,6 +56,10 @@ records/invoices/\u{dc}berweisung caf\u{e9} \u{2116}2.txt\nrecords/latest-invoic
 /// them, and neither may anyone else.
 const PINNED: &[(&str, &str)] = &[
     (
+        "awkward.kluis",
+        "c14c9929bd51ec5500bf4fb9a9a7c278bbb3010ef9075002b0036f6d37e6f693",
+    ),
+    (
         "fail_bitflip.kluis",
         "073e2a627bfe1a15b60c00724f42ffc601a5051e224a640c51480258745690c6",
     ),
