@@ -11,6 +11,8 @@ mod common;
 
 #[path = "cli/bad_input.rs"]
 mod bad_input;
+#[path = "cli/conventions.rs"]
+mod conventions;
 #[path = "cli/crafted.rs"]
 mod crafted;
 #[path = "cli/interop.rs"]
