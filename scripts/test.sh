@@ -1,30 +1,37 @@
 #!/usr/bin/env bash
-# The test command: installs the stock tools the interoperability tests
-# need (Debian's age and zstd; GNU tar and sha256sum come with the system;
-# bsdtar, busybox and Python for the readers matrix, tests/readers.rs)
-# when they are missing, makes a Python virtual environment with pyzstd in
-# target/pyenv (reused when present), then runs the whole test suite.
+# The test command: installs the stock programs the tests run against when
+# they are missing (Debian packages, one line each in TOOLS below), makes a
+# Python virtual environment with pyzstd in target/pyenv (reused when
+# present), then runs the whole test suite. The interoperability tests fail,
+# never skip, when a program is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-missing=()
-for tool in age zstd tar sha256sum bsdtar busybox python3; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+# program  Debian package(s)   what needs it
+TOOLS=(
+  "age       age"              # interop: stock age
+  "zstd      zstd"             # interop: stock zstd
+  "tar       tar"              # interop: GNU tar
+  "sha256sum coreutils"        # interop: sha256sum -c
+  "bsdtar    libarchive-tools" # readers matrix (tests/readers.rs)
+  "busybox   busybox"          # readers matrix
+  "python3   python3,python3-venv" # readers matrix: tarfile, pyzstd venv
+  "bash      bash"             # completions (tests/cli/conventions.rs)
+  "zsh       zsh"              # completions
+  "fish      fish"             # completions
+  "mandoc    mandoc"           # man pages
+  "groff     groff-base"       # man pages
+  "script    bsdutils"         # colour on a pseudo-terminal
+)
+
+pkgs=()
+for line in "${TOOLS[@]}"; do
+  read -r tool pkg <<<"$line"
+  command -v "$tool" >/dev/null 2>&1 || pkgs+=(${pkg//,/ })
 done
-if ((${#missing[@]})); then
-  echo "test.sh: installing ${missing[*]} (Debian packages)" >&2
-  pkgs=()
-  for tool in "${missing[@]}"; do
-    case "$tool" in
-      age) pkgs+=(age) ;;
-      zstd) pkgs+=(zstd) ;;
-      tar) pkgs+=(tar) ;;
-      sha256sum) pkgs+=(coreutils) ;;
-      bsdtar) pkgs+=(libarchive-tools) ;;
-      busybox) pkgs+=(busybox) ;;
-      python3) pkgs+=(python3 python3-venv) ;;
-    esac
-  done
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || pkgs+=(python3-venv)
+if ((${#pkgs[@]})); then
+  echo "test.sh: installing ${pkgs[*]} (Debian packages)" >&2
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
@@ -35,19 +42,11 @@ fi
 # in a virtual environment of its own; tests/readers.rs finds it here.
 pyenv=target/pyenv
 if ! "$pyenv/bin/python" -c 'import pyzstd' >/dev/null 2>&1; then
-  if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
-    echo "test.sh: installing python3-venv (Debian package)" >&2
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    $sudo apt-get install -y -qq python3-venv
-  fi
   echo "test.sh: making $pyenv with pyzstd" >&2
   rm -rf "$pyenv"
   python3 -m venv "$pyenv"
   "$pyenv/bin/python" -m pip install -q --disable-pip-version-check 'pyzstd>=0.16,<1'
 fi
 
-# The interoperability tests fail (not skip) without the stock tools.
 export KLUIS_REQUIRE_STOCK_TOOLS=1
 cargo test --locked "$@"

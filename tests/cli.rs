@@ -9,6 +9,8 @@
 
 mod common;
 
+#[path = "cli/conventions.rs"]
+mod conventions;
 #[path = "cli/damaged_archives.rs"]
 mod damaged_archives;
 #[path = "cli/hostile_archives.rs"]

@@ -17,6 +17,7 @@ use kluis::vault::{self, Config, Vault};
 use kluis::write::archive::{self, human};
 use serde_json::json;
 
+use super::color::{Stream, Tone, paint};
 use super::progress::Bar;
 use super::{KeyArgs, KeyCommand, Outcome, print_json};
 
@@ -78,9 +79,9 @@ pub fn key(quiet: bool, cmd: KeyCommand) -> Result<Outcome> {
                         "{}: {}",
                         archive.display(),
                         if opens {
-                            "the key opens it"
+                            paint(Stream::Stdout, Tone::Good, "the key opens it")
                         } else {
-                            "the key does NOT open it"
+                            paint(Stream::Stdout, Tone::Bad, "the key does NOT open it")
                         }
                     ))?;
                 }
@@ -106,14 +107,14 @@ pub struct InitArgs {
     /// File of recipients (age recipients-file syntax); repeatable.
     #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
     recipients_files: Vec<PathBuf>,
-    /// Retention preset: nl (default), de, be, fr, uk, us.
-    #[arg(long, default_value = "nl")]
+    /// Retention preset: nl, de, be, fr, uk or us (docs/RETENTION.md)
+    #[arg(long, value_name = "PRESET", default_value = "nl")]
     preset: String,
-    /// First day of the fiscal year, MM-DD (default 01-01).
-    #[arg(long, value_name = "MM-DD")]
-    fiscal_year_start: Option<String>,
-    /// Who performs destructions, for the proof of destruction.
-    #[arg(long)]
+    /// First day of the fiscal year
+    #[arg(long, value_name = "MM-DD", default_value = "01-01")]
+    fiscal_year_start: String,
+    /// Who performs destructions, named in each proof of destruction
+    #[arg(long, value_name = "NAME")]
     operator: Option<String>,
 }
 
@@ -127,10 +128,7 @@ pub fn init(vault_dir: Option<&Path>, quiet: bool, args: InitArgs) -> Result<Out
     for f in &args.recipients_files {
         recipients.extend(keys::read_recipients_file(f)?);
     }
-    let fiscal_year_start = match &args.fiscal_year_start {
-        Some(s) => s.parse::<FiscalYearStart>()?,
-        None => FiscalYearStart::default(),
-    };
+    let fiscal_year_start = args.fiscal_year_start.parse::<FiscalYearStart>()?;
     let config = Config {
         organisation: args.org,
         recipients,
@@ -180,7 +178,7 @@ pub struct ArchiveArgs {
     /// The fiscal year, e.g. 2019.
     #[arg(long)]
     year: i32,
-    /// Record class (decides the retention period).
+    /// Record class; it decides the retention period
     #[arg(long, default_value = "financial")]
     class: String,
     /// Medium folder to write to (a mounted stick or disk); repeat for more copies.
@@ -201,13 +199,13 @@ pub struct ArchiveArgs {
     /// Add a supplement when the year and class are already archived.
     #[arg(long)]
     supplement: bool,
-    /// Label for media that have none yet (default: the folder's name).
+    /// Label for media that have none yet [default: the folder's name]
     #[arg(long)]
     label: Option<String>,
-    /// zstd compression level.
+    /// zstd compression level, 1 to 19
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=19))]
     level: i32,
-    /// Print the report as JSON.
+    /// Print the report as one JSON object
     #[arg(long)]
     json: bool,
     /// A table to split by fiscal year: a CSV or JSON Lines file and its date column, or with --sqlite a table of that database; repeatable. Only the rows of --year go in, as tables/NAME.csv (.jsonl).
@@ -216,16 +214,16 @@ pub struct ArchiveArgs {
     /// SQLite database whose tables --table NAME:DATECOLUMN names (opened read-only).
     #[arg(long, value_name = "DB", requires = "tables")]
     sqlite: Option<PathBuf>,
-    /// Leave this column out of every table that has it (TABLE:COLUMN: of one table); repeatable.
+    /// Leave COLUMN out of every table that has it, or TABLE:COLUMN out of that table only; repeatable
     #[arg(long = "drop", value_name = "[TABLE:]COLUMN")]
     drop: Vec<String>,
-    /// Keep this sensitive-looking column on purpose (TABLE:COLUMN: in one table); repeatable.
+    /// Keep a sensitive-looking COLUMN on purpose, or TABLE:COLUMN in that table only; repeatable
     #[arg(long = "keep", value_name = "[TABLE:]COLUMN")]
     keep: Vec<String>,
-    /// CSV delimiter for every table: one character, or `tab` (default: detected from the header line).
+    /// CSV delimiter for every table: one character, or `tab` [default: detected from the header line]
     #[arg(long, value_name = "CHAR")]
     delimiter: Option<String>,
-    /// How the tables' dates are written: a strftime format such as %m/%d/%Y, or `unix` (default: YYYY-MM-DD, ISO 8601 date-times, DD-MM-YYYY, DD/MM/YYYY).
+    /// How the tables' dates are written: a strftime format such as %m/%d/%Y, or `unix` [default: YYYY-MM-DD, ISO 8601 date-times, DD-MM-YYYY or DD/MM/YYYY]
     #[arg(long, value_name = "FMT")]
     date_format: Option<String>,
     /// Once every copy is written, read back and verified: delete the archived files from the source folders and the archived rows from the tables (anything changed since is kept and reported).
@@ -373,7 +371,8 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
             }
             for k in &p.kept {
                 stdout_line(&format!(
-                    "  KEPT in the source: {}: {}",
+                    "  {} {}: {}",
+                    paint(Stream::Stdout, Tone::Warn, "KEPT in the source:"),
                     k.path.display(),
                     k.reason
                 ))?;
@@ -384,7 +383,10 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
     if report.purge.as_ref().is_some_and(|p| !p.complete()) {
         note(
             quiet || args.json,
-            "Some archived records were kept in the sources because they changed since they were archived (or could not be removed); they are safe in the archive as they were. Check them, and archive a supplement if needed.",
+            &format!(
+                "{} some archived records were kept in the sources because they changed since they were archived (or could not be removed); they are safe in the archive as they were. Check them, and archive a supplement if needed.",
+                paint(Stream::Stderr, Tone::Warn, "warning:")
+            ),
         );
         return Ok(Outcome::NeedsAction);
     }
@@ -395,6 +397,7 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
 pub struct VerifyArgs {
     #[command(flatten)]
     keys: KeyArgs,
+    /// Print one JSON object per PATH
     #[arg(long)]
     json: bool,
     /// Archive files or medium folders.
@@ -429,7 +432,11 @@ pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result
         stdout_line(&format!(
             "{}{label}: {}",
             path.display(),
-            if report.ok() { "OK" } else { "PROBLEMS FOUND" }
+            if report.ok() {
+                paint(Stream::Stdout, Tone::Good, "OK")
+            } else {
+                paint(Stream::Stdout, Tone::Bad, "PROBLEMS FOUND")
+            }
         ))?;
         for p in &report.problems {
             stdout_line(&format!("  problem: {p}"))?;
@@ -450,7 +457,11 @@ pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result
             };
             stdout_line(&format!(
                 "  {name}: {} — {depth}",
-                if a.ok() { "ok" } else { "DAMAGED" }
+                if a.ok() {
+                    paint(Stream::Stdout, Tone::Good, "ok")
+                } else {
+                    paint(Stream::Stdout, Tone::Bad, "DAMAGED")
+                }
             ))?;
             for p in &a.problems {
                 stdout_line(&format!("    {p}"))?;
@@ -483,9 +494,10 @@ pub struct ListArgs {
     /// target (and path_hex, target_hex for names that are not UTF-8).
     #[arg(long)]
     json: bool,
+    /// The archive (.kluis file)
     #[arg(value_name = "ARCHIVE")]
     archive: PathBuf,
-    /// Only records matching these glob patterns.
+    /// Only records matching these glob patterns (e.g. 'invoices/*')
     #[arg(value_name = "PATTERN")]
     patterns: Vec<String>,
 }
@@ -555,11 +567,13 @@ pub struct RestoreArgs {
     /// every record whose bytes are intact, skipping damaged parts.
     #[arg(long)]
     salvage: bool,
+    /// Print the report as one JSON object
     #[arg(long)]
     json: bool,
+    /// The archive (.kluis file)
     #[arg(value_name = "ARCHIVE")]
     archive: PathBuf,
-    /// Only records matching these glob patterns (e.g. 'invoices/INV-2019-000123.pdf', 'ledger').
+    /// Only records matching these glob patterns (e.g. 'invoices/INV-2019-000123.pdf', 'ledger')
     #[arg(value_name = "PATTERN")]
     patterns: Vec<String>,
 }
@@ -601,7 +615,10 @@ pub fn restore(quiet: bool, args: RestoreArgs) -> Result<Outcome> {
             args.target.display()
         ))?;
         for (p, why) in &report.failed {
-            stdout_line(&format!("  NOT restored: {p}: {why}"))?;
+            stdout_line(&format!(
+                "  {} {p}: {why}",
+                paint(Stream::Stdout, Tone::Bad, "NOT restored:")
+            ))?;
         }
         note(
             quiet,
@@ -659,7 +676,10 @@ fn salvage(args: &RestoreArgs, ids: &keys::Identities, selection: &Selection) ->
             stdout_line(&format!("  lost: {region} of the decrypted stream"))?;
         }
         for (p, why) in &report.failed {
-            stdout_line(&format!("  NOT restored: {p}: {why}"))?;
+            stdout_line(&format!(
+                "  {} {p}: {why}",
+                paint(Stream::Stdout, Tone::Bad, "NOT restored:")
+            ))?;
         }
     }
     let clean = report.failed.is_empty() && report.lost.is_empty() && report.unchecked == 0;

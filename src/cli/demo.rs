@@ -9,6 +9,7 @@ use clap::Args;
 use kluis::error::{Error, IoContext};
 
 use super::Outcome;
+use super::color::ColorWhen;
 
 type Result<T> = kluis::Result<T>;
 
@@ -24,6 +25,8 @@ struct Demo {
     dir: PathBuf,
     exe: PathBuf,
     step: u32,
+    /// Passed on to each step (not shown), so `--color` holds for them too.
+    color: ColorWhen,
 }
 
 impl Demo {
@@ -42,7 +45,12 @@ impl Demo {
             "\n   $ kluis {}",
             args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
         );
-        let status = Command::new(&self.exe)
+        let mut cmd = Command::new(&self.exe);
+        if self.color != ColorWhen::Auto {
+            let when = clap::ValueEnum::to_possible_value(&self.color).expect("not skipped");
+            cmd.arg(format!("--color={}", when.get_name()));
+        }
+        let status = cmd
             .args(args)
             .current_dir(&self.dir)
             .env("KLUIS_VAULT", self.dir.join("vault"))
@@ -87,7 +95,7 @@ fn have(program: &str) -> bool {
         .is_ok_and(|o| o.status.success() || !o.stdout.is_empty())
 }
 
-pub fn run(args: DemoArgs) -> Result<Outcome> {
+pub fn run(args: DemoArgs, color: ColorWhen) -> Result<Outcome> {
     let (dir, _temp) = match args.dir {
         Some(d) => {
             std::fs::create_dir_all(&d).at(&d)?;
@@ -112,6 +120,7 @@ pub fn run(args: DemoArgs) -> Result<Outcome> {
         dir: dir.clone(),
         exe,
         step: 0,
+        color,
     };
     println!("kluis demo — working in {}", dir.display());
 

@@ -41,7 +41,7 @@ pub struct DueArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 0)]
     within: u32,
     /// A copy is due for verification this many months after its last one
-    /// (default: the vault's verify_every_months, 12).
+    /// [default: the vault's verify_every_months, 12]
     #[arg(long, value_name = "MONTHS")]
     verify_every: Option<u32>,
     /// Print one JSON object: {"today", "horizon", "destroy": [...], "verify": [...]}.
@@ -56,7 +56,7 @@ pub struct RemindArgs {
     #[arg(long, value_name = "FILE")]
     ics: PathBuf,
     /// A copy is due for verification this many months after its last one
-    /// (default: the vault's verify_every_months).
+    /// [default: the vault's verify_every_months, 12]
     #[arg(long, value_name = "MONTHS")]
     verify_every: Option<u32>,
     /// Replace FILE even if it is not a calendar kluis wrote.
@@ -102,7 +102,7 @@ pub struct DestroyArgs {
     /// Do not ask for confirmation (for scripts).
     #[arg(long)]
     yes: bool,
-    /// Who destroys it, for the proof (default: the vault's operator, else $USER).
+    /// Who destroys it, named in the proof [default: the vault's operator, else $USER]
     #[arg(long, value_name = "NAME")]
     operator: Option<String>,
     /// Print the proof(s) of destruction recorded for ARCHIVE; destroys nothing.

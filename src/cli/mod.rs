@@ -1,37 +1,110 @@
 //! Command-line glue: flags (clap), dispatch, rendering, exit codes.
 
+mod color;
 mod commands;
 mod demo;
 mod lifecycle;
+mod manual;
 mod progress;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::LazyLock;
 
 use age::secrecy::SecretString;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use color::{ColorWhen, Stream, Tone, paint};
 use kluis::Error;
+use kluis::format::FORMAT_VERSION;
 use kluis::keys::Identities;
 
-pub const EXIT_CODES: &str = "\
-Exit codes:
-  0  success: everything checked is well, nothing needs action
-  1  a check found damage, something missing, or something that needs action
-     (an archive due for destruction, a copy overdue for verification)
-  2  error: bad input, wrong key, unreadable file, full or missing medium, …";
+/// The exit codes, for `kluis help` and the manual page.
+pub const EXIT_CODES: [(u8, &str); 3] = [
+    (
+        0,
+        "success: everything checked is well, nothing needs action",
+    ),
+    (
+        1,
+        "a check found damage, something missing, or something that needs action (an archive due for destruction, a copy overdue for verification)",
+    ),
+    (
+        2,
+        "error: bad input, wrong key, unreadable file, full or missing medium, …",
+    ),
+];
+
+/// `Exit codes:` and the table, wrapped by hand to 80 columns (clap wraps
+/// help only with its `wrap_help` feature, which kluis does not use).
+fn exit_codes_help() -> String {
+    let mut text = String::from("Exit codes:");
+    for (code, meaning) in EXIT_CODES {
+        let mut line = format!("\n  {code} ");
+        for word in meaning.split(' ') {
+            if line.len() + word.len() > 78 {
+                text.push_str(line.trim_end());
+                line = "\n    ".to_owned();
+            }
+            line.push(' ');
+            line.push_str(word);
+        }
+        text.push_str(&line);
+    }
+    text
+}
+
+/// `kluis --version`: the program's version, then the archive format
+/// versions it reads and writes (it reads every earlier one).
+static LONG_VERSION: LazyLock<String> = LazyLock::new(|| {
+    let reads = if FORMAT_VERSION == 1 {
+        "1".to_owned()
+    } else {
+        format!("1 to {FORMAT_VERSION}")
+    };
+    format!(
+        "{}\narchive format: reads {reads}, writes {FORMAT_VERSION}",
+        env!("CARGO_PKG_VERSION")
+    )
+});
 
 #[derive(Parser)]
-#[command(name = "kluis", version, about = "Yearly encrypted offline archives of business records: kept as long as the law requires, then destroyed with proof.", after_help = EXIT_CODES)]
+#[command(
+    name = "kluis",
+    version,
+    about = "Yearly encrypted offline archives of business records: kept as long as the law requires, then destroyed with proof.",
+    after_help = exit_codes_help()
+)]
 pub struct Cli {
-    /// Vault folder (config and catalog). Default: $KLUIS_VAULT, else ~/.config/kluis.
-    #[arg(long, global = true, value_name = "DIR")]
+    /// Vault folder (config and catalog) [default: $KLUIS_VAULT, else ~/.config/kluis]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     pub vault: Option<PathBuf>,
-    /// Print only data and errors: no progress, no notes.
-    #[arg(short, long, global = true)]
+    /// Print only data and errors: no progress bars, no notes
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub quiet: bool,
+    /// When to colour errors, hints and status words: auto (on a terminal, unless NO_COLOR is set), always, never
+    #[arg(
+        long,
+        global = true,
+        value_name = "WHEN",
+        default_value = "auto",
+        hide_possible_values = true,
+        help_heading = "Global options"
+    )]
+    pub color: ColorWhen,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The command line as clap knows it, with the long version; the completions
+/// and man pages are generated from this too.
+pub fn command() -> clap::Command {
+    Cli::command().long_version(LONG_VERSION.as_str())
 }
 
 #[derive(Subcommand)]
@@ -68,14 +141,18 @@ pub enum Command {
     Destroy(lifecycle::DestroyArgs),
     /// Run the whole job on generated sample records, narrating each step.
     Demo(demo::DemoArgs),
+    /// Print a shell completion script for bash, zsh, fish, powershell or elvish.
+    Completions(manual::CompletionsArgs),
+    /// Write the manual pages (kluis.1, kluis-archive.1, …), or print kluis.1.
+    Man(manual::ManArgs),
 }
 
 #[derive(Subcommand)]
 pub enum KeyCommand {
     /// Create an age X25519 identity (mode 0600) and print its recipient.
     New {
-        /// Write the identity here (refuses to overwrite). Without it the
-        /// identity goes to stdout, like age-keygen.
+        /// Write the identity to FILE (never overwrites one); without it,
+        /// the identity goes to stdout, as with age-keygen
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
@@ -83,8 +160,10 @@ pub enum KeyCommand {
     Check {
         #[command(flatten)]
         keys: KeyArgs,
+        /// The archives (.kluis files) to try the key on
         #[arg(required = true, value_name = "ARCHIVE")]
         archives: Vec<PathBuf>,
+        /// Print one JSON object per archive: {"archive", "opens"}
         #[arg(long)]
         json: bool,
     },
@@ -93,13 +172,13 @@ pub enum KeyCommand {
 /// How a command gets the key to open archives.
 #[derive(Args, Clone, Default)]
 pub struct KeyArgs {
-    /// age identity file (repeatable).
+    /// An age identity file to open archives with; repeatable
     #[arg(short = 'i', long = "identity", value_name = "FILE")]
     pub identities: Vec<PathBuf>,
-    /// Read the passphrase from the first line of FILE.
+    /// Read the passphrase of a passphrase archive from the first line of FILE
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
-    /// Ask for the passphrase on the terminal.
+    /// Ask for the passphrase of a passphrase archive on the terminal
     #[arg(long)]
     pub passphrase: bool,
 }
@@ -155,7 +234,13 @@ pub enum Outcome {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<_> = std::env::args_os().collect();
+    // clap prints help and usage errors itself, so it learns --color first.
+    let matches = command()
+        .color(color::from_args(&args).for_clap())
+        .get_matches_from(args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    color::init(cli.color);
     let quiet = cli.quiet;
     let result = match cli.command {
         Command::Key(cmd) => commands::key(quiet, cmd),
@@ -170,7 +255,9 @@ pub fn main() -> ExitCode {
         Command::Hold(args) => lifecycle::hold(cli.vault.as_deref(), quiet, args),
         Command::Release(args) => lifecycle::release(cli.vault.as_deref(), quiet, args),
         Command::Destroy(args) => lifecycle::destroy(cli.vault.as_deref(), quiet, args),
-        Command::Demo(args) => demo::run(args),
+        Command::Demo(args) => demo::run(args, cli.color),
+        Command::Completions(args) => manual::completions(args),
+        Command::Man(args) => manual::man(quiet, args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
@@ -192,9 +279,9 @@ fn is_broken_pipe(e: &Error) -> bool {
 /// `error: …` and, where we know one, `hint: …`.
 pub fn report_error(e: &Error) {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "error: {e}");
+    let _ = writeln!(err, "{} {e}", paint(Stream::Stderr, Tone::Bad, "error:"));
     if let Some(hint) = hint(e) {
-        let _ = writeln!(err, "hint: {hint}");
+        let _ = writeln!(err, "{} {hint}", paint(Stream::Stderr, Tone::Hint, "hint:"));
     }
 }
 

@@ -1,4 +1,13 @@
 //! Sample data for `kluis demo` and the benchmark: a deterministic year of a
-//! small webshop's records and an orders table.
+//! small webshop's records and an orders table. `sample` is the entry point;
+//! the other files each write one kind of record, on `tree`'s plumbing.
 
+mod awkward;
+mod books;
+mod documents;
+mod formats;
+mod mail;
+mod orders;
 pub mod sample;
+mod tree;
+mod vocab;
