@@ -63,6 +63,16 @@
 # gen_records.py --scale large, or the inline generator with LARGE_MB), and
 # report wall time and peak RSS of each: $WORK/flat-table.txt. Needs ~15 GB.
 #
+# --keys (or KEYS=1): instead, only the key operations of issue 12, on the
+# 1 GB set (DATA_DIR or generated), archived once (untimed), RUNS times each:
+#   rekey   kluis rekey -i KEY MEDIUM (re-encrypt to the other of two keys:
+#           decrypt, encrypt, write, fsync, read back, swap, overwrite the
+#           old file) vs age -d -i KEY A | age -r NEW > out; peak RSS
+#   share   kluis share of 100 named records (every 350th file by name) into
+#           a new archive for another key vs age -d | zstd -d | tar -x of
+#           those names from the same archive
+# Table: $WORK/keys-table.txt.
+#
 # env: RUNS=5  WORK=<repo>/target/bench  SETTLE=2  QUIET_MAX=10
 #      OTHERS="restic borg" (set to "" to skip them)  KLUIS=<binary> (no build)
 #      GEN=auto|shared|inline  GEN_MB=1000 LARGE_MB=5000 (inline generator sizes)
@@ -73,10 +83,12 @@ export LC_ALL=C.UTF-8
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 FLAT=${FLAT:-0}
+KEYS=${KEYS:-0}
 DATA_ARG=
 for a in "$@"; do
   case $a in
     --flat-memory) FLAT=1 ;;
+    --keys) KEYS=1 ;;
     -h | --help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench.sh: unknown option $a (see --help)" >&2; exit 2 ;;
     *) [ -z "$DATA_ARG" ] || { echo "bench.sh: one DATA_DIR at most" >&2; exit 2; }; DATA_ARG=$a ;;
@@ -347,6 +359,69 @@ for i, d in enumerate(sets, 1):
     print("%-44s %22s %22s %22s  %s" % (name, *cells, open("%s/.check%d" % (work, i)).read().strip()))
 print("\ngoal: peak RSS <= 64 MiB for each, the same at both sizes: %s (max %.1f MiB)"
       % ("met" if max(peaks) <= 64 else "MISSED", max(peaks)))
+EOF
+  exit 0
+fi
+
+# ================================================================ keys (issue 12)
+if [ "$KEYS" = 1 ]; then
+  if [ -n "$DATA_ARG" ]; then DATA=$(realpath "$DATA_ARG"); else DATA=$(make_data medium "$GEN_MB"); fi
+  export DATA RUN=0
+  KEY2=$WORK/key2.txt
+  [ -s "$WORK/recipient2.txt" ] || { rm -f "$KEY2"; "$K" key new -q -o "$KEY2" > "$WORK/recipient2.txt"; }
+  R2=$(cat "$WORK/recipient2.txt")
+  export KEY2 R2
+  log "keys: archiving $DATA once (untimed)"
+  kluis_prep 0
+  KLUIS_VAULT=$WORK/vault-0 "$K" archive -q --year 2019 --to "$WORK/M-0" "$DATA" > /dev/null
+  A=$WORK/M-0/2019-financial.kluis
+  export A
+  # 100 named records: every 350th file by name.
+  (cd "$DATA" && find . -type f | LC_ALL=C sort | sed 's|^\./||' | grep -E '^[A-Za-z0-9._/-]+$' |
+    awk 'NR % 350 == 1' | head -n 100) > "$WORK/names.txt"
+  sed 's|^|records/|' "$WORK/names.txt" > "$WORK/names-records.txt"
+  PATTERNS=$(sed 's|^|-p records/|' "$WORK/names.txt" | tr '\n' ' ')
+  export PATTERNS
+  mkdir -p "$RESTORE"
+  setrec() {  # RECIPIENT: the vault's only recipient
+    sed -i "s|^recipients = .*|recipients = [\"$1\"]|" "$WORK/vault-0/config.toml"
+  }
+  for RUN in $(seq 1 "$RUNS"); do
+    export RUN
+    if (( RUN % 2 )); then NEXT=$R2; else NEXT=$R; fi
+    export NEXT
+    setrec "$NEXT"
+    timed rekey kluis 'KLUIS_VAULT=$WORK/vault-0 "$K" rekey -q -i "$KEY" -i "$KEY2" "$WORK/M-0" > /dev/null' "$A"
+    timed rekey pipe 'age -d -i "$KEY" -i "$KEY2" "$A" | age -r "$NEXT" > "$WORK/rekey.age"' "$WORK/rekey.age"
+    rm -f "$WORK/rekey.age"
+    timed share kluis 'KLUIS_VAULT=$WORK/vault-0 "$K" share -q -i "$KEY" -i "$KEY2" "$A" --to "$RESTORE/share-$RUN" --recipient "$R" $PATTERNS --reason bench > /dev/null'
+    mkdir -p "$RESTORE/share-pipe-$RUN"
+    timed share pipe 'age -d -i "$KEY" -i "$KEY2" "$A" | zstd -d -q | tar -x -C "$RESTORE/share-pipe-$RUN" -T "$WORK/names-records.txt"'
+  done
+  find "$RESTORE/share-pipe-$RUNS" -type f | wc -l > "$WORK/.share-count"
+  cleanup_trees
+  python3 - "$RES" "$WORK" "$(machine)" "$(kluis_version)" "$DATA" <<'EOF' | tee "$WORK/keys-table.txt"
+import csv, statistics, sys
+res, work, machine, version, data = sys.argv[1:6]
+rows = list(csv.DictReader(open(res), delimiter="\t"))
+def med(op, tool):
+    return statistics.median(float(r["wall_s"]) for r in rows if r["op"] == op and r["tool"] == tool)
+def rss(op, tool):
+    return max(int(r["rss_kib"]) for r in rows if r["op"] == op and r["tool"] == tool) / 1024
+print("kluis keys bench: %s; %s" % (version, machine))
+print("data: %s; median wall seconds of the runs, peak RSS of the largest process\n" % data)
+print("%-10s %10s %10s  %-40s %10s %10s %8s" % ("operation", "kluis s", "kluis MiB", "anchor", "anchor s", "anchor MiB", "ratio"))
+for op, anchor in (("rekey", "age -d -i KEY A | age -r NEW > out"),
+                   ("share", "age -d | zstd -d | tar -x NAMES (100)")):
+    k, p = med(op, "kluis"), med(op, "pipe")
+    print("%-10s %10.3f %10.1f  %-40s %10.3f %10.1f %8.3f" % (op, k, rss(op, "kluis"), anchor, p, rss(op, "pipe"), k / p))
+r = med("rekey", "kluis") / med("rekey", "pipe")
+s = med("share", "kluis") / med("share", "pipe")
+print("\ngoals (issue 12)")
+print("  rekey <= 1.2 x age -d | age -r                 %s  %.3f" % ("met" if r <= 1.2 else "MISSED", r))
+print("  rekey peak RSS <= 32 MiB                        %s  %.1f MiB" % ("met" if rss("rekey", "kluis") <= 32 else "MISSED", rss("rekey", "kluis")))
+print("  share of 100 records <= 1/20 of the pipeline    %s  1/%.0f" % ("met" if s <= 0.05 else "MISSED", 1 / s))
+print("  (the pipeline extracted %s files)" % open(work + "/.share-count").read().strip())
 EOF
   exit 0
 fi

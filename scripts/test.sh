@@ -22,6 +22,10 @@ TOOLS=(
   "mandoc    mandoc"           # man pages
   "groff     groff-base"       # man pages
   "script    bsdutils"         # colour on a pseudo-terminal
+  "minisign  minisign"         # signatures (tests/keys_and_signatures.rs)
+  "signify-openbsd signify-openbsd" # signatures
+  "zbarimg   zbar-tools"       # the paper kit's QR code
+  "rsvg-convert librsvg2-bin"  # the paper kit's QR code, SVG to PNG
 )
 
 pkgs=()

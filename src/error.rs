@@ -150,6 +150,11 @@ pub enum Error {
         actual: String,
     },
 
+    #[error(
+        "{vault}: the vault has no signing key, so the archive cannot be signed and nothing was written"
+    )]
+    NoSigningKey { vault: PathBuf },
+
     #[error("{path}: another kluis process is using it")]
     Locked { path: PathBuf },
 

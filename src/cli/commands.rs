@@ -54,6 +54,9 @@ pub fn key(quiet: bool, cmd: KeyCommand) -> Result<Outcome> {
                 .map_err(|e| Error::io("stdout", e))?;
             note(quiet, &format!("Public key: {recipient}"));
         }
+        KeyCommand::Signing(_) | KeyCommand::Paper(_) | KeyCommand::Recover(_) => {
+            unreachable!("dispatched in cli::main")
+        }
         KeyCommand::Check {
             keys: key_args,
             archives,
@@ -149,6 +152,18 @@ pub fn init(vault_dir: Option<&Path>, quiet: bool, args: InitArgs) -> Result<Out
             vault.config.organisation
         ),
     );
+    if let Some(key) = vault.signing_key()? {
+        let public = key.public();
+        note(
+            quiet,
+            &format!(
+                "Created the organisation's signing key ({}, mode 0600); it signs every archive, medium and proof of destruction. Its public key (key id {}), for anyone who must check them, is printed on stdout; publish it (`kluis key signing` prints it again).",
+                vault.dir.join(vault::SIGNING_KEY_FILE).display(),
+                public.id()
+            ),
+        );
+        stdout_line(&public.to_base64())?;
+    }
     note(
         quiet,
         &format!(
@@ -229,6 +244,9 @@ pub struct ArchiveArgs {
     /// Once every copy is written, read back and verified: delete the archived files from the source folders and the archived rows from the tables (anything changed since is kept and reported).
     #[arg(long)]
     purge_source: bool,
+    /// Write the archive without the organisation's signature (it then proves nothing about who wrote it).
+    #[arg(long)]
+    unsigned: bool,
     /// Folders of records to archive (optional with --table).
     #[arg(value_name = "SOURCE", required_unless_present = "tables")]
     sources: Vec<PathBuf>,
@@ -279,6 +297,7 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
         },
         tables,
         purge_source: args.purge_source,
+        unsigned: args.unsigned,
     };
     let report = archive::run(&vault, request, &bar)?;
     bar.finish();
@@ -397,6 +416,9 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
 pub struct VerifyArgs {
     #[command(flatten)]
     keys: KeyArgs,
+    /// Trust this public signing key (a minisign public key file, or its RWQ… line) besides the vault's; repeatable.
+    #[arg(long = "signing-key", value_name = "FILE|KEY")]
+    signing_keys: Vec<String>,
     /// Print one JSON object per PATH
     #[arg(long)]
     json: bool,
@@ -413,9 +435,16 @@ pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result
     };
     let vault = Vault::open(&vault::locate(vault_dir)).ok();
     let catalog = vault.as_ref().and_then(|v| v.catalog().ok());
+    let mut extra = Vec::new();
+    for k in &args.signing_keys {
+        extra.push(super::keys::public_key_arg(k)?);
+    }
+    if let Some(current) = vault.as_ref().and_then(|v| v.signing_key().ok().flatten()) {
+        extra.push(current.public());
+    }
     let mut all_ok = true;
     for path in &args.paths {
-        let report = verify::run(path, ids.as_ref(), catalog.as_ref())?;
+        let report = verify::run_with_keys(path, ids.as_ref(), catalog.as_ref(), &extra)?;
         all_ok &= report.ok();
         if let Some(v) = &vault {
             let _ = kluis::lifecycle::status::record_verification(v, &report, ids.is_some());
@@ -441,6 +470,13 @@ pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result
         for p in &report.problems {
             stdout_line(&format!("  problem: {p}"))?;
         }
+        if let Some(s) = report
+            .medium_signature
+            .as_ref()
+            .filter(|s| s.is_acceptable())
+        {
+            stdout_line(&format!("  SHA256SUMS: {}", s.describe()))?;
+        }
         for a in &report.archives {
             let name = a
                 .path
@@ -463,6 +499,9 @@ pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result
                     paint(Stream::Stdout, Tone::Bad, "DAMAGED")
                 }
             ))?;
+            if let Some(s) = a.signature.as_ref().filter(|s| s.is_acceptable()) {
+                stdout_line(&format!("    {}", s.describe()))?;
+            }
             for p in &a.problems {
                 stdout_line(&format!("    {p}"))?;
             }

@@ -176,6 +176,7 @@ pub fn run(args: DemoArgs, color: ColorWhen) -> Result<Outcome> {
         ],
         &[0],
     )?;
+    demo.kluis(&["key", "signing", "-o", "org.pub"], &[0])?;
 
     std::fs::create_dir_all(dir.join("stick-a")).at(dir.join("stick-a"))?;
     std::fs::create_dir_all(dir.join("stick-b")).at(dir.join("stick-b"))?;
@@ -290,6 +291,67 @@ pub fn run(args: DemoArgs, color: ColorWhen) -> Result<Outcome> {
         &[0],
     )?;
     demo.shell("find for-the-inspector -type f")?;
+
+    demo.say(
+        "The same audit, handed over",
+        "The inspector wants that invoice and the orders of Q3 2019 on their own key.\n\
+         kluis reads just those records by seeking, keeps only the orders dated in\n\
+         the quarter, and writes a new archive only the inspector's key opens, signed\n\
+         by the organisation, with a README for someone who never heard of kluis.\n\
+         The share is recorded in the catalog: what, when, to whom, why.",
+    );
+    demo.kluis(&["key", "new", "-o", "inspector.key"], &[0])?;
+    let inspector =
+        std::fs::read_to_string(dir.join("inspector.key")).at(dir.join("inspector.key"))?;
+    let r3 = recipient(&inspector);
+    demo.kluis(
+        &[
+            "share",
+            "-i",
+            "owner.key",
+            "stick-a/2019-financial.kluis",
+            "--to",
+            "share-inspector",
+            "--recipient",
+            &r3,
+            "-p",
+            "invoices/INV-2019-000123.pdf",
+            "-p",
+            "tables/orders.csv",
+            "--from",
+            "2019-07-01",
+            "--until",
+            "2019-09-30",
+            "--date-column",
+            "order_date",
+            "--reason",
+            "Belastingdienst: boekenonderzoek Q3 2019",
+        ],
+        &[0],
+    )?;
+    demo.shell("ls share-inspector")?;
+    demo.kluis(&["status", "--shares"], &[0])?;
+
+    demo.say(
+        "Signed by the organisation",
+        "age says nothing about who wrote a file. kluis signs every archive, each\n\
+         medium's SHA256SUMS, proofs of destruction and shares with the organisation's\n\
+         key (minisign format): a stranger checks them with stock minisign or signify\n\
+         and the public key from README.txt (compared with one the organisation gave).",
+    );
+    if have("minisign") {
+        demo.shell("cd stick-a && minisign -Vm SHA256SUMS -P \"$(sed -n 2p ../org.pub)\"")?;
+    }
+    demo.kluis(&["verify", "stick-a"], &[0])?;
+
+    demo.say(
+        "A paper recovery kit",
+        "The key is the single point of failure: print it. The kit holds the key as a\n\
+         QR code and as lines with a checksum each (a typo is found on its line), and\n\
+         the steps to recover with stock age. `-o kit.html` makes a printable page;\n\
+         `--passphrase` encrypts the key first, so the paper alone opens nothing.",
+    );
+    demo.kluis(&["key", "paper", "-i", "owner.key"], &[0])?;
 
     demo.say(
         "Without kluis",

@@ -29,6 +29,9 @@ pub struct StatusArgs {
     /// Print one JSON object: {"today", "archives": [...]}.
     #[arg(long)]
     json: bool,
+    /// List every share of records with an outsider instead (when, what, to whom, why).
+    #[arg(long)]
+    shares: bool,
 }
 
 #[derive(Args)]
@@ -168,6 +171,14 @@ pub fn status(vault_dir: Option<&Path>, args: StatusArgs) -> Result<Outcome> {
     let vault = open(vault_dir)?;
     let today = today()?;
     let catalog = vault.catalog()?;
+    if args.shares {
+        if args.json {
+            print_json(&super::share::shares_json(&catalog.shares))?;
+        } else {
+            write_stdout(&super::share::render_shares(&catalog.shares))?;
+        }
+        return Ok(Outcome::Ok);
+    }
     let rows = status::status(&catalog, today, vault.config.verify_every_months);
     if args.json {
         print_json(&json!({

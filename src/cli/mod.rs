@@ -3,9 +3,11 @@
 mod color;
 mod commands;
 mod demo;
+mod keys;
 mod lifecycle;
 mod manual;
 mod progress;
+mod share;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -145,6 +147,10 @@ pub enum Command {
     Completions(manual::CompletionsArgs),
     /// Write the manual pages (kluis.1, kluis-archive.1, …), or print kluis.1.
     Man(manual::ManArgs),
+    /// Re-encrypt the archives on a medium to the vault's current recipients.
+    Rekey(share::RekeyArgs),
+    /// Hand chosen records to an auditor: a new archive for their key only, or a plain folder.
+    Share(share::ShareArgs),
 }
 
 #[derive(Subcommand)]
@@ -167,6 +173,12 @@ pub enum KeyCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print the organisation's public signing key (minisign format), or create the vault's signing key.
+    Signing(keys::SigningArgs),
+    /// Print a paper recovery kit for an identity: QR code, checked text lines, recovery steps.
+    Paper(keys::PaperArgs),
+    /// Type or paste a paper kit's lines back into an identity file, checking every line.
+    Recover(keys::RecoverArgs),
 }
 
 /// How a command gets the key to open archives.
@@ -243,6 +255,9 @@ pub fn main() -> ExitCode {
     color::init(cli.color);
     let quiet = cli.quiet;
     let result = match cli.command {
+        Command::Key(KeyCommand::Signing(args)) => keys::signing(cli.vault.as_deref(), quiet, args),
+        Command::Key(KeyCommand::Paper(args)) => keys::paper(cli.vault.as_deref(), quiet, args),
+        Command::Key(KeyCommand::Recover(args)) => keys::recover(cli.vault.as_deref(), quiet, args),
         Command::Key(cmd) => commands::key(quiet, cmd),
         Command::Init(args) => commands::init(cli.vault.as_deref(), quiet, args),
         Command::Archive(args) => commands::archive(cli.vault.as_deref(), quiet, args),
@@ -258,6 +273,8 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args, cli.color),
         Command::Completions(args) => manual::completions(args),
         Command::Man(args) => manual::man(quiet, args),
+        Command::Rekey(args) => share::rekey(cli.vault.as_deref(), quiet, args),
+        Command::Share(args) => share::share(cli.vault.as_deref(), quiet, args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
@@ -314,6 +331,7 @@ fn hint(e: &Error) -> Option<String> {
         Error::UndecidedColumns { .. } => "to decide once for every year, set drop/keep under [tables.NAME] in the vault's config.toml".into(),
         Error::Database { .. } => "close the program using the database, or check that the file is an SQLite database; nothing was archived".into(),
         Error::Locked { .. } => "wait for the other kluis process to finish, then try again".into(),
+        Error::NoSigningKey { .. } => "create one with `kluis key signing --new` (then publish its public key), or add --unsigned to write an archive that proves nothing about who wrote it".into(),
         Error::Io { source, path } => match source.kind() {
             K::NotFound => format!("check the path {}; for a medium, mount it first", path.display()),
             K::PermissionDenied => "you may not read or write there; is the medium read-only or owned by someone else?".into(),

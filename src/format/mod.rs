@@ -6,6 +6,7 @@ pub mod manifest;
 pub mod meta;
 pub mod reader;
 pub mod seektable;
+pub mod signatures;
 pub mod tarwalk;
 pub mod writer;
 

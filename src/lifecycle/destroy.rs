@@ -10,8 +10,11 @@
 //!    here on its content may be random, so the hash check no longer
 //!    applies to it).
 //! 2. That file is overwritten, truncated and unlinked, with fsyncs.
-//! 3. The medium's index, `SHA256SUMS` and `README.txt` are rewritten
-//!    without it, the proof appended to the index (each atomically).
+//! 3. The proof, signed by the organisation's key when the vault has one,
+//!    is written beside it as `FILE.destroyed.json` (with
+//!    `FILE.destroyed.json.minisig`); the medium's index, `SHA256SUMS` (and
+//!    its signature) and `README.txt` are rewritten without it, the proof
+//!    appended to the index (each atomically).
 //! 4. The catalog marks the copy destroyed and keeps the proof.
 //!
 //! A re-run after 1–2 finds the `.destroying` file and continues; after the
@@ -24,19 +27,21 @@
 //! reach it (NIST SP 800-88). Destroying every copy of the key is what makes
 //! every copy unreadable; see [`HONESTY_NOTE`].
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, Utc};
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::hex;
+use crate::keys::signing::{SIG_EXTENSION, comment_value};
 use crate::progress::Progress;
 use crate::retention::is_due;
+use crate::util::testpoint::pause_point;
 use crate::vault::Vault;
 use crate::vault::catalog::{Catalog, CatalogArchive, Copy, Destruction};
-use crate::vault::media::{Medium, hash_file, sync_dir};
+use crate::vault::media::{Medium, atomic_write, hash_file, sync_dir, wipe};
 
 /// What the proof says was done to the file.
 pub const METHOD: &str = "overwrite-random-1-pass+truncate+unlink";
@@ -53,8 +58,6 @@ system cannot reach them (NIST SP 800-88). The archive is encrypted, so what \
 makes every copy unreadable, on every medium, is destroying every copy of the \
 key(s) it was encrypted to (cryptographic erase) - but only do that once no \
 archive you must still keep uses those keys.";
-
-const BLOCK: usize = 1 << 20;
 
 /// How far an earlier, interrupted destruction of this copy got.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,6 +119,11 @@ impl DestroyPlan {
     }
 }
 
+/// `2015-financial.kluis.destroyed.json`: the proof kept on the medium.
+pub fn proof_file(archive_file: &str) -> String {
+    format!("{archive_file}.destroyed.json")
+}
+
 fn destroying_path(dir: &Path, file: &str) -> PathBuf {
     dir.join(format!(".{file}.destroying"))
 }
@@ -166,6 +174,7 @@ pub fn plan(
         |c: &&Copy| Some(c.path.as_path()) == medium_canon.as_deref() || c.medium == label;
 
     let path = medium_dir.join(&archive.file);
+    let (expected_size, expected_sha256) = archive.expected_on(&label);
     let mut checked = None;
     let stage = match medium
         .index
@@ -174,7 +183,7 @@ pub fn plan(
         .find(|e| e.archive_id == archive.archive_id)
     {
         Some(entry) => {
-            if entry.file != archive.file || entry.sha256 != archive.sha256 {
+            if entry.file != archive.file || entry.sha256 != expected_sha256 {
                 return Err(not_on(format!(
                     "its index lists this archive id as {} with another hash",
                     entry.file
@@ -194,23 +203,23 @@ pub fn plan(
                         return Err(not_on(format!("{} is not a regular file", archive.file)));
                     }
                     Ok(meta) => {
-                        if meta.len() != archive.size {
+                        if meta.len() != expected_size {
                             return Err(Error::NotTheArchive {
                                 path,
-                                expected: archive.sha256.clone(),
+                                expected: expected_sha256.to_owned(),
                                 actual: format!(
                                     "(not computed: {} bytes, not {})",
                                     meta.len(),
-                                    archive.size
+                                    expected_size
                                 ),
                             });
                         }
                         let (_, actual) = hash_file(&path)?;
                         let actual = hex(&actual);
-                        if actual != archive.sha256 {
+                        if actual != expected_sha256 {
                             return Err(Error::NotTheArchive {
                                 path,
-                                expected: archive.sha256.clone(),
+                                expected: expected_sha256.to_owned(),
                                 actual,
                             });
                         }
@@ -273,13 +282,16 @@ pub fn plan(
 /// The caller holds the vault lock (taken before [`plan`]).
 pub fn execute(vault: &Vault, plan: &DestroyPlan, progress: &dyn Progress) -> Result<Destruction> {
     let a = &plan.archive;
+    let signer = vault.signing_key()?.map(std::sync::Arc::new);
     // Another kluis process (of another vault) may be writing this medium.
     let _medium_lock = Medium::open(&plan.medium_dir, None)?.lock()?;
     let proof = match &plan.stage {
         Stage::Recorded(proof) => {
             // A crash may have come after the index was written but before
             // SHA256SUMS or README.txt: write them again from the index.
-            Medium::open(&plan.medium_dir, None)?.save()?;
+            Medium::open(&plan.medium_dir, None)?
+                .signed_by(signer.clone())
+                .save()?;
             (**proof).clone()
         }
         stage => {
@@ -298,7 +310,7 @@ pub fn execute(vault: &Vault, plan: &DestroyPlan, progress: &dyn Progress) -> Re
                         fs::rename(&destroying, &plan.path).at(&plan.path)?;
                         return Err(Error::NotTheArchive {
                             path: plan.path.clone(),
-                            expected: a.sha256.clone(),
+                            expected: a.expected_on(&plan.medium_label).1.to_owned(),
                             actual: "(not checked: the file changed after it was checked)".into(),
                         });
                     }
@@ -312,23 +324,41 @@ pub fn execute(vault: &Vault, plan: &DestroyPlan, progress: &dyn Progress) -> Re
                 }
                 _ => METHOD_ALREADY_GONE,
             };
-            let proof = Destruction {
+            let mut proof = Destruction {
                 archive_id: a.archive_id.clone(),
                 fiscal_year: a.fiscal_year,
                 class: a.class.clone(),
                 file: a.file.clone(),
-                size: a.size,
-                sha256: a.sha256.clone(),
+                size: a.expected_on(&plan.medium_label).0,
+                sha256: a.expected_on(&plan.medium_label).1.to_owned(),
                 retention_end: a.retention_end,
                 medium: plan.medium_label.clone(),
                 destroyed_at: Utc::now(),
                 method: method.into(),
                 tool_version: crate::TOOL_VERSION.into(),
                 operator: plan.operator.clone(),
+                signature: None,
             };
+            let proof_name = proof_file(&a.file);
+            if let Some(key) = &signer {
+                let comment = format!(
+                    "timestamp:{}\tfile:{proof_name}\tarchive:{}\tmedium:{}",
+                    proof.destroyed_at.timestamp(),
+                    a.archive_id,
+                    comment_value(&plan.medium_label)
+                );
+                let signature = key.sign(&proof.signed_bytes(), &comment).to_text();
+                atomic_write(&plan.medium_dir.join(&proof_name), &proof.signed_bytes())?;
+                atomic_write(
+                    &plan.medium_dir.join(format!("{proof_name}{SIG_EXTENSION}")),
+                    signature.as_bytes(),
+                )?;
+                proof.signature = Some(signature);
+            }
+            pause_point("destroy-proof-written");
             // Re-read the index: the file is gone, so this is the freshest
             // state to remove it from.
-            let mut medium = Medium::open(&plan.medium_dir, None)?;
+            let mut medium = Medium::open(&plan.medium_dir, None)?.signed_by(signer.clone());
             medium
                 .index
                 .archives
@@ -369,37 +399,6 @@ pub fn execute(vault: &Vault, plan: &DestroyPlan, progress: &dyn Progress) -> Re
     Ok(proof)
 }
 
-/// Overwrites `path` once with random data, fsyncs, truncates, fsyncs,
-/// unlinks it and fsyncs `dir`. Never follows a symlink.
-fn wipe(path: &Path, dir: &Path, progress: &dyn Progress) -> Result<()> {
-    use rustix::fs::{Mode, OFlags};
-    let fd = rustix::fs::open(
-        path,
-        OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| Error::io(path, e.into()))?;
-    let mut file = File::from(fd);
-    let len = file.metadata().at(path)?.len();
-    progress.phase("overwriting", len);
-    let mut buf = vec![0u8; BLOCK];
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(BLOCK as u64) as usize;
-        getrandom::fill(&mut buf[..n])
-            .map_err(|e| Error::io(path, io::Error::other(e.to_string())))?;
-        file.write_all(&buf[..n]).at(path)?;
-        left -= n as u64;
-        progress.advance(n as u64);
-    }
-    file.sync_all().at(path)?;
-    file.set_len(0).at(path)?;
-    file.sync_all().at(path)?;
-    drop(file);
-    fs::remove_file(path).at(path)?;
-    sync_dir(dir)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,7 +435,7 @@ mod tests {
             },
         )
         .unwrap();
-        let content = vec![7u8; 3 * BLOCK + 5];
+        let content = vec![7u8; 3 * (1 << 20) + 5];
         let sha = hex(&Sha256::digest(&content));
         let mut copies = Vec::new();
         for label in ["m1", "m2"] {
@@ -463,6 +462,8 @@ mod tests {
                 last_verified: None,
                 last_result: None,
                 destroyed: None,
+                sha256: None,
+                size: None,
             });
         }
         let catalog = Catalog {
@@ -483,7 +484,10 @@ mod tests {
                 hold: None,
                 released_holds: vec![],
                 destructions: vec![],
+                signed_by: None,
+                rekeys: vec![],
             }],
+            ..Catalog::default()
         };
         vault.save_catalog(&catalog).unwrap();
         Setup {
@@ -542,7 +546,7 @@ mod tests {
         // Same name, other content.
         fs::write(
             s.medium.join("2015-financial.kluis"),
-            vec![8u8; 3 * BLOCK + 5],
+            vec![8u8; 3 * (1 << 20) + 5],
         )
         .unwrap();
         assert!(matches!(
@@ -630,16 +634,5 @@ mod tests {
             Medium::open(&s.medium, None).unwrap().index.archives.len(),
             1
         );
-    }
-
-    #[test]
-    fn wipe_refuses_symlinks() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("precious");
-        fs::write(&target, b"keep me").unwrap();
-        let link = dir.path().join("link");
-        std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert!(wipe(&link, dir.path(), &Silent).is_err());
-        assert_eq!(fs::read(&target).unwrap(), b"keep me");
     }
 }

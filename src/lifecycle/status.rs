@@ -440,6 +440,8 @@ mod tests {
             last_verified: verified.map(at),
             last_result: verified.map(|_| "ok".into()),
             destroyed: destroyed.map(at),
+            sha256: None,
+            size: None,
         }
     }
 
@@ -460,6 +462,8 @@ mod tests {
             hold: None,
             released_holds: Vec::new(),
             destructions: Vec::new(),
+            signed_by: None,
+            rekeys: Vec::new(),
         }
     }
 
@@ -477,6 +481,7 @@ mod tests {
             method: "test".into(),
             tool_version: "test".into(),
             operator: "test".into(),
+            signature: None,
         }
     }
 
@@ -664,6 +669,7 @@ mod tests {
                     ],
                 ),
             ],
+            ..Catalog::default()
         }
     }
 

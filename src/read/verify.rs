@@ -1,7 +1,9 @@
 //! `kluis verify`: quick checks without a key (sizes and SHA-256 against the
 //! medium's `SHA256SUMS`, its index and the catalog) and full checks with a
 //! key (every record against the manifest, naming what is damaged, missing
-//! or extra).
+//! or extra); and the organisation's signatures: of the medium's
+//! `SHA256SUMS` and proofs of destruction (no key needed), and, with a key,
+//! of each archive's own lists.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,9 +15,11 @@ use crate::error::{Error, Result};
 use crate::format::manifest::{Entry, Kind, hex};
 use crate::format::reader::ArchiveReader;
 use crate::format::seektable::Frame;
+use crate::format::signatures::{self, SignatureState};
 use crate::format::tarwalk;
 use crate::format::{KLUIS_DIR, MANIFEST_MEMBER};
 use crate::keys::Identities;
+use crate::keys::signing::PublicKey;
 use crate::vault::catalog::Catalog;
 use crate::vault::media::{self, Medium};
 
@@ -47,6 +51,9 @@ pub struct ArchiveCheck {
     pub problems: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub full: Option<FullCheck>,
+    /// The archive's own signatures (inside the encryption: with a key only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureState>,
 }
 
 impl ArchiveCheck {
@@ -61,8 +68,12 @@ pub struct Report {
     pub target: PathBuf,
     pub medium: Option<String>,
     pub archives: Vec<ArchiveCheck>,
-    /// Problems of the medium itself: leftovers, missing or unlisted files.
+    /// Problems of the medium itself: leftovers, missing or unlisted files,
+    /// signatures that do not check.
     pub problems: Vec<String>,
+    /// The signature of the medium's `SHA256SUMS` (a medium folder only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub medium_signature: Option<SignatureState>,
 }
 
 impl Report {
@@ -72,12 +83,29 @@ impl Report {
 }
 
 /// Checks `target` (a medium folder or an archive file). With identities,
-/// every record is decrypted and checked too.
+/// every record is decrypted and checked too. Signatures are checked
+/// against the catalog's signing keys.
 pub fn run(
     target: &Path,
     identities: Option<&Identities>,
     catalog: Option<&Catalog>,
 ) -> Result<Report> {
+    run_with_keys(target, identities, catalog, &[])
+}
+
+/// [`run`], with public keys to trust besides the catalog's.
+pub fn run_with_keys(
+    target: &Path,
+    identities: Option<&Identities>,
+    catalog: Option<&Catalog>,
+    extra_keys: &[PublicKey],
+) -> Result<Report> {
+    let mut keys: Vec<PublicKey> = extra_keys.to_vec();
+    for record in catalog.iter().flat_map(|c| &c.signing_keys) {
+        if let Ok(k) = PublicKey::parse(&record.public_key) {
+            keys.push(k);
+        }
+    }
     let meta = std::fs::metadata(target).map_err(|e| Error::io(target, e))?;
     let (dir, only) = if meta.is_dir() {
         (target.to_path_buf(), None)
@@ -110,6 +138,28 @@ pub fn run(
         .map(Medium::read_sums)
         .transpose()?
         .unwrap_or_default();
+    if let Some(m) = &medium {
+        let state = medium_signature(m, &keys)?;
+        if !state.is_acceptable() {
+            report
+                .problems
+                .push(format!("{}: {}", media::SUMS_FILE, state.describe()));
+        }
+        report.medium_signature = Some(state);
+        for proof in &m.index.destroyed {
+            let Some(text) = &proof.signature else {
+                continue;
+            };
+            let what = format!("the proof of destruction of {}", proof.file);
+            let (state, _) =
+                signatures::check_detached(&what, text, &mut &proof.signed_bytes()[..], &keys);
+            if !state.is_acceptable() {
+                report
+                    .problems
+                    .push(format!("{what}: {}", state.describe()));
+            }
+        }
+    }
 
     let files = match (&only, &medium) {
         (Some(name), _) => vec![name.clone()],
@@ -192,20 +242,60 @@ pub fn run(
         if let Some(catalog) = catalog {
             let known = check.archive_id.as_deref().and_then(|id| catalog.by_id(id));
             match known {
-                Some(a) if a.sha256 != check.sha256 => {
-                    check.problems.push("SHA-256 differs from the one the catalog recorded when kluis wrote it: not the archive that was written".into())
+                Some(a) if a.replaced_by_rekey(&check.sha256).is_some() => {
+                    let r = a.replaced_by_rekey(&check.sha256).expect("just found");
+                    check.problems.push(format!(
+                        "an older encryption of this archive, replaced by `kluis rekey` on {}: it still opens with the recipients of before; rekey this medium too",
+                        r.at.date_naive()
+                    ));
+                }
+                Some(a) if !a.has_ciphertext(&check.sha256) => {
+                    check.problems.push("SHA-256 differs from the one the catalog recorded when kluis wrote it: not the archive that was written".into());
                 }
                 Some(_) => {}
                 None => {
-                    if !catalog.archives.iter().any(|a| a.sha256 == check.sha256) && !catalog.archives.is_empty() {
-                        check.problems.push("unknown to this vault's catalog".into());
+                    let shared = catalog
+                        .shares
+                        .iter()
+                        .any(|s| s.sha256.as_deref() == Some(check.sha256.as_str()));
+                    if !shared
+                        && !catalog
+                            .archives
+                            .iter()
+                            .any(|a| a.has_ciphertext(&check.sha256))
+                        && !catalog.archives.is_empty()
+                    {
+                        check
+                            .problems
+                            .push("unknown to this vault's catalog".into());
                     }
                 }
             }
         }
         if let Some(ids) = identities {
             match full_check(&path, ids) {
-                Ok(full) => check.full = Some(full),
+                Ok(full) => {
+                    check.full = Some(full);
+                    let state = ArchiveReader::open(&path, ids)
+                        .and_then(|mut r| signatures::check(&mut r, &keys));
+                    match state {
+                        Ok(state) => {
+                            let expected = catalog
+                                .zip(check.archive_id.as_deref())
+                                .and_then(|(c, id)| c.by_id(id))
+                                .and_then(|a| a.signed_by.clone());
+                            match (&state, expected) {
+                                (SignatureState::Unsigned, Some(id)) => check.problems.push(format!(
+                                    "not signed, but the catalog recorded it as signed by key {id} when kluis wrote it: not the archive that was written"
+                                )),
+                                (s, _) if !s.is_acceptable() => check.problems.push(s.describe()),
+                                _ => {}
+                            }
+                            check.signature = Some(state);
+                        }
+                        Err(e) => check.problems.push(format!("signatures: {e}")),
+                    }
+                }
                 Err(
                     e @ (Error::Damaged { .. }
                     | Error::NotAnArchive { .. }
@@ -219,6 +309,34 @@ pub fn run(
         report.archives.push(check);
     }
     Ok(report)
+}
+
+/// The state of the medium's `SHA256SUMS.minisig`.
+fn medium_signature(medium: &Medium, keys: &[PublicKey]) -> Result<SignatureState> {
+    let path = medium.dir.join(media::SUMS_SIGNATURE_FILE);
+    let text = match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() > 64 << 10 => {
+            return Ok(SignatureState::Bad {
+                what: media::SUMS_FILE.into(),
+                detail: format!(
+                    "{} is too large to be a signature",
+                    media::SUMS_SIGNATURE_FILE
+                ),
+            });
+        }
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(SignatureState::Unsigned);
+        }
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let sums_path = medium.dir.join(media::SUMS_FILE);
+    let sums = match std::fs::read(&sums_path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(Error::io(sums_path, e)),
+    };
+    Ok(signatures::check_detached(media::SUMS_FILE, &text, &mut &sums[..], keys).0)
 }
 
 /// Decrypts every record and compares it with the manifest.

@@ -1,5 +1,6 @@
 //! The catalog: every archive kluis wrote, where each copy is, when it was
-//! last verified, holds, and proofs of destruction. It lives in the vault,
+//! last verified, holds, proofs of destruction, the organisation's signing
+//! keys and every share of records with an outsider. It lives in the vault,
 //! so status and reminders work with every medium in a drawer.
 
 use std::path::PathBuf;
@@ -14,6 +15,51 @@ pub struct Catalog {
     pub version: u32,
     #[serde(default)]
     pub archives: Vec<CatalogArchive>,
+    /// The organisation's signing keys (public halves), newest last; old
+    /// ones stay so that what they signed still checks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signing_keys: Vec<SigningKeyRecord>,
+    /// Every share of records with an outsider (an auditor, a person asking
+    /// for their data): the record of disclosures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shares: Vec<Share>,
+}
+
+/// A public signing key the organisation used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningKeyRecord {
+    /// minisign's key id, e.g. `E216398C998CD932`.
+    pub key_id: String,
+    /// The public key's base64 line (`RWQ…`), as `minisign -P` takes it.
+    pub public_key: String,
+    pub created: DateTime<Utc>,
+}
+
+/// One share: which records left the organisation, when, to whom, why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Share {
+    pub share_id: String,
+    pub created: DateTime<Utc>,
+    /// Who received it: the auditor's age recipient, or `plain` for an
+    /// unencrypted folder.
+    pub to: String,
+    pub reason: String,
+    /// Where it was written.
+    pub path: PathBuf,
+    /// The archives the records came from (ids).
+    pub archives: Vec<String>,
+    /// The patterns and dates that chose the records.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patterns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<NaiveDate>,
+    pub records: u64,
+    pub bytes: u64,
+    /// The shared archive's SHA-256 (absent for a plain folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 fn one() -> u32 {
@@ -42,6 +88,22 @@ pub struct CatalogArchive {
     pub released_holds: Vec<Hold>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub destructions: Vec<Destruction>,
+    /// The key id that signed it when kluis wrote it (absent: unsigned, or
+    /// written before kluis signed archives).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
+    /// Re-encryptions (`kluis rekey`): the earlier ciphertext hashes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rekeys: Vec<Rekey>,
+}
+
+/// One re-encryption of an archive to new recipients.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rekey {
+    pub at: DateTime<Utc>,
+    pub old_sha256: String,
+    pub old_size: u64,
+    pub recipients: Vec<String>,
 }
 
 /// One copy of an archive on one medium.
@@ -57,6 +119,13 @@ pub struct Copy {
     pub last_result: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destroyed: Option<DateTime<Utc>>,
+    /// This copy's ciphertext SHA-256 and size when they differ from the
+    /// archive's (after `kluis rekey` of this medium: every re-encryption
+    /// has a fresh file key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +151,23 @@ pub struct Destruction {
     pub method: String,
     pub tool_version: String,
     pub operator: String,
+    /// A minisign signature, by the organisation's key, of this proof as
+    /// [`Destruction::signed_bytes`] gives it (absent: no signing key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+impl Destruction {
+    /// The bytes the signature is over: the proof without its signature,
+    /// as pretty JSON with a final newline (the content of the
+    /// `FILE.destroyed.json` file kluis leaves on the medium).
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut unsigned = self.clone();
+        unsigned.signature = None;
+        let mut json = serde_json::to_vec_pretty(&unsigned).expect("a proof serialises");
+        json.push(b'\n');
+        json
+    }
 }
 
 impl CatalogArchive {
@@ -92,6 +178,36 @@ impl CatalogArchive {
 
     pub fn live_copies(&self) -> impl Iterator<Item = &Copy> {
         self.copies.iter().filter(|c| c.destroyed.is_none())
+    }
+
+    /// The size and SHA-256 the live copy on medium `label` should have:
+    /// its own after a rekey, else the archive's.
+    pub fn expected_on(&self, label: &str) -> (u64, &str) {
+        match self
+            .live_copies()
+            .find(|c| c.medium == label && c.sha256.is_some())
+        {
+            Some(c) => (
+                c.size.unwrap_or(self.size),
+                c.sha256.as_deref().unwrap_or(&self.sha256),
+            ),
+            None => (self.size, &self.sha256),
+        }
+    }
+
+    /// Whether `sha256` is the ciphertext of this archive on some copy:
+    /// the archive's own or a rekeyed copy's.
+    pub fn has_ciphertext(&self, sha256: &str) -> bool {
+        self.sha256 == sha256
+            || self
+                .copies
+                .iter()
+                .any(|c| c.sha256.as_deref() == Some(sha256))
+    }
+
+    /// The re-encryption that replaced ciphertext `sha256`, if one did.
+    pub fn replaced_by_rekey(&self, sha256: &str) -> Option<&Rekey> {
+        self.rekeys.iter().find(|r| r.old_sha256 == sha256)
     }
 }
 

@@ -13,10 +13,14 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::{hex, sha256sum_line, unhex};
+use crate::keys::signing::{SigningKey, comment_value};
+use crate::progress::Progress;
 
 pub const INDEX_FILE: &str = "kluis-medium.json";
 pub const SUMS_FILE: &str = "SHA256SUMS";
 pub const README_FILE: &str = "README.txt";
+/// The detached minisign signature of `SHA256SUMS`.
+pub const SUMS_SIGNATURE_FILE: &str = "SHA256SUMS.minisig";
 pub const ARCHIVE_EXTENSION: &str = ".kluis";
 const LOCK_FILE: &str = ".kluis.lock";
 
@@ -79,6 +83,9 @@ pub struct MediumIndex {
 pub struct Medium {
     pub dir: PathBuf,
     pub index: MediumIndex,
+    /// When set, [`Medium::save`] signs `SHA256SUMS` and names the key in
+    /// `README.txt`; see [`Medium::signed_by`].
+    pub signing: Option<std::sync::Arc<SigningKey>>,
 }
 
 impl Medium {
@@ -120,7 +127,14 @@ impl Medium {
         Ok(Medium {
             dir: dir.into(),
             index,
+            signing: None,
         })
+    }
+
+    /// Signs what [`Medium::save`] writes with the organisation's key.
+    pub fn signed_by(mut self, key: Option<std::sync::Arc<SigningKey>>) -> Self {
+        self.signing = key;
+        self
     }
 
     /// Takes the medium's advisory lock (a hidden `.kluis.lock` file), so
@@ -194,7 +208,28 @@ impl Medium {
                 .unwrap_or([0; 32]);
             sums.extend(sha256sum_line(&hash, a.file.as_bytes()));
         }
-        atomic_write(&self.dir.join(SUMS_FILE), &sums)?;
+        let sums_path = self.dir.join(SUMS_FILE);
+        let sig_path = self.dir.join(SUMS_SIGNATURE_FILE);
+        // The old signature goes before the list changes, so that a crash
+        // in between leaves an unsigned list, never a wrongly signed one.
+        if !fs::read(&sums_path).is_ok_and(|old| old == sums) {
+            match fs::remove_file(&sig_path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    return Err(Error::io(sig_path, e));
+                }
+                _ => sync_dir(&self.dir)?,
+            }
+        }
+        atomic_write(&sums_path, &sums)?;
+        if let Some(key) = &self.signing {
+            let comment = format!(
+                "timestamp:{}\tfile:{SUMS_FILE}\tmedium:{}",
+                Utc::now().timestamp(),
+                comment_value(&self.index.label)
+            );
+            let signature = key.sign(&sums, &comment);
+            atomic_write(&sig_path, signature.to_text().as_bytes())?;
+        }
         atomic_write(&self.dir.join(README_FILE), readme(self).as_bytes())
     }
 
@@ -475,6 +510,37 @@ fn archive_list(medium: &Medium) -> String {
     s
 }
 
+/// The README's part on checking the signature, when the medium is signed.
+fn signature_section(medium: &Medium) -> String {
+    let Some(key) = &medium.signing else {
+        return String::new();
+    };
+    let public = key.public();
+    format!(
+        r#"
+Authenticity: SHA256SUMS is signed by the organisation (SHA256SUMS.minisig,
+minisign format). Its public key (key id {id}) is:
+
+  {b64}
+
+Compare it with the one the organisation gave you (a file, a letter, its
+website): anyone can write a README. Then, in this folder, either of
+
+  minisign -Vm SHA256SUMS -P {b64}
+  signify -V -p org.pub -x SHA256SUMS.minisig -m SHA256SUMS
+
+(signify, called signify-openbsd on Debian, needs the key as a file org.pub
+holding these two lines:
+  untrusted comment: minisign public key {id}
+  {b64}
+). Each archive holds signatures of its own lists too (kluis/*.minisig,
+checked the same way after step 2 below).
+"#,
+        id = public.id(),
+        b64 = public.to_base64()
+    )
+}
+
 fn readme(medium: &Medium) -> String {
     format!(
         r#"KLUIS ARCHIVE MEDIUM "{label}"
@@ -495,7 +561,7 @@ passphrase is NOT on this medium; the organisation keeps it.
 1. Check that the files are intact (no key needed), in this folder:
 
      sha256sum -c SHA256SUMS
-
+{signature}
 2. Recover everything from one archive into a new, empty folder:
 
      mkdir restore && cd restore
@@ -533,8 +599,41 @@ kluis-medium.json is the same list as above in machine-readable form.
 The format is specified in docs/FORMAT.md of the kluis source code.
 "#,
         label = medium.index.label,
-        list = archive_list(medium)
+        list = archive_list(medium),
+        signature = signature_section(medium)
     )
+}
+
+/// Overwrites `path` once with random data (as `kluis destroy` and
+/// `kluis rekey` do to a ciphertext they remove), fsyncs, truncates, fsyncs,
+/// unlinks it and fsyncs `dir`. Never follows a symlink.
+pub fn wipe(path: &Path, dir: &Path, progress: &dyn Progress) -> Result<()> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::io(path, e.into()))?;
+    let mut file = File::from(fd);
+    let len = file.metadata().at(path)?.len();
+    progress.phase("overwriting", len);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(1 << 20) as usize;
+        getrandom::fill(&mut buf[..n])
+            .map_err(|e| Error::io(path, io::Error::other(e.to_string())))?;
+        file.write_all(&buf[..n]).at(path)?;
+        left -= n as u64;
+        progress.advance(n as u64);
+    }
+    file.sync_all().at(path)?;
+    file.set_len(0).at(path)?;
+    file.sync_all().at(path)?;
+    drop(file);
+    fs::remove_file(path).at(path)?;
+    sync_dir(dir)
 }
 
 #[cfg(test)]
@@ -600,5 +699,15 @@ mod tests {
             Err(Error::AlreadyOnMedium { .. })
         ));
         assert_eq!(fs::read(dir.path().join("a.kluis")).unwrap(), b"old");
+    }
+    #[test]
+    fn wipe_refuses_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("precious");
+        fs::write(&target, b"keep me").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(wipe(&link, dir.path(), &crate::progress::Silent).is_err());
+        assert_eq!(fs::read(&target).unwrap(), b"keep me");
     }
 }

@@ -1,6 +1,8 @@
 //! The vault: the local configuration (`config.toml`) and the catalog
-//! (`catalog.json`) of every archive and copy, kept where the media are not.
-//! Every write is atomic, and a lock keeps two kluis processes apart.
+//! (`catalog.json`) of every archive and copy, kept where the media are not,
+//! and the organisation's signing key (`signing.key`, the vault's one
+//! secret). Every write is atomic, and a lock keeps two kluis processes
+//! apart.
 
 pub mod catalog;
 pub mod media;
@@ -13,13 +15,16 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, IoContext, Result};
+use crate::keys::signing::{PublicKey, SigningKey};
 use crate::retention::{Policy, RetentionConfig};
 use crate::sources::table::TableConfig;
-use crate::vault::catalog::Catalog;
+use crate::vault::catalog::{Catalog, SigningKeyRecord};
 use crate::vault::media::{Lock, atomic_write, lock_folder};
 
 pub const CONFIG_FILE: &str = "config.toml";
 pub const CATALOG_FILE: &str = "catalog.json";
+/// The organisation's secret signing key (minisign format, mode 0600).
+pub const SIGNING_KEY_FILE: &str = "signing.key";
 const LOCK_FILE: &str = "lock";
 /// Environment variable naming the vault folder.
 pub const VAULT_ENV: &str = "KLUIS_VAULT";
@@ -130,7 +135,8 @@ pub struct Vault {
 }
 
 impl Vault {
-    /// Creates a vault in `dir` (created if missing).
+    /// Creates a vault in `dir` (created if missing), with a new signing
+    /// key for the organisation.
     pub fn init(dir: &Path, config: Config) -> Result<Vault> {
         if dir.join(CONFIG_FILE).exists() {
             return Err(Error::VaultExists { path: dir.into() });
@@ -148,7 +154,68 @@ impl Vault {
         if !dir.join(CATALOG_FILE).exists() {
             vault.save_catalog(&Catalog::default())?;
         }
+        if !dir.join(SIGNING_KEY_FILE).exists() {
+            vault.create_signing_key_locked()?;
+        }
         Ok(vault)
+    }
+
+    /// The organisation's signing key, `None` when the vault has none
+    /// (vaults made before kluis signed).
+    ///
+    /// # Errors
+    /// An unreadable, damaged or not private key file.
+    pub fn signing_key(&self) -> Result<Option<SigningKey>> {
+        let path = self.dir.join(SIGNING_KEY_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        SigningKey::read(&path).map(Some)
+    }
+
+    /// The public keys the organisation signed with (the catalog's, which
+    /// keeps retired ones), and the current key's even if the catalog
+    /// lacks it.
+    pub fn signing_public_keys(&self) -> Result<Vec<PublicKey>> {
+        let mut keys = Vec::new();
+        for record in &self.catalog()?.signing_keys {
+            let key = PublicKey::parse(&record.public_key).map_err(|detail| Error::BadConfig {
+                path: self.dir.join(CATALOG_FILE),
+                detail: format!("signing key {}: {detail}", record.key_id),
+            })?;
+            keys.push(key);
+        }
+        if let Some(current) = self.signing_key()?.map(|k| k.public())
+            && !keys.contains(&current)
+        {
+            keys.push(current);
+        }
+        Ok(keys)
+    }
+
+    /// Creates the signing key of a vault that has none and records its
+    /// public half in the catalog.
+    ///
+    /// # Errors
+    /// [`Error::WouldOverwrite`] when the vault has a key already.
+    pub fn create_signing_key(&self) -> Result<PublicKey> {
+        let _lock = self.lock()?;
+        self.create_signing_key_locked()
+    }
+
+    fn create_signing_key_locked(&self) -> Result<PublicKey> {
+        let key = SigningKey::generate();
+        key.write_new(&self.dir.join(SIGNING_KEY_FILE))?;
+        media::sync_dir(&self.dir)?;
+        let public = key.public();
+        let mut catalog = self.catalog()?;
+        catalog.signing_keys.push(SigningKeyRecord {
+            key_id: public.id(),
+            public_key: public.to_base64(),
+            created: chrono::Utc::now(),
+        });
+        self.save_catalog(&catalog)?;
+        Ok(public)
     }
 
     /// Opens the vault in `dir`.

@@ -16,7 +16,9 @@ use chrono::Utc;
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::hex;
 use crate::format::meta::{Metadata, archive_file_name, new_archive_id};
+use crate::format::signatures;
 use crate::format::writer::{ArchiveWriter, Mtime, Sealed, WriteOptions};
+use crate::keys::signing::SigningKey;
 use crate::keys::{self, Recipient};
 use crate::progress::{Progress, Silent};
 use crate::retention::fiscal_year_range;
@@ -51,6 +53,9 @@ pub struct Request {
     /// Once every copy is verified and recorded, remove what was archived
     /// from the sources.
     pub purge_source: bool,
+    /// Write without the organisation's signature (a vault without a
+    /// signing key refuses otherwise).
+    pub unsigned: bool,
 }
 
 /// What was written.
@@ -93,6 +98,19 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
             )));
         }
         media.push(medium);
+    }
+
+    let signer = match (req.unsigned, vault.signing_key()?) {
+        (true, _) => None,
+        (false, Some(key)) => Some(std::sync::Arc::new(key)),
+        (false, None) => {
+            return Err(Error::NoSigningKey {
+                vault: vault.dir.clone(),
+            });
+        }
+    };
+    for m in &mut media {
+        m.signing = signer.clone();
     }
 
     let _lock = vault.lock()?;
@@ -170,6 +188,7 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         &file,
         &metadata,
         &recipients,
+        signer.as_deref(),
         &sources,
         &plans,
         &window,
@@ -230,11 +249,15 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
                 last_verified: Some(now),
                 last_result: Some("ok".into()),
                 destroyed: None,
+                sha256: None,
+                size: None,
             })
             .collect(),
         hold: None,
         released_holds: Vec::new(),
         destructions: Vec::new(),
+        signed_by: signer.as_ref().map(|k| k.public().id()),
+        rekeys: Vec::new(),
     });
     vault.save_catalog(&catalog)?;
     pause_point("archive-recorded");
@@ -350,6 +373,7 @@ fn write_and_verify(
     file: &str,
     metadata: &Metadata,
     recipients: &[Recipient],
+    signer: Option<&SigningKey>,
     sources: &Sources,
     tables: &[TablePlan],
     window: &Window,
@@ -430,6 +454,9 @@ fn write_and_verify(
     })?;
     for plan in tables {
         add_table(&mut writer, plan, window, progress)?;
+    }
+    if let Some(key) = signer {
+        signatures::sign(&mut writer, key, metadata)?;
     }
     let (sealed, files) = writer.finish()?;
     // Each copy was read back from its medium while it was written; wait

@@ -135,6 +135,7 @@ fn year_and_class_already_on_the_medium_needs_supplement() {
             "2019-real-estate.kluis",
             "README.txt",
             "SHA256SUMS",
+            "SHA256SUMS.minisig",
             "kluis-medium.json"
         ]
     );

@@ -35,6 +35,7 @@ fn awkward_tree_round_trips_through_two_media() {
                 "2019-financial.kluis",
                 "README.txt",
                 "SHA256SUMS",
+                "SHA256SUMS.minisig",
                 "kluis-medium.json"
             ]
         );

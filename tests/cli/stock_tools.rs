@@ -34,9 +34,12 @@ fn stock_tools_recover_and_check_a_kluis_archive() {
         names(&out.join("kluis")),
         [
             "SHA256SUMS",
+            "SHA256SUMS.minisig",
             "footer.json",
             "manifest.jsonl",
-            "metadata.json"
+            "manifest.jsonl.minisig",
+            "metadata.json",
+            "metadata.json.minisig"
         ]
     );
     bash(&out, "sha256sum --strict -c kluis/SHA256SUMS").ok();

@@ -104,7 +104,15 @@ fn env_with_keys() -> (Env, Key, Key) {
 #[test]
 fn vector_files_are_the_committed_ones() {
     let mut found = names(&vectors());
-    found.retain(|n| n != "README.md");
+    // The signed vectors of issue 12 are pinned in
+    // tests/keys_and_signatures/vectors.rs.
+    let signed = [
+        "fail_bad_signature.kluis",
+        "signed.kluis",
+        "test-signing.key",
+        "test-signing.pub",
+    ];
+    found.retain(|n| n != "README.md" && !signed.contains(&n.as_str()));
     let pinned: Vec<&str> = PINNED.iter().map(|(n, _)| *n).collect();
     assert_eq!(
         found, pinned,

@@ -178,7 +178,12 @@ impl Env {
 #[track_caller]
 pub fn only_known_names(dir: &Path, allowed: &[&str]) {
     for n in names(dir) {
-        let temp = n.starts_with('.') && n.contains(".tmp-");
+        // The organisation's signatures (issue 12) and its vault key.
+        let signed = n == "SHA256SUMS.minisig"
+            || n == "signing.key"
+            || n.ends_with(".destroyed.json")
+            || n.ends_with(".destroyed.json.minisig");
+        let temp = signed || n.starts_with('.') && n.contains(".tmp-");
         assert!(
             temp || allowed.contains(&n.as_str()),
             "{}: unexpected file {n:?} after a kill",

@@ -44,7 +44,14 @@ fn destroy_each_copy_with_proof() {
 
     // Gone from the medium, its SHA256SUMS and its index; the other archive stays.
     let names = names(&env.p("m1"));
-    assert!(!names.iter().any(|n| n.contains("2015")), "{names:?}");
+    // Only its signed proof of destruction stays (issue 12).
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("2015") && !n.contains(".destroyed.json")),
+        "{names:?}"
+    );
+    assert!(names.contains(&"2015-financial.kluis.destroyed.json".to_owned()));
     assert!(env.p("m1/2025-financial.kluis").exists());
     assert!(!env.medium_sums("m1").contains("2015-financial"));
     assert!(env.medium_sums("m1").contains("2025-financial.kluis"));

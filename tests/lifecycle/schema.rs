@@ -106,6 +106,9 @@ pub struct ProofOut {
     pub method: String,
     pub tool_version: String,
     pub operator: String,
+    /// The organisation's minisign signature of the proof (issue 12).
+    #[serde(default)]
+    pub signature: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -228,6 +228,10 @@ fn archive_killed_anywhere_leaves_old_or_new_and_the_next_run_copes() {
         let m = env.p(format!("cut{cut}"));
         put_files(&m, &template);
         for f in &order[..cut] {
+            // As kluis does: the old signature goes before SHA256SUMS changes.
+            if *f == SUMS {
+                let _ = fs::remove_file(m.join("SHA256SUMS.minisig"));
+            }
             fs::write(m.join(f), &finished[*f]).unwrap();
         }
         fs::write(&cat_path, &cat_before).unwrap();

@@ -212,6 +212,10 @@ fn destroy_killed_anywhere_is_finished_by_a_rerun() {
         put_files(&m, &template);
         fs::remove_file(m.join(GONE)).unwrap();
         for f in &order[..cut.min(order.len())] {
+            // As kluis does: the old signature goes before SHA256SUMS changes.
+            if *f == SUMS {
+                let _ = fs::remove_file(m.join("SHA256SUMS.minisig"));
+            }
             fs::write(m.join(f), &finished[*f]).unwrap();
         }
         let cat = if cut > order.len() {

@@ -1,6 +1,5 @@
-//! The only module that touches age identities and recipients: creating a
-//! key, reading identity, recipient and passphrase files, and checking that
-//! a key opens an archive.
+//! age identities and recipients: creating a key, reading identity,
+//! recipient and passphrase files, and checking that a key opens an archive.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Write};
