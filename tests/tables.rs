@@ -1211,3 +1211,108 @@ fn the_demo_archives_a_minimised_orders_table() {
         .stdout_has("→ tables/orders.csv")
         .stdout_has("dropped: password_hash, birth_date");
 }
+
+// --- defects a differential test against Python's csv and json found ------
+// (issue 17, part 5; each failed before its fix)
+
+/// D1: a `"` inside an unquoted header field is an ordinary character, so
+/// delimiter detection counts what follows it and stops at the header's end.
+#[test]
+fn d1_a_quote_inside_an_unquoted_header_field_is_an_ordinary_character() {
+    let (env, _key) = ready(None);
+    write(&env, "a.csv", "size 5\";d\n1;2019-01-01\n");
+    let run = archive(&env, 2019, &["stick-a"], &["--table", "a.csv:d", "--json"]);
+    run.ok();
+    assert_eq!(tables_of(&run)[0].rows_archived, 1);
+    assert_eq!(tables_of(&run)[0].columns_kept, ["size 5\"", "d"]);
+
+    // Two semicolons against one comma: semicolons, so there is no column d.
+    write(&env, "b.csv", "d,a\"b;c;e\n2019-01-01,x;y;z\n");
+    archive(&env, 2019, &["stick-b"], &["--table", "b.csv:d"])
+        .error(2, &["b.csv", "no date column \"d\""]);
+
+    // The purge reads its rewritten copy (which starts the same way) alike.
+    let c = write(&env, "c.csv", "q\"t;d\nx\";2019-01-01\n1;2018-01-01\n");
+    let run = archive(
+        &env,
+        2019,
+        &["stick-c"],
+        &["--table", "c.csv:d", "--purge-source", "--json"],
+    );
+    run.ok();
+    let p = purge_of(&run).expect("a purge report");
+    assert!(p.kept.is_empty(), "{:?}", p.kept);
+    assert_eq!(fs::read_to_string(&c).unwrap(), "q\"t;d\n1;2018-01-01\n");
+}
+
+/// D2: a row appended while the purge replaces the source is either in the
+/// source afterwards or the purge keeps the file.
+#[test]
+fn d2_a_row_appended_during_the_purge_is_never_lost() {
+    use std::io::Write;
+    let cases = [
+        (
+            "t.csv",
+            "id,d\n1,2019-05-01\n2,2018-05-01\n",
+            "3,2018-06-01\n",
+            "t.csv:d",
+        ),
+        (
+            "t.jsonl",
+            "{\"id\":1,\"d\":\"2019-05-01\"}\n{\"id\":2,\"d\":\"2018-05-01\"}\n",
+            "{\"id\":3,\"d\":\"2018-06-01\"}\n",
+            "t.jsonl:d",
+        ),
+    ];
+    for (file, content, appended, table) in cases {
+        let (env, _key) = ready(None);
+        let src = write(&env, file, content);
+        let (mut child, marker) = spawn_paused(
+            &env,
+            "purge-table-rewritten",
+            2,
+            archive_args(
+                &env,
+                2019,
+                &["stick"],
+                &["--table", table, "--purge-source"],
+            ),
+        );
+        wait_for(&marker, &mut child);
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&src)
+            .unwrap()
+            .write_all(appended.as_bytes())
+            .unwrap();
+        let (code, stderr) = finish(child, &env);
+        let after = fs::read_to_string(&src).unwrap();
+        assert!(
+            after.ends_with(appended),
+            "{file}: the appended row is gone: {after:?} (exit {code:?}: {stderr})"
+        );
+        let rest = content.lines().last().unwrap();
+        assert!(after.contains(rest), "{after:?}");
+        assert!(!names(env.root()).iter().any(|n| n.contains(".tmp-")));
+    }
+}
+
+/// D3: the 16 MiB row limit holds wherever the row starts, not only at the
+/// read buffer's boundaries.
+#[test]
+fn d3_the_row_limit_holds_wherever_the_row_starts() {
+    let (env, _key) = ready(None);
+    let big = "x".repeat((16 << 20) + (100 << 10));
+    let first = format!("id,d\n{big},2019-01-01\n");
+    let mut later = String::from("id,d\n");
+    while later.len() < 200 << 10 {
+        later.push_str("1,2019-01-01\n");
+    }
+    later.push_str(&format!("{big},2019-01-01\n"));
+    for (name, content) in [("first.csv", first), ("later.csv", later)] {
+        write(&env, name, &content);
+        archive(&env, 2019, &["stick"], &["--table", &format!("{name}:d")])
+            .error(2, &[name, "16 MiB"]);
+        assert_no_new_archive(&env.p("stick"), &[]);
+    }
+}
