@@ -31,6 +31,10 @@
 //!
 //! The retention end is computed once, when an archive is written, and stored
 //! in it; changing the policy later never shortens an existing archive.
+//!
+//! Over 800 lines only with its tests (the code is under 700): the date
+//! tables (leap days, fiscal years not starting in January, every preset)
+//! belong beside the arithmetic they pin.
 
 use std::collections::BTreeMap;
 use std::fmt;

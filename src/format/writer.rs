@@ -7,6 +7,10 @@
 //!
 //! At most `in_flight` raw and compressed frame buffers exist at once, and
 //! they are recycled, so memory stays flat whatever the size of the year.
+//!
+//! Longer than the ≈800 lines a file usually holds: the pipeline's three
+//! stages share one buffer pool, one ordering of frames and one error path,
+//! and read best side by side (its tests are the last 150 lines).
 
 use std::collections::BTreeMap;
 use std::fs::File;

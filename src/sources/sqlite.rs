@@ -1,6 +1,6 @@
 //! SQLite tables as a tabular source (`--sqlite DB --table NAME:DATECOLUMN`):
 //! read through a read-only connection and archived as CSV
-//! (`tables/NAME.csv`) by the rules of [`super::table`]; and the purge,
+//! (`tables/NAME.csv`) by the rules of the `table` module; and the purge,
 //! which deletes exactly the archived rows in one transaction.
 //!
 //! Values become text as SQLite holds them: TEXT as is, INTEGER in decimal,
@@ -18,7 +18,9 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
-use super::table::{Counts, Filtered, TableSpec, Window};
+use super::table::dates::Window;
+use super::table::spec::{Counts, Filtered, TableSpec};
+use super::table::stream::HashSink;
 use crate::error::{Error, IoContext, Result};
 use crate::util::testpoint::pause_point;
 
@@ -257,7 +259,7 @@ pub(crate) fn purge(
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| db_error(db, e))?;
-    let mut member = crate::sources::table::HashSink::default();
+    let mut member = HashSink::default();
     let now = filter(&tx, spec, db, table, window, &mut member)?;
     let (size, sha256) = member.finish();
     if now.counts.archived != archived.archived

@@ -23,9 +23,7 @@ use crate::keys::{self, Recipient};
 use crate::progress::{Progress, Silent};
 use crate::retention::fiscal_year_range;
 use crate::sources::folder::{ItemKind, Sources};
-use crate::sources::table::{
-    self, Origin, TableOptions, TablePlan, TableReport, TableSpec, Window,
-};
+use crate::sources::table::{Origin, TableOptions, TablePlan, TableReport, TableSpec, Window};
 use crate::util::testpoint::pause_point;
 use crate::vault::Vault;
 use crate::vault::catalog::{CatalogArchive, Copy};
@@ -328,9 +326,14 @@ fn add_table<O: std::io::Write + Send + 'static>(
 ) -> Result<()> {
     let member = plan.spec.member();
     let source = plan.spec.path();
+    // An OS pipe bounds what is in flight (its buffer); the buffered writer
+    // keeps the filter's small writes from each becoming a system call.
+    let (rx, tx) = std::io::pipe().at(source)?;
     std::thread::scope(|s| {
-        let (mut tx, rx) = table::pipe();
-        let producer = s.spawn(move || plan.spec.filter(window, &mut tx, None, &Silent));
+        let producer = s.spawn(move || {
+            let mut tx = std::io::BufWriter::with_capacity(256 << 10, tx);
+            plan.spec.filter(window, &mut tx, None, &Silent)
+        });
         let mut reader = Counted {
             inner: rx,
             progress,
@@ -360,11 +363,17 @@ fn add_table<O: std::io::Write + Send + 'static>(
                 }
                 Ok(())
             }
-            (Err(e), Err(p)) if table::is_pipe_closed(&p) => Err(e),
+            (Err(e), Err(p)) if is_pipe_closed(&p) => Err(e),
             (_, Err(p)) => Err(p),
             (Err(e), Ok(_)) => Err(e),
         }
     })
+}
+
+/// Whether an error is only the pipe's reader having gone away (the real
+/// error is then the reader's).
+fn is_pipe_closed(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -9,9 +9,15 @@
 //! `SHA256SUMS`. Every share is recorded in the catalog: when, what, to
 //! whom, why (a record of disclosures, as GDPR art. 30 and 15 expect).
 
+mod plain;
+mod rows;
+
+use plain::write_plain;
+use rows::{Counter, date_column_for, filter_rows, is_jsonl, is_table};
+
 use std::collections::BTreeSet;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, Utc};
@@ -28,8 +34,7 @@ use crate::format::{RECORDS_PREFIX, TABLES_PREFIX};
 use crate::keys::signing::{SIG_EXTENSION, SigningKey};
 use crate::keys::{self, Identities};
 use crate::progress::Progress;
-use crate::read::restore::{Parents, Selection, safe_link, safe_target, write_file};
-use crate::sources::table::DateFormat;
+use crate::read::restore::Selection;
 use crate::vault::Vault;
 use crate::vault::catalog::Share;
 use crate::vault::media::{atomic_write, hash_file, sync_dir, temp_name};
@@ -280,177 +285,6 @@ fn share_path(path: &[u8], archive: Option<&str>) -> Vec<u8> {
     path.to_vec()
 }
 
-fn is_table(path: &[u8]) -> bool {
-    path.starts_with(TABLES_PREFIX.as_bytes())
-}
-
-fn is_jsonl(path: &[u8]) -> bool {
-    path.ends_with(b".jsonl") || path.ends_with(b".ndjson")
-}
-
-/// The column that dates a table's rows: the vault's `[tables.NAME]`,
-/// else `--date-column`; `None` when no dates were given (rows are not
-/// filtered).
-fn date_column_for(vault: &Vault, member: &[u8], req: &Request) -> Result<Option<String>> {
-    if req.from.is_none() && req.until.is_none() {
-        return Ok(None);
-    }
-    let text = String::from_utf8_lossy(member);
-    let file = text.rsplit('/').next().unwrap_or(&text);
-    let name = file.rsplit_once('.').map_or(file, |(n, _)| n);
-    if let Some(c) = vault.tables.get(name).and_then(|t| t.date_column.clone()) {
-        return Ok(Some(c));
-    }
-    match &req.date_column {
-        Some(c) => Ok(Some(c.clone())),
-        None => Err(Error::Usage(format!(
-            "which column dates the rows of {text}? Give --date-column COLUMN (or set date_column under [tables.{name}] in the vault's config.toml)"
-        ))),
-    }
-}
-
-/// Streams a table member's rows dated inside `window` (the header first)
-/// to `out`; returns (rows kept, rows left out).
-fn filter_rows(
-    input: &mut dyn Read,
-    out: &mut dyn Write,
-    jsonl: bool,
-    column: &str,
-    window: (Option<NaiveDate>, Option<NaiveDate>),
-    member: &str,
-) -> Result<(u64, u64)> {
-    let bad = |detail: String| Error::BadTable {
-        path: member.into(),
-        detail,
-    };
-    let inside = |d: NaiveDate| window.0.is_none_or(|f| d >= f) && window.1.is_none_or(|u| d <= u);
-    let dates = DateFormat::Auto;
-    let mut lines = BufReader::with_capacity(256 << 10, input);
-    let mut record = Vec::new();
-    let (mut kept, mut left) = (0u64, 0u64);
-    let io_err = |e: io::Error| bad(format!("reading it failed: {e}"));
-    if jsonl {
-        let mut n = 0u64;
-        loop {
-            record.clear();
-            if lines.read_until(b'\n', &mut record).map_err(io_err)? == 0 {
-                break;
-            }
-            n += 1;
-            if record.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let value: serde_json::Value = serde_json::from_slice(&record)
-                .map_err(|e| bad(format!("line {n} is not JSON: {e}")))?;
-            let date = match value.get(column) {
-                Some(serde_json::Value::String(s)) => dates.date(s),
-                Some(serde_json::Value::Number(x)) => DateFormat::Unix.date(&x.to_string()),
-                _ => None,
-            }
-            .ok_or_else(|| bad(format!("line {n}: no readable date in {column:?}")))?;
-            if inside(date) {
-                out.write_all(&record).map_err(io_err)?;
-                kept += 1;
-            } else {
-                left += 1;
-            }
-        }
-        return Ok((kept, left));
-    }
-    // CSV: a record ends at a newline outside quotes.
-    let mut header: Option<(u8, usize)> = None;
-    let mut n = 0u64;
-    loop {
-        record.clear();
-        let mut quoted = false;
-        loop {
-            let before = record.len();
-            if lines.read_until(b'\n', &mut record).map_err(io_err)? == 0 {
-                break;
-            }
-            quoted ^= record[before..].iter().filter(|&&b| b == b'"').count() % 2 == 1;
-            if !quoted {
-                break;
-            }
-            if record.len() > 64 << 20 {
-                return Err(bad("a quoted field runs on for more than 64 MiB".into()));
-            }
-        }
-        if record.is_empty() {
-            break;
-        }
-        n += 1;
-        let Some((delimiter, index)) = header else {
-            let delimiter = crate::sources::table::detect_delimiter(&record).map_err(bad)?;
-            let fields = split_fields(&record, delimiter);
-            let index = fields
-                .iter()
-                .position(|f| f == column)
-                .ok_or_else(|| bad(format!("has no column {column:?}")))?;
-            header = Some((delimiter, index));
-            out.write_all(&record).map_err(io_err)?;
-            continue;
-        };
-        if record.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let fields = split_fields(&record, delimiter);
-        let value = fields
-            .get(index)
-            .ok_or_else(|| bad(format!("row {n} has no field {}", index + 1)))?;
-        let date = dates
-            .date(value)
-            .ok_or_else(|| bad(format!("row {n}: {value:?} in {column:?} is not a date")))?;
-        if inside(date) {
-            out.write_all(&record).map_err(io_err)?;
-            kept += 1;
-        } else {
-            left += 1;
-        }
-    }
-    Ok((kept, left))
-}
-
-/// A CSV record's fields, unquoted.
-fn split_fields(record: &[u8], delimiter: u8) -> Vec<String> {
-    let text = String::from_utf8_lossy(record);
-    let text = text.trim_end_matches(['\n', '\r']);
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            c if c == delimiter as char && !quoted => fields.push(std::mem::take(&mut field)),
-            c => field.push(c),
-        }
-    }
-    fields.push(field);
-    fields
-}
-
-/// Size of the filtered table (a first pass), so that its tar header can
-/// be written before its content.
-struct Counter {
-    len: u64,
-}
-
-impl Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.len += buf.len() as u64;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Reads a source record and checks it against its manifest SHA-256.
 fn source_error(reader: &ArchiveReader, entry: &Entry) -> Error {
     Error::Damaged {
         path: reader.path().into(),
@@ -591,7 +425,8 @@ fn write_archive(
                             return Err(source_error(reader, e));
                         }
                         // Second pass, into the archive: the same bytes.
-                        let (mut tx, rx) = crate::sources::table::pipe();
+                        let (rx, tx) = io::pipe().map_err(|e| Error::io(&member, e))?;
+                        let mut tx = io::BufWriter::with_capacity(256 << 10, tx);
                         let size = counter.len;
                         let (kept, left) = std::thread::scope(|s| -> Result<(u64, u64)> {
                             let (data_offset, esize) = (e.data_offset, e.size);
@@ -602,7 +437,7 @@ fn write_archive(
                                 let r = filter_rows(
                                     &mut input, &mut tx, jsonl, &column, window, &member2,
                                 )?;
-                                // The pipe sends what it buffers on flush.
+                                // The buffer sends what it holds on flush.
                                 tx.flush().map_err(|e| Error::io(&member2, e))?;
                                 Ok(r)
                             });
@@ -734,161 +569,6 @@ fn write_sums(dir: &Path, sums: &[u8], signer: Option<&SigningKey>, share_id: &s
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn write_plain(
-    readers: &mut [ArchiveReader],
-    picks: &[Pick],
-    columns: &[Option<String>],
-    window: (Option<NaiveDate>, Option<NaiveDate>),
-    signer: Option<&SigningKey>,
-    _organisation: &str,
-    share_id: &str,
-    req: &Request,
-    report: &mut Report,
-    progress: &dyn Progress,
-) -> Result<()> {
-    let target = req.to.canonicalize().at(&req.to)?;
-    // Every path checked before the first byte is written.
-    for p in picks {
-        let unsafe_entry = |reason| Error::UnsafeEntry {
-            path: readers[p.source].path().into(),
-            entry: p.entry.display_path(),
-            reason,
-        };
-        safe_target(&target, &p.path).map_err(unsafe_entry)?;
-        if let Some(link) = &p.entry.target {
-            safe_link(&p.path, link).map_err(unsafe_entry)?;
-        }
-    }
-    let mut parents = Parents::default();
-    let mut sums = Vec::new();
-    let mut buf = vec![0u8; 256 << 10];
-    for (p, column) in picks.iter().zip(columns) {
-        let reader = &mut readers[p.source];
-        let e = &p.entry;
-        let dest = safe_target(&target, &p.path).expect("checked above");
-        parents
-            .make(&target, &dest)
-            .map_err(|why| Error::io(&dest, io::Error::other(why)))?;
-        match e.kind {
-            Kind::Dir => match fs::create_dir(&dest) {
-                Err(x) if x.kind() != io::ErrorKind::AlreadyExists => {
-                    return Err(Error::io(&dest, x));
-                }
-                _ => {}
-            },
-            Kind::Symlink => {
-                use std::os::unix::ffi::OsStrExt;
-                std::os::unix::fs::symlink(
-                    std::ffi::OsStr::from_bytes(e.target.as_deref().unwrap_or_default()),
-                    &dest,
-                )
-                .at(&dest)?;
-            }
-            Kind::File => {
-                let hash = match column {
-                    Some(column) => {
-                        let member = e.display_path();
-                        let mut check = Sha256::new();
-                        let mut out = HashFile::create(&dest)?;
-                        let (kept, left) = {
-                            let mut content = Verified::new(
-                                reader.tar_from(e.data_offset).take(e.size),
-                                &mut check,
-                            );
-                            filter_rows(
-                                &mut content,
-                                &mut out,
-                                is_jsonl(&e.path),
-                                column,
-                                window,
-                                &member,
-                            )?
-                        };
-                        if Some(<[u8; 32]>::from(check.finalize())) != e.sha256 {
-                            return Err(source_error(reader, e));
-                        }
-                        report.tables.push(TableShare {
-                            member: String::from_utf8_lossy(&p.path).into_owned(),
-                            rows: kept,
-                            rows_left_out: left,
-                        });
-                        report.bytes += out.len;
-                        out.finish(&dest, mtime(e), e.mode)?
-                    }
-                    None => {
-                        let mut content = reader.tar_from(e.data_offset).take(e.size);
-                        let hash = write_file(
-                            &dest,
-                            &mut content,
-                            e.size,
-                            e.mode,
-                            mtime(e),
-                            &mut buf,
-                            progress,
-                        )
-                        .map_err(|why| Error::io(&dest, io::Error::other(why)))?;
-                        if Some(hash) != e.sha256 {
-                            return Err(source_error(reader, e));
-                        }
-                        report.bytes += e.size;
-                        hash
-                    }
-                };
-                sums.extend(sha256sum_line(&hash, &p.path));
-                report.files += 1;
-            }
-        }
-        report.records += 1;
-    }
-    write_sums(&target, &sums, signer, share_id)?;
-    report.path = target;
-    Ok(())
-}
-
-/// A new file that hashes what is written to it.
-struct HashFile {
-    file: File,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl HashFile {
-    fn create(path: &Path) -> Result<Self> {
-        let file = File::options()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .at(path)?;
-        Ok(HashFile {
-            file,
-            hasher: Sha256::new(),
-            len: 0,
-        })
-    }
-
-    fn finish(self, path: &Path, mtime: Mtime, mode: u32) -> Result<[u8; 32]> {
-        use std::os::unix::fs::PermissionsExt;
-        self.file
-            .set_permissions(fs::Permissions::from_mode(mode & 0o1777))
-            .at(path)?;
-        self.file.set_modified(mtime.to_system()).at(path)?;
-        Ok(self.hasher.finalize().into())
-    }
-}
-
-impl Write for HashFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
-    }
-}
-
 fn readme(
     dir: &Path,
     report: &Report,
@@ -959,49 +639,6 @@ fn readme(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_rows_are_filtered_by_date_with_quotes_and_crlf() {
-        let csv = "id;\"order date\";note\r\n1;2019-07-01;\"a\nb\"\r\n2;2019-10-05;x\r\n3;15-08-2019;\"y;\"\"z\"\"\"\r\n";
-        let mut out = Vec::new();
-        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
-        let (kept, left) = filter_rows(
-            &mut csv.as_bytes(),
-            &mut out,
-            false,
-            "order date",
-            (Some(d("2019-07-01")), Some(d("2019-09-30"))),
-            "tables/orders.csv",
-        )
-        .unwrap();
-        assert_eq!((kept, left), (2, 1));
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "id;\"order date\";note\r\n1;2019-07-01;\"a\nb\"\r\n3;15-08-2019;\"y;\"\"z\"\"\"\r\n"
-        );
-    }
-
-    #[test]
-    fn jsonl_rows_are_filtered_by_date() {
-        let jsonl = "{\"at\":\"2019-07-01T10:00:00Z\",\"x\":1}\n{\"at\":\"2020-01-01\",\"x\":2}\n";
-        let mut out = Vec::new();
-        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
-        let (kept, left) = filter_rows(
-            &mut jsonl.as_bytes(),
-            &mut out,
-            true,
-            "at",
-            (None, Some(d("2019-12-31"))),
-            "tables/p.jsonl",
-        )
-        .unwrap();
-        assert_eq!((kept, left), (1, 1));
-        assert!(
-            String::from_utf8(out)
-                .unwrap()
-                .starts_with("{\"at\":\"2019-07-01")
-        );
-    }
 
     #[test]
     fn several_archives_get_folders_of_their_own() {

@@ -1,0 +1,175 @@
+//! `kluis share --plain`: the selected records into a plain folder, each
+//! file checked against its archived SHA-256 as it is written, with a
+//! (signed) `SHA256SUMS`.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+
+use super::rows::{filter_rows, is_jsonl};
+use super::{Pick, Report, Request, TableShare, Verified, mtime, source_error, write_sums};
+use crate::error::{Error, IoContext, Result};
+use crate::format::manifest::{Kind, sha256sum_line};
+use crate::format::reader::ArchiveReader;
+use crate::format::writer::Mtime;
+use crate::keys::signing::SigningKey;
+use crate::progress::Progress;
+use crate::read::restore::{Parents, safe_link, safe_target, write_file};
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn write_plain(
+    readers: &mut [ArchiveReader],
+    picks: &[Pick],
+    columns: &[Option<String>],
+    window: (Option<NaiveDate>, Option<NaiveDate>),
+    signer: Option<&SigningKey>,
+    _organisation: &str,
+    share_id: &str,
+    req: &Request,
+    report: &mut Report,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let target = req.to.canonicalize().at(&req.to)?;
+    // Every path checked before the first byte is written.
+    for p in picks {
+        let unsafe_entry = |reason| Error::UnsafeEntry {
+            path: readers[p.source].path().into(),
+            entry: p.entry.display_path(),
+            reason,
+        };
+        safe_target(&target, &p.path).map_err(unsafe_entry)?;
+        if let Some(link) = &p.entry.target {
+            safe_link(&p.path, link).map_err(unsafe_entry)?;
+        }
+    }
+    let mut parents = Parents::default();
+    let mut sums = Vec::new();
+    let mut buf = vec![0u8; 256 << 10];
+    for (p, column) in picks.iter().zip(columns) {
+        let reader = &mut readers[p.source];
+        let e = &p.entry;
+        let dest = safe_target(&target, &p.path).expect("checked above");
+        parents
+            .make(&target, &dest)
+            .map_err(|why| Error::io(&dest, io::Error::other(why)))?;
+        match e.kind {
+            Kind::Dir => match fs::create_dir(&dest) {
+                Err(x) if x.kind() != io::ErrorKind::AlreadyExists => {
+                    return Err(Error::io(&dest, x));
+                }
+                _ => {}
+            },
+            Kind::Symlink => {
+                use std::os::unix::ffi::OsStrExt;
+                std::os::unix::fs::symlink(
+                    std::ffi::OsStr::from_bytes(e.target.as_deref().unwrap_or_default()),
+                    &dest,
+                )
+                .at(&dest)?;
+            }
+            Kind::File => {
+                let hash = match column {
+                    Some(column) => {
+                        let member = e.display_path();
+                        let mut check = Sha256::new();
+                        let mut out = HashFile::create(&dest)?;
+                        let (kept, left) = {
+                            let mut content = Verified::new(
+                                reader.tar_from(e.data_offset).take(e.size),
+                                &mut check,
+                            );
+                            filter_rows(
+                                &mut content,
+                                &mut out,
+                                is_jsonl(&e.path),
+                                column,
+                                window,
+                                &member,
+                            )?
+                        };
+                        if Some(<[u8; 32]>::from(check.finalize())) != e.sha256 {
+                            return Err(source_error(reader, e));
+                        }
+                        report.tables.push(TableShare {
+                            member: String::from_utf8_lossy(&p.path).into_owned(),
+                            rows: kept,
+                            rows_left_out: left,
+                        });
+                        report.bytes += out.len;
+                        out.finish(&dest, mtime(e), e.mode)?
+                    }
+                    None => {
+                        let mut content = reader.tar_from(e.data_offset).take(e.size);
+                        let hash = write_file(
+                            &dest,
+                            &mut content,
+                            e.size,
+                            e.mode,
+                            mtime(e),
+                            &mut buf,
+                            progress,
+                        )
+                        .map_err(|why| Error::io(&dest, io::Error::other(why)))?;
+                        if Some(hash) != e.sha256 {
+                            return Err(source_error(reader, e));
+                        }
+                        report.bytes += e.size;
+                        hash
+                    }
+                };
+                sums.extend(sha256sum_line(&hash, &p.path));
+                report.files += 1;
+            }
+        }
+        report.records += 1;
+    }
+    write_sums(&target, &sums, signer, share_id)?;
+    report.path = target;
+    Ok(())
+}
+
+/// A new file that hashes what is written to it.
+struct HashFile {
+    file: File,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl HashFile {
+    fn create(path: &Path) -> Result<Self> {
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .at(path)?;
+        Ok(HashFile {
+            file,
+            hasher: Sha256::new(),
+            len: 0,
+        })
+    }
+
+    fn finish(self, path: &Path, mtime: Mtime, mode: u32) -> Result<[u8; 32]> {
+        use std::os::unix::fs::PermissionsExt;
+        self.file
+            .set_permissions(fs::Permissions::from_mode(mode & 0o1777))
+            .at(path)?;
+        self.file.set_modified(mtime.to_system()).at(path)?;
+        Ok(self.hasher.finalize().into())
+    }
+}
+
+impl Write for HashFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
