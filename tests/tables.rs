@@ -1227,11 +1227,13 @@ fn d1_a_quote_inside_an_unquoted_header_field_is_an_ordinary_character() {
     assert_eq!(tables_of(&run)[0].columns_kept, ["size 5\"", "d"]);
 
     // Two semicolons against one comma: semicolons, so there is no column d.
+    let (env, _key) = ready(None);
     write(&env, "b.csv", "d,a\"b;c;e\n2019-01-01,x;y;z\n");
     archive(&env, 2019, &["stick-b"], &["--table", "b.csv:d"])
         .error(2, &["b.csv", "no date column \"d\""]);
 
     // The purge reads its rewritten copy (which starts the same way) alike.
+    let (env, _key) = ready(None);
     let c = write(&env, "c.csv", "q\"t;d\nx\";2019-01-01\n1;2018-01-01\n");
     let run = archive(
         &env,

@@ -9,7 +9,7 @@
 //!   themselves stay);
 //! - CSV and JSON Lines tables are rewritten without the archived rows
 //!   (temporary file in the same folder, fsync, rename, fsync of the
-//!   folder), after checking that the rows of the year are still exactly
+//!   folder; rows appended during the rename are carried over), after checking that the rows of the year are still exactly
 //!   those archived (count and SHA-256 of the member they make) and that
 //!   the rewritten file holds every other row and none of the year;
 //! - SQLite tables lose exactly the archived rows in one transaction
@@ -346,7 +346,10 @@ fn rewrite(
     window: &Window,
 ) -> Result<std::result::Result<u64, String>> {
     let real = path.canonicalize().at(path)?;
-    let before = fs::metadata(&real).at(&real)?;
+    // Held open across the rename: rows appended to it after the last check
+    // are found there and carried over (see `carry_over`).
+    let original = File::open(&real).at(&real)?;
+    let before = original.metadata().at(&real)?;
     if before.nlink() > 1 {
         return Ok(Err(
             "it has other hard links, which would keep the archived rows; nothing was changed"
@@ -396,7 +399,10 @@ fn rewrite(
             ));
         }
         let after = fs::metadata(&real).at(&real)?;
-        if after.len() != before.len() || after.modified().ok() != before.modified().ok() {
+        if after.len() != before.len()
+            || after.modified().ok() != before.modified().ok()
+            || (after.dev(), after.ino()) != (before.dev(), before.ino())
+        {
             return Ok(Err(
                 "it changed while it was being rewritten; nothing was changed".into(),
             ));
@@ -404,12 +410,83 @@ fn rewrite(
         pause_point("purge-table-rewritten");
         fs::rename(&temp, &real).at(&real)?;
         media::sync_dir(&dir)?;
-        Ok(Ok(left))
+        match carry_over(&original, &before, &real)? {
+            Carried::Appended => Ok(Ok(left)),
+            Carried::Changed(kept) => Ok(Err(format!(
+                "it changed while the purge replaced it: the archived rows are gone from it, and the file as it was when it changed is kept as {}; compare the two",
+                kept.display()
+            ))),
+        }
     })();
     if !matches!(result, Ok(Ok(_))) {
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+enum Carried {
+    /// Nothing, or only appended bytes, which are now in the source too.
+    Appended,
+    /// Changed otherwise; kept whole at this path.
+    Changed(PathBuf),
+}
+
+/// After the rename: bytes appended to the replaced file between the purge's
+/// last check and the rename went to that file, not to the new one. They are
+/// copied onto the end of the new file (with `O_APPEND`, so writers already
+/// appending to it lose nothing), until the replaced file stops growing. A
+/// replaced file that changed other than by growing is copied whole to a
+/// visible file beside the source.
+///
+/// The limit: a writer that opened the source before the rename and writes
+/// to it only after this last look writes into the replaced file, which is
+/// then gone (docs/TABLES.md, "Purging a table that is being written").
+fn carry_over(original: &File, before: &fs::Metadata, real: &Path) -> Result<Carried> {
+    use std::os::unix::fs::FileExt;
+    let same_time =
+        |m: &fs::Metadata| (m.mtime(), m.mtime_nsec()) == (before.mtime(), before.mtime_nsec());
+    let mut copied = before.len();
+    let mut out: Option<File> = None;
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        let now = original.metadata().at(real)?;
+        let in_place = now.len() < copied || (now.len() == before.len() && !same_time(&now));
+        if in_place {
+            let name = real
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let kept = real.with_file_name(format!("{name}.before-purge-{}", std::process::id()));
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&kept)
+                .at(&kept)?;
+            let mut from = original;
+            from.seek(SeekFrom::Start(0)).at(real)?;
+            io::copy(&mut from, &mut file).at(&kept)?;
+            file.sync_all().at(&kept)?;
+            return Ok(Carried::Changed(kept));
+        }
+        if now.len() == copied {
+            break;
+        }
+        let out = match &mut out {
+            Some(f) => f,
+            None => out.insert(OpenOptions::new().append(true).open(real).at(real)?),
+        };
+        let want = buf.len().min((now.len() - copied) as usize);
+        let n = original.read_at(&mut buf[..want], copied).at(real)?;
+        if n == 0 {
+            break;
+        }
+        out.write_all(&buf[..n]).at(real)?;
+        copied += n as u64;
+    }
+    if let Some(f) = out {
+        f.sync_all().at(real)?;
+    }
+    Ok(Carried::Appended)
 }
 
 #[cfg(test)]

@@ -1,6 +1,12 @@
 //! CSV: delimiter detection and parsing, and the CSV side of the table pass,
 //! which keeps every record's exact bytes (the archive holds kept fields'
 //! raw bytes, the purge copies other rows' raw bytes).
+//!
+//! The scanner is our own rather than `csv-core`: csv-core skips empty
+//! lines, does not say which terminator ended a record, and silently accepts
+//! text after a closing quote and a quote never closed; exact record bytes,
+//! line numbers and those two errors would need a wrapper as long as the
+//! scanner, which is tested against the `csv` crate (`csv_agrees_with_the_csv_crate`).
 
 use std::borrow::Cow;
 use std::io::{self, BufRead, Write};
@@ -32,17 +38,35 @@ fn delimiter_name(d: u8) -> String {
 pub fn detect_delimiter(head: &[u8]) -> std::result::Result<u8, String> {
     let mut counts = [0usize; DELIMITERS.len()];
     let mut quoted = false;
-    for &b in head {
-        match b {
-            b'"' => quoted = !quoted,
-            b'\r' | b'\n' if !quoted => break,
-            _ if !quoted => {
-                if let Some(i) = DELIMITERS.iter().position(|&d| d == b) {
-                    counts[i] += 1;
+    // A `"` opens a quoted field only where a field starts (the line's start
+    // or after a candidate delimiter); elsewhere it is an ordinary character.
+    let mut field_start = true;
+    let mut i = 0;
+    while i < head.len() {
+        let b = head[i];
+        i += 1;
+        if quoted {
+            if b == b'"' {
+                if head.get(i) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    quoted = false;
                 }
             }
-            _ => {}
+            continue;
         }
+        match b {
+            b'"' if field_start => quoted = true,
+            b'\r' | b'\n' => break,
+            _ => {
+                if let Some(k) = DELIMITERS.iter().position(|&d| d == b) {
+                    counts[k] += 1;
+                    field_start = true;
+                    continue;
+                }
+            }
+        }
+        field_start = false;
     }
     let max = counts.iter().copied().max().unwrap_or(0);
     if max == 0 {
@@ -411,12 +435,14 @@ impl<R: BufRead> CsvScanner<R> {
             self.input.consume(i);
             // Checked on every read, whether or not the row ended in it, so
             // that the limit does not depend on where the buffer's edges fall.
+            // Checked on every read, whether or not the row ended in it, so
+            // that the limit does not depend on where the buffer's edges fall.
+            if rec.raw.len() > MAX_ROW {
+                return Err(too_long(rec.line));
+            }
             if done {
                 self.line = rec.line + newlines;
                 return Ok(true);
-            }
-            if rec.raw.len() > MAX_ROW {
-                return Err(too_long(rec.line));
             }
         }
     }
