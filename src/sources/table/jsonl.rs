@@ -103,10 +103,10 @@ impl TableSpec {
         let mut input = open(path, progress)?;
         // JSON Lines has no BOM; one is accepted, kept in the source and
         // left out of the archived member.
-        if skip_bom(&mut input).at(path)? {
-            if let Some(r) = rest.as_mut() {
-                r.write_all(BOM).at(path)?;
-            }
+        if skip_bom(&mut input).at(path)?
+            && let Some(r) = rest.as_mut()
+        {
+            r.write_all(BOM).at(path)?;
         }
         let mut columns: Vec<String> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();

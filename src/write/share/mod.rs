@@ -285,6 +285,7 @@ fn share_path(path: &[u8], archive: Option<&str>) -> Vec<u8> {
     path.to_vec()
 }
 
+/// Reads a source record and checks it against its manifest SHA-256.
 fn source_error(reader: &ArchiveReader, entry: &Entry) -> Error {
     Error::Damaged {
         path: reader.path().into(),

@@ -186,8 +186,6 @@ impl Write for Counter {
     }
 }
 
-/// Reads a source record and checks it against its manifest SHA-256.
-
 #[cfg(test)]
 mod tests {
     use super::*;
