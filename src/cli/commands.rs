@@ -399,6 +399,20 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
         }
         note(quiet, &format!("Done in {:.1} s.", report.seconds));
     }
+    if let Some(p) = report.purge.as_ref().filter(|p| p.interrupted) {
+        return Ok(Outcome::Interrupted(format!(
+            "{} is complete on {} and recorded; removing the archived records from the sources stopped after {} files and {} tables: the rest are still in the sources (and safe in the archive)",
+            report.file,
+            report
+                .copies
+                .iter()
+                .map(|(label, _)| label.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            p.files,
+            p.tables.len()
+        )));
+    }
     if report.purge.as_ref().is_some_and(|p| !p.complete()) {
         note(
             quiet || args.json,

@@ -4,7 +4,7 @@
 //! `KLUIS_TEST_PAUSE_AT` names the point.
 
 use std::fs;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The environment variable naming a test pause point; see [`pause_point`].
 pub const PAUSE_ENV: &str = "KLUIS_TEST_PAUSE_AT";
@@ -17,16 +17,25 @@ pub const PAUSE_SECS_ENV: &str = "KLUIS_TEST_PAUSE_SECS";
 /// creates the file `KLUIS_TEST_PAUSE_MARKER` names (if set) and sleeps
 /// (`KLUIS_TEST_PAUSE_SECS`, default a minute), so that a test can kill it
 /// exactly there and check what a crash at that point leaves, or change a
-/// source while it waits. The points are listed in docs/TABLES.md.
+/// source while it waits. The test ends the pause early by removing the
+/// marker file (after sending SIGINT, say, to see kluis stop at its next
+/// safe point). The points are listed in docs/TABLES.md.
 pub fn pause_point(point: &str) {
     if std::env::var_os(PAUSE_ENV).is_some_and(|p| p == point) {
-        if let Some(marker) = std::env::var_os(PAUSE_MARKER_ENV) {
+        let marker = std::env::var_os(PAUSE_MARKER_ENV);
+        if let Some(marker) = &marker {
             let _ = fs::write(marker, point);
         }
         let secs = std::env::var(PAUSE_SECS_ENV)
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(60);
-        std::thread::sleep(Duration::from_secs(secs));
+        let until = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < until {
+            if marker.as_ref().is_some_and(|m| fs::metadata(m).is_err()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
