@@ -316,11 +316,17 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::NeedsAction) => ExitCode::from(1),
         Ok(Outcome::Interrupted(done)) => {
-            eprintln!("{} {done}", paint(Stream::Stderr, Tone::Warn, "interrupted:"));
+            eprintln!(
+                "{} {done}",
+                paint(Stream::Stderr, Tone::Warn, "interrupted:")
+            );
             ExitCode::from(signals::exit_code(signal.unwrap_or(2)))
         }
         Err(Error::Interrupted { done }) => {
-            eprintln!("{} {done}", paint(Stream::Stderr, Tone::Warn, "interrupted:"));
+            eprintln!(
+                "{} {done}",
+                paint(Stream::Stderr, Tone::Warn, "interrupted:")
+            );
             ExitCode::from(signals::exit_code(signal.unwrap_or(2)))
         }
         Err(e) => {

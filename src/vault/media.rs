@@ -734,7 +734,12 @@ mod tests {
             assert!(dir.path().join(name).exists(), "{name}");
         }
         assert!(dir.path().join(".d.tmp-0123abcd").is_dir());
-        assert!(dir.path().join(".l.tmp-0123abcd").symlink_metadata().is_ok());
+        assert!(
+            dir.path()
+                .join(".l.tmp-0123abcd")
+                .symlink_metadata()
+                .is_ok()
+        );
     }
 
     #[test]

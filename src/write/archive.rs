@@ -26,7 +26,7 @@ use crate::sources::folder::{ItemKind, Sources};
 use crate::sources::table::{
     self, Origin, TableOptions, TablePlan, TableReport, TableSpec, Window,
 };
-use crate::util::testpoint::pause_point;
+use crate::util::testpoint::{pause_point, pause_point_n};
 use crate::vault::Vault;
 use crate::vault::catalog::{CatalogArchive, Copy};
 use crate::vault::media::{self, IndexedArchive, Medium};
@@ -421,8 +421,11 @@ fn write_and_verify(
     let mut writer = ArchiveWriter::new(outputs, recipients, metadata, options)?;
     let mut skipped = Vec::new();
     progress.phase("archiving", total);
+    let mut seen = 0u64;
     sources.walk(&mut |item| {
         use std::os::unix::fs::MetadataExt;
+        seen += 1;
+        pause_point_n("archive-record", seen);
         checkpoint(progress)?;
         let mode = item.meta.mode();
         let mtime = Mtime {
