@@ -163,6 +163,12 @@ pub enum Error {
 
     #[error("{0}")]
     Usage(String),
+
+    /// The user asked to stop (SIGINT, SIGTERM): the operation stopped at a
+    /// safe point and removed what it had created that was not complete.
+    /// `done` says what was and was not done.
+    #[error("interrupted: {done}")]
+    Interrupted { done: String },
 }
 
 impl Error {

@@ -1,5 +1,8 @@
 //! The small progress interface the library reports through; the CLI
-//! decides whether that becomes a bar (on a terminal) or nothing.
+//! decides whether that becomes a bar (on a terminal) or nothing, and
+//! whether the user asked to stop (see [`Progress::interrupted`]).
+
+use crate::error::{Error, Result};
 
 /// Receives progress of long operations. Implementations must be cheap.
 pub trait Progress: Sync {
@@ -10,6 +13,27 @@ pub trait Progress: Sync {
     fn advance(&self, _bytes: u64) {}
     /// A note for the user (a skipped special file, say).
     fn note(&self, _message: &str) {}
+    /// Whether the user asked the operation to stop (the CLI answers this
+    /// from its SIGINT/SIGTERM handler). Long operations ask at their safe
+    /// points, stop there, remove what they created that is not complete
+    /// and return [`Error::Interrupted`] saying what was done.
+    fn interrupted(&self) -> bool {
+        false
+    }
+}
+
+/// At a safe point: `Err(Error::Interrupted)` (with an empty account, which
+/// the operation fills in on its way out) when the user asked to stop.
+///
+/// # Errors
+/// [`Error::Interrupted`] when [`Progress::interrupted`] says so.
+pub fn checkpoint(progress: &dyn Progress) -> Result<()> {
+    if progress.interrupted() {
+        return Err(Error::Interrupted {
+            done: String::new(),
+        });
+    }
+    Ok(())
 }
 
 /// Reports nothing.

@@ -21,5 +21,7 @@ mod concurrency;
 mod destroy_kills;
 #[path = "reliability/failing_media.rs"]
 mod failing_media;
+#[path = "reliability/signals.rs"]
+mod signals;
 #[path = "reliability/source_changes.rs"]
 mod source_changes;

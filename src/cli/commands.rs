@@ -399,6 +399,20 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
         }
         note(quiet, &format!("Done in {:.1} s.", report.seconds));
     }
+    if let Some(p) = report.purge.as_ref().filter(|p| p.interrupted) {
+        return Ok(Outcome::Interrupted(format!(
+            "{} is complete on {} and recorded; removing the archived records from the sources stopped after {} files and {} tables: the rest are still in the sources (and safe in the archive)",
+            report.file,
+            report
+                .copies
+                .iter()
+                .map(|(label, _)| label.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            p.files,
+            p.tables.len()
+        )));
+    }
     if report.purge.as_ref().is_some_and(|p| !p.complete()) {
         note(
             quiet || args.json,
@@ -422,6 +436,9 @@ pub struct VerifyArgs {
     /// Print one JSON object per PATH
     #[arg(long)]
     json: bool,
+    /// First remove the leftovers of interrupted runs (hidden .NAME.tmp-XXXXXXXX files of kluis's own naming) from each medium folder given, under its lock
+    #[arg(long)]
+    clean: bool,
     /// Archive files or medium folders.
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
@@ -443,7 +460,33 @@ pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result
         extra.push(current.public());
     }
     let mut all_ok = true;
-    for path in &args.paths {
+    if args.clean {
+        for path in args.paths.iter().filter(|p| p.is_dir()) {
+            let medium = kluis::vault::media::Medium::open(path, None)?;
+            let lock = medium.lock()?;
+            let removed = medium.clean_leftovers(&lock)?;
+            if !quiet && !args.json {
+                eprintln!(
+                    "{}: removed {} leftover{} of interrupted runs{}",
+                    path.display(),
+                    removed.len(),
+                    if removed.len() == 1 { "" } else { "s" },
+                    if removed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", removed.join(", "))
+                    }
+                );
+            }
+        }
+    }
+    for (done, path) in args.paths.iter().enumerate() {
+        if super::signals::received().is_some() {
+            return Ok(Outcome::Interrupted(format!(
+                "verified {done} of {} paths; nothing was changed",
+                args.paths.len()
+            )));
+        }
         let report = verify::run_with_keys(path, ids.as_ref(), catalog.as_ref(), &extra)?;
         all_ok &= report.ok();
         if let Some(v) = &vault {
@@ -470,6 +513,9 @@ pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result
         for p in &report.problems {
             stdout_line(&format!("  problem: {p}"))?;
         }
+        for c in &report.catalog {
+            stdout_line(&format!("  catalog mismatch: {c}"))?;
+        }
         if let Some(s) = report
             .medium_signature
             .as_ref()
@@ -495,6 +541,8 @@ pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result
                 "  {name}: {} — {depth}",
                 if a.ok() {
                     paint(Stream::Stdout, Tone::Good, "ok")
+                } else if a.intact() {
+                    paint(Stream::Stdout, Tone::Warn, "CATALOG MISMATCH")
                 } else {
                     paint(Stream::Stdout, Tone::Bad, "DAMAGED")
                 }
@@ -504,6 +552,9 @@ pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result
             }
             for p in &a.problems {
                 stdout_line(&format!("    {p}"))?;
+            }
+            for c in &a.catalog {
+                stdout_line(&format!("    catalog mismatch: {c}"))?;
             }
             if let Some(f) = &a.full {
                 for (start, end) in &f.damaged_frames {
@@ -600,8 +651,13 @@ pub struct RestoreArgs {
     #[arg(long = "to", value_name = "DIR")]
     target: PathBuf,
     /// Replace files that already exist.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     force: bool,
+    /// Finish an interrupted restore: keep the records already in place
+    /// with the right size and SHA-256, restore the rest (refuses when a
+    /// file there differs)
+    #[arg(long)]
+    resume: bool,
     /// Restore what can be saved from a damaged or truncated archive:
     /// every record whose bytes are intact, skipping damaged parts.
     #[arg(long)]
@@ -622,29 +678,40 @@ pub fn restore(quiet: bool, args: RestoreArgs) -> Result<Outcome> {
     let selection = Selection::new(&args.patterns)?;
     let bar = Bar::new(quiet || args.json);
     let started = std::time::Instant::now();
+    let existing = match (args.force, args.resume) {
+        (true, _) => restore::Existing::Replace,
+        (false, true) => restore::Existing::Resume,
+        (false, false) => restore::Existing::Refuse,
+    };
     let report = match restore::run(
         &args.archive,
         &ids,
         &args.target,
         &selection,
-        args.force,
+        existing,
         &bar,
     ) {
         Err(Error::Damaged { .. } | Error::NotAnArchive { .. }) if args.salvage => {
             bar.finish();
-            return salvage(&args, &ids, &selection);
+            return salvage(&args, &ids, &selection, existing, &bar);
         }
         other => other?,
     };
     bar.finish();
     if args.json {
         print_json(&json!({
-            "files": report.files, "dirs": report.dirs, "symlinks": report.symlinks, "bytes": report.bytes,
+            "files": report.files, "dirs": report.dirs, "symlinks": report.symlinks, "bytes": report.bytes, "present": report.present,
             "failed": report.failed.iter().map(|(p, why)| json!({"path": p, "problem": why})).collect::<Vec<_>>(),
             "ciphertext_bytes_read": report.bytes_read, "archive_size": report.archive_size,
             "seconds": started.elapsed().as_secs_f64(),
         }))?;
     } else {
+        if report.present > 0 {
+            stdout_line(&format!(
+                "kept {} records already in place with the right content",
+                report.present
+            ))?;
+        }
         stdout_line(&format!(
             "restored {} files ({}), {} folders, {} links into {}; every file matched its SHA-256",
             report.files,
@@ -677,10 +744,22 @@ pub fn restore(quiet: bool, args: RestoreArgs) -> Result<Outcome> {
 }
 
 /// `restore --salvage` when the archive's index cannot be read.
-fn salvage(args: &RestoreArgs, ids: &keys::Identities, selection: &Selection) -> Result<Outcome> {
+fn salvage(
+    args: &RestoreArgs,
+    ids: &keys::Identities,
+    selection: &Selection,
+    existing: restore::Existing,
+    progress: &Bar,
+) -> Result<Outcome> {
     eprintln!("The archive's index is unreadable; scanning it from the start for intact records.");
-    let report =
-        kluis::read::salvage::run(&args.archive, ids, &args.target, selection, args.force)?;
+    let report = kluis::read::salvage::run(
+        &args.archive,
+        ids,
+        &args.target,
+        selection,
+        existing,
+        progress,
+    )?;
     let lost: Vec<_> = report
         .lost
         .iter()

@@ -8,6 +8,7 @@ mod lifecycle;
 mod manual;
 mod progress;
 mod share;
+mod signals;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -22,7 +23,7 @@ use kluis::format::FORMAT_VERSION;
 use kluis::keys::Identities;
 
 /// The exit codes, for `kluis help` and the manual page.
-pub const EXIT_CODES: [(u8, &str); 3] = [
+pub const EXIT_CODES: [(u8, &str); 5] = [
     (
         0,
         "success: everything checked is well, nothing needs action",
@@ -35,6 +36,11 @@ pub const EXIT_CODES: [(u8, &str); 3] = [
         2,
         "error: bad input, wrong key, unreadable file, full or missing medium, …",
     ),
+    (
+        130,
+        "interrupted by SIGINT (Ctrl-C) before the work was complete: stopped at a safe point, what was not complete removed, one line says what was done",
+    ),
+    (143, "the same, interrupted by SIGTERM"),
 ];
 
 /// `Exit codes:` and the table, wrapped by hand to 80 columns (clap wraps
@@ -243,6 +249,26 @@ pub enum Outcome {
     Ok,
     /// Something was found that needs attention (exit 1).
     NeedsAction,
+    /// The user asked to stop after part of the work was done and reported
+    /// (exit 130 or 143); says what was and was not done.
+    Interrupted(String),
+}
+
+/// The commands that handle SIGINT and SIGTERM by stopping at a safe point
+/// and cleaning up; the others end at once, as programs do by default
+/// (they write nothing, or only atomically).
+fn stops_cleanly(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Archive(_)
+            | Command::Verify(_)
+            | Command::Restore(_)
+            | Command::Hold(_)
+            | Command::Release(_)
+            | Command::Destroy(_)
+            | Command::Rekey(_)
+            | Command::Share(_)
+    )
 }
 
 pub fn main() -> ExitCode {
@@ -254,6 +280,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     color::init(cli.color);
     let quiet = cli.quiet;
+    if stops_cleanly(&cli.command) {
+        signals::install();
+    }
     let result = match cli.command {
         Command::Key(KeyCommand::Signing(args)) => keys::signing(cli.vault.as_deref(), quiet, args),
         Command::Key(KeyCommand::Paper(args)) => keys::paper(cli.vault.as_deref(), quiet, args),
@@ -276,9 +305,30 @@ pub fn main() -> ExitCode {
         Command::Rekey(args) => share::rekey(cli.vault.as_deref(), quiet, args),
         Command::Share(args) => share::share(cli.vault.as_deref(), quiet, args),
     };
+    let signal = signals::received();
+    if signal.is_some() && matches!(result, Ok(Outcome::Ok | Outcome::NeedsAction)) && !quiet {
+        // The signal came after the last point where stopping was possible.
+        eprintln!(
+            "note: the interrupt came after the last point where the command could stop; it finished its work"
+        );
+    }
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::NeedsAction) => ExitCode::from(1),
+        Ok(Outcome::Interrupted(done)) => {
+            eprintln!(
+                "{} {done}",
+                paint(Stream::Stderr, Tone::Warn, "interrupted:")
+            );
+            ExitCode::from(signals::exit_code(signal.unwrap_or(2)))
+        }
+        Err(Error::Interrupted { done }) => {
+            eprintln!(
+                "{} {done}",
+                paint(Stream::Stderr, Tone::Warn, "interrupted:")
+            );
+            ExitCode::from(signals::exit_code(signal.unwrap_or(2)))
+        }
         Err(e) => {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;

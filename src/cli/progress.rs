@@ -36,6 +36,10 @@ impl Bar {
 }
 
 impl Progress for Bar {
+    fn interrupted(&self) -> bool {
+        super::signals::received().is_some()
+    }
+
     fn phase(&self, name: &str, total: u64) {
         if let Some(b) = &self.bar {
             b.set_message(name.to_owned());

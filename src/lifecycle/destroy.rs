@@ -284,7 +284,28 @@ pub fn execute(vault: &Vault, plan: &DestroyPlan, progress: &dyn Progress) -> Re
     let a = &plan.archive;
     let signer = vault.signing_key()?.map(std::sync::Arc::new);
     // Another kluis process (of another vault) may be writing this medium.
-    let _medium_lock = Medium::open(&plan.medium_dir, None)?.lock()?;
+    let medium = Medium::open(&plan.medium_dir, None)?;
+    let medium_lock = medium.lock()?;
+    let removed = medium.clean_leftovers(&medium_lock)?;
+    if !removed.is_empty() {
+        progress.note(&format!(
+            "{}: removed {} leftover(s) of interrupted runs ({})",
+            medium.label(),
+            removed.len(),
+            removed.join(", ")
+        ));
+    }
+    pause_point("destroy-checked");
+    // The last safe point: once the copy is renamed for destruction, the
+    // overwrite and the proof are finished whatever comes.
+    if matches!(plan.stage, Stage::Intact) && progress.interrupted() {
+        return Err(Error::Interrupted {
+            done: format!(
+                "nothing was destroyed: {} on {} is as it was",
+                a.file, plan.medium_label
+            ),
+        });
+    }
     let proof = match &plan.stage {
         Stage::Recorded(proof) => {
             // A crash may have come after the index was written but before

@@ -403,10 +403,13 @@ pub fn record_verification(vault: &Vault, report: &verify::Report, full: bool) -
                 if dir.as_deref() == Some(copy.path.as_path()) {
                     copy.last_verified = Some(now);
                     copy.last_result = Some(
-                        match (check.ok(), full) {
-                            (true, true) => "ok (full)",
-                            (true, false) => "ok (quick)",
-                            (false, _) => "damaged",
+                        match (check.ok(), check.intact(), full) {
+                            (true, _, true) => "ok (full)",
+                            (true, _, false) => "ok (quick)",
+                            // Not damage: the copy differs from what the
+                            // catalog recorded of it.
+                            (false, true, _) => "catalog mismatch",
+                            (false, false, _) => "damaged",
                         }
                         .into(),
                     );

@@ -20,6 +20,8 @@ use crate::format::writer::Mtime;
 use crate::format::{RECORDS_PREFIX, TABLES_PREFIX};
 use crate::keys::Identities;
 use crate::progress::Progress;
+use crate::util::testpoint::{pause_point, pause_point_n};
+use crate::vault::media::temp_name;
 
 /// Which records a command is about: all, or those matching glob patterns.
 pub struct Selection {
@@ -127,9 +129,25 @@ impl Selection {
     }
 }
 
+/// What a restore does about a record whose name is already taken in the
+/// target folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Existing {
+    /// Refuse before writing anything (the default).
+    Refuse,
+    /// Replace it (`--force`).
+    Replace,
+    /// Keep it when it is the record already, with the right size and
+    /// SHA-256 (a link: the right target), and restore the rest
+    /// (`--resume`); refuse before writing anything when it differs.
+    Resume,
+}
+
 /// The outcome of a restore.
 #[derive(Debug, Default)]
 pub struct Report {
+    /// Records already in place, checked, and left as they were (`--resume`).
+    pub present: u64,
     pub files: u64,
     pub dirs: u64,
     pub symlinks: u64,
@@ -247,14 +265,22 @@ pub(crate) const PREFETCH_FROM: u64 = 16 << 20;
 ///
 /// Checks first, before writing anything, that no selected record would
 /// replace an existing file (unless `force`) or escape `target`.
+///
+/// Each file is written under a temporary name in its folder and renamed
+/// into place only once its SHA-256 matched and its mode and time are set,
+/// so that an interrupted or failed restore leaves only complete, checked
+/// files under their names. Stopped by the user
+/// ([`Progress::interrupted`]), it finishes the file being checked,
+/// removes the one being written and returns [`Error::Interrupted`].
 pub fn run(
     archive: &Path,
     identities: &Identities,
     target: &Path,
     selection: &Selection,
-    force: bool,
+    existing: Existing,
     progress: &dyn Progress,
 ) -> Result<Report> {
+    let force = existing == Existing::Replace;
     let mut index = ArchiveReader::open(archive, identities)?;
     fs::create_dir_all(target).at(target)?;
     let target = target.canonicalize().at(target)?;
@@ -282,7 +308,10 @@ pub fn run(
             safe_link(&entry.path, link).map_err(unsafe_entry)?;
         }
         if !force && !empty && entry.kind != Kind::Dir && fs::symlink_metadata(&dest).is_ok() {
-            return Err(Error::WouldOverwrite { path: dest });
+            let kept = existing == Existing::Resume && already_restored(&dest, &entry)?;
+            if !kept {
+                return Err(Error::WouldOverwrite { path: dest });
+            }
         }
         if let Some(list) = &mut collected {
             if list.len() < COLLECT_LIMIT {
@@ -300,9 +329,12 @@ pub fn run(
 
     // Pass 2: write.
     progress.phase("restoring", total);
+    pause_point("restore-checked");
     let mut out = Restorer {
         target,
         force,
+        resume: existing == Existing::Resume,
+        seen: 0,
         progress,
         report: Report {
             archive_size: fs::metadata(archive).at(archive)?.len(),
@@ -316,6 +348,9 @@ pub fn run(
         // A few records: one reader seeks to each.
         Some(list) => {
             for entry in &list {
+                if progress.interrupted() {
+                    break;
+                }
                 out.restore(&mut index, entry);
             }
         }
@@ -327,6 +362,9 @@ pub fn run(
                 data.prefetch()?;
             }
             for entry in selection.prefilter(index.manifest()?) {
+                if progress.interrupted() {
+                    break;
+                }
                 let entry = entry?;
                 if selection.matches(&entry.path) {
                     out.restore(&mut data, &entry);
@@ -335,14 +373,12 @@ pub fn run(
             out.report.bytes_read += data.bytes_read();
         }
     }
-    // Files whose content did not match are removed by now.
-    for (name, size) in out.checker.finish() {
+    // Files whose content did not match are removed by now, the others
+    // renamed into place.
+    for (name, size, why) in out.checker.finish() {
         out.report.files -= 1;
         out.report.bytes -= size;
-        out.report.failed.push((
-            name,
-            "its content does not match the SHA-256 in the manifest (damaged)".into(),
-        ));
+        out.report.failed.push((name, why));
     }
     // Folder times last: writing into a folder changes its mtime.
     for (dir, mode, mtime) in out.dirs.iter().rev() {
@@ -352,13 +388,42 @@ pub fn run(
         }
     }
     out.report.bytes_read += index.bytes_read();
+    if progress.interrupted() {
+        let r = &out.report;
+        let done = r.present + r.files + r.dirs + r.symlinks;
+        return Err(Error::Interrupted {
+            done: format!(
+                "restored {done} of {selected} records into {}, each complete and checked; `kluis restore --resume` with the same arguments restores the rest",
+                out.target.display()
+            ),
+        });
+    }
     Ok(out.report)
+}
+
+/// Whether `dest` already is the record: a file of the right size and
+/// SHA-256, or a link to the right target (`--resume`).
+fn already_restored(dest: &Path, entry: &Entry) -> Result<bool> {
+    let meta = fs::symlink_metadata(dest).at(dest)?;
+    Ok(match entry.kind {
+        Kind::File if meta.is_file() && meta.len() == entry.size => {
+            let (_, hash) = crate::vault::media::hash_file(dest)?;
+            entry.sha256 == Some(hash)
+        }
+        Kind::Symlink if meta.file_type().is_symlink() => fs::read_link(dest)
+            .is_ok_and(|t| Some(t.as_os_str().as_bytes()) == entry.target.as_deref()),
+        _ => false,
+    })
 }
 
 /// The write side of a restore.
 struct Restorer<'a> {
     target: PathBuf,
     force: bool,
+    /// Records already in place were checked in pass 1: skip them.
+    resume: bool,
+    /// Records come so far (for the test pause points).
+    seen: u64,
     progress: &'a dyn Progress,
     report: Report,
     dirs: Vec<(PathBuf, u32, Mtime)>,
@@ -370,6 +435,12 @@ impl Restorer<'_> {
     /// Restores one record; a failure is recorded in the report.
     fn restore(&mut self, data: &mut ArchiveReader, entry: &Entry) {
         let dest = safe_target(&self.target, &entry.path).expect("checked in pass 1");
+        self.seen += 1;
+        pause_point_n("restore-record", self.seen);
+        if self.resume && entry.kind != Kind::Dir && fs::symlink_metadata(&dest).is_ok() {
+            self.report.present += 1;
+            return;
+        }
         if let Err(reason) = self.parents.make(&self.target, &dest) {
             self.report.failed.push((entry.display_path(), reason));
             return;
@@ -473,7 +544,10 @@ fn create_new(dest: &Path) -> std::result::Result<fs::File, String> {
 }
 
 /// Writes `size` bytes of `data` to `dest` (a new file) with `mode` and
-/// `mtime`; returns their SHA-256. A partial file is removed.
+/// `mtime`; returns their SHA-256. The bytes go to a temporary name in the
+/// same folder, renamed to `dest` (never replacing a file) only when
+/// complete: a partial file never carries the record's name. Stops with
+/// `"interrupted"` when the user asks to.
 pub(crate) fn write_file(
     dest: &Path,
     data: &mut dyn Read,
@@ -483,11 +557,18 @@ pub(crate) fn write_file(
     buf: &mut [u8],
     progress: &dyn Progress,
 ) -> std::result::Result<[u8; 32], String> {
-    let mut file = create_new(dest)?;
+    if fs::symlink_metadata(dest).is_ok() {
+        remove_existing(dest, false)?;
+    }
+    let temp = restore_temp(dest);
+    let mut file = create_new(&temp)?;
     let mut hasher = Sha256::new();
     let mut left = size;
     let result = (|| {
         while left > 0 {
+            if progress.interrupted() {
+                return Err("interrupted".to_string());
+            }
             let want = left.min(buf.len() as u64) as usize;
             let n = data.read(&mut buf[..want]).map_err(|e| e.to_string())?;
             if n == 0 {
@@ -500,10 +581,11 @@ pub(crate) fn write_file(
             left -= n as u64;
         }
         set_mode_and_time(&file, mode, mtime)?;
+        put_in_place(&temp, dest, false)?;
         Ok(hasher.finalize().into())
     })();
     if result.is_err() {
-        let _ = fs::remove_file(dest);
+        let _ = fs::remove_file(&temp);
     }
     result
 }
@@ -515,8 +597,21 @@ fn set_mode_and_time(file: &fs::File, mode: u32, mtime: Mtime) -> std::result::R
         .map_err(|e| e.to_string())
 }
 
-/// Restores one file: the restoring thread reads and writes, the checker
-/// hashes (see [`Checker`]).
+/// The temporary name a file is restored under, in its folder: kluis's
+/// own `.NAME.tmp-XXXXXXXX` (a fixed name when the record's is long or not
+/// UTF-8, which leaves room in the 255-byte limit).
+fn restore_temp(dest: &Path) -> PathBuf {
+    let name = dest
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| n.len() <= 200)
+        .unwrap_or("kluis-restore");
+    dest.with_file_name(temp_name(name))
+}
+
+/// Restores one file: the restoring thread reads and writes it under a
+/// temporary name, the checker hashes it and renames it into place (see
+/// [`Checker`]).
 fn restore_file(
     data: &mut ArchiveReader,
     dest: &Path,
@@ -526,13 +621,23 @@ fn restore_file(
     progress: &dyn Progress,
 ) -> std::result::Result<(), String> {
     if force {
-        remove_existing(dest, true)?;
+        // Only a folder is in the way of a rename.
+        if fs::symlink_metadata(dest).is_ok_and(|m| m.is_dir()) {
+            return Err("a folder of that name is in the way".into());
+        }
+    } else if fs::symlink_metadata(dest).is_ok() {
+        return Err("already exists (use --force to replace it)".into());
     }
-    let mut file = create_new(dest)?;
+    let temp = restore_temp(dest);
+    let mut file = create_new(&temp)?;
     let mut cursor = data.tar_from(entry.data_offset);
     let mut left = entry.size;
+    let mut first = true;
     let result = (|| {
         while left > 0 {
+            if progress.interrupted() {
+                return Err("interrupted".to_string());
+            }
             let mut buf = checker.buffer();
             let want = left.min(buf.len() as u64) as usize;
             let copied = match cursor.read(&mut buf[..want]) {
@@ -554,6 +659,10 @@ fn restore_file(
                     return Err(e);
                 }
             }
+            if first {
+                first = false;
+                pause_point("restore-writing");
+            }
         }
         set_mode_and_time(
             &file,
@@ -566,35 +675,55 @@ fn restore_file(
     })();
     match result {
         Ok(()) => {
-            checker.check(dest, entry);
+            checker.check(&temp, dest, entry, force);
             Ok(())
         }
         Err(e) => {
             checker.discard();
-            let _ = fs::remove_file(dest);
+            let _ = fs::remove_file(&temp);
             Err(e)
         }
     }
 }
 
+/// Puts a checked file in place: replacing what is there with `force`,
+/// else never (a file that appeared meanwhile stays).
+fn put_in_place(temp: &Path, dest: &Path, force: bool) -> std::result::Result<(), String> {
+    let cwd = rustix::fs::CWD;
+    let flags = if force {
+        rustix::fs::RenameFlags::empty()
+    } else {
+        rustix::fs::RenameFlags::NOREPLACE
+    };
+    rustix::fs::renameat_with(cwd, temp, cwd, dest, flags).map_err(|e| {
+        if e == rustix::io::Errno::EXIST {
+            "a file of that name appeared while it was restored; it was kept".into()
+        } else {
+            format!("{}: {e}", dest.display())
+        }
+    })
+}
+
 /// Hashes restored files in a thread of its own, so that the restoring
 /// thread only reads and writes (hashing is a third of a restore's CPU
 /// time). Chunks travel in a small pool of recycled buffers; a file whose
-/// SHA-256 does not match the manifest is removed by the checker and
-/// reported by [`Checker::finish`].
+/// SHA-256 does not match the manifest is removed by the checker, one that
+/// matches renamed into place; failures are reported by [`Checker::finish`].
 struct Checker {
     work: Option<crossbeam_channel::Sender<Check>>,
     free: crossbeam_channel::Receiver<Vec<u8>>,
     recycle: crossbeam_channel::Sender<Vec<u8>>,
     /// Buffers are made as needed (a one-record restore needs one).
     made: std::cell::Cell<usize>,
-    thread: Option<std::thread::JoinHandle<Vec<(String, u64)>>>,
+    thread: Option<std::thread::JoinHandle<Vec<(String, u64, String)>>>,
 }
 
 enum Check {
     Chunk(Vec<u8>, usize),
     File {
+        temp: PathBuf,
         dest: PathBuf,
+        force: bool,
         name: String,
         size: u64,
         sha256: Option<[u8; 32]>,
@@ -620,15 +749,25 @@ impl Checker {
                         let _ = recycle.send(buf);
                     }
                     Check::File {
+                        temp,
                         dest,
+                        force,
                         name,
                         size,
                         sha256,
                     } => {
                         let hash: [u8; 32] = std::mem::take(&mut hasher).finalize().into();
-                        if Some(hash) != sha256 {
-                            let _ = fs::remove_file(dest);
-                            mismatched.push((name, size));
+                        let placed = if Some(hash) == sha256 {
+                            put_in_place(&temp, &dest, force)
+                        } else {
+                            Err(
+                                "its content does not match the SHA-256 in the manifest (damaged)"
+                                    .into(),
+                            )
+                        };
+                        if let Err(why) = placed {
+                            let _ = fs::remove_file(temp);
+                            mismatched.push((name, size, why));
                         }
                     }
                     Check::Discard => hasher = Sha256::new(),
@@ -676,10 +815,13 @@ impl Checker {
         self.send(Check::Chunk(buf, n));
     }
 
-    /// The file being written is complete: compare it with the manifest.
-    fn check(&self, dest: &Path, entry: &Entry) {
+    /// The file written to `temp` is complete: compare it with the
+    /// manifest and, when it matches, rename it to `dest`.
+    fn check(&self, temp: &Path, dest: &Path, entry: &Entry, force: bool) {
         self.send(Check::File {
+            temp: temp.into(),
             dest: dest.into(),
+            force,
             name: entry.display_path(),
             size: entry.size,
             sha256: entry.sha256,
@@ -691,8 +833,9 @@ impl Checker {
         self.send(Check::Discard);
     }
 
-    /// Waits for the last check; returns the files removed (name, size).
-    fn finish(&mut self) -> Vec<(String, u64)> {
+    /// Waits for the last check; returns the files removed (name, size,
+    /// why).
+    fn finish(&mut self) -> Vec<(String, u64, String)> {
         self.work = None;
         self.thread
             .take()

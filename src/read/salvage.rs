@@ -14,17 +14,21 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use crate::error::{IoContext, Result};
+use std::os::unix::ffi::OsStrExt;
+
+use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::Entry;
 use crate::format::reader::{Plain, decrypt};
 use crate::format::tarwalk;
 use crate::format::writer::Mtime;
 use crate::format::{MANIFEST_MEMBER, MAX_FRAME};
 use crate::keys::Identities;
-use crate::progress::Silent;
+use crate::progress::Progress;
 use crate::read::restore::{
-    Parents, Selection, make_dir, make_link, remove_existing, safe_link, safe_target, write_file,
+    Existing, Parents, Selection, make_dir, make_link, remove_existing, safe_link, safe_target,
+    write_file,
 };
+use crate::vault::media;
 
 const CHUNK: u64 = 64 << 10;
 /// A recovered manifest larger than this is not held in memory.
@@ -36,6 +40,9 @@ const FRAME_WINDOW: usize = (4 << 20) + (256 << 10);
 /// What a salvage recovered.
 #[derive(Debug, Default)]
 pub struct Report {
+    /// Files already in place (`--resume`): checked like restored ones,
+    /// and counted among them.
+    pub present: u64,
     /// Files restored whose SHA-256 matched the surviving manifest.
     pub checked: u64,
     /// Files restored that could not be checked (the manifest was lost).
@@ -302,14 +309,23 @@ fn is_header(block: &[u8]) -> bool {
     sum == stored
 }
 
+/// Whether `--resume` keeps the file at `dest`: a file of the record's size
+/// (its SHA-256 is compared with the manifest like a restored file's).
+fn resume_keeps(existing: Existing, dest: &Path, size: u64) -> bool {
+    existing == Existing::Resume
+        && fs::symlink_metadata(dest).is_ok_and(|m| m.is_file() && m.len() == size)
+}
+
 /// Salvages the records of `archive` into `target`.
 pub fn run(
     archive: &Path,
     identities: &Identities,
     target: &Path,
     selection: &Selection,
-    force: bool,
+    existing: Existing,
+    progress: &dyn Progress,
 ) -> Result<Report> {
+    let force = existing == Existing::Replace;
     let plain = decrypt(archive, identities, Arc::new(AtomicU64::new(0)))?;
     fs::create_dir_all(target).at(target)?;
     let target = target.canonicalize().at(target)?;
@@ -330,6 +346,9 @@ pub fn run(
         lost_since_last: false,
     };
     let mut report = Report::default();
+    let mut interrupted = false;
+    // Files `--resume` found in place: never removed, whatever they hold.
+    let mut present = std::collections::HashSet::new();
     let mut restored: HashMap<Vec<u8>, [u8; 32]> = HashMap::new();
     let mut manifest: Option<Vec<u8>> = None;
     let mut dirs: Vec<(PathBuf, u32, Mtime)> = Vec::new();
@@ -349,10 +368,17 @@ pub fn run(
         };
         first = false;
         let mut malformed = false;
+        if interrupted {
+            break;
+        }
         let (guarded, allowance) = tarwalk::guard(&mut run);
         let mut archive_reader = tar::Archive::new(guarded);
         if let Ok(entries) = archive_reader.entries() {
             for item in entries {
+                if progress.interrupted() {
+                    interrupted = true;
+                    break;
+                }
                 let Ok(mut entry) = item else {
                     malformed = true;
                     break;
@@ -396,14 +422,38 @@ pub fn run(
                             .link_name_bytes()
                             .map(|l| l.into_owned())
                             .unwrap_or_default();
-                        safe_link(&path, &link)
-                            .and_then(|()| make_link(&dest, &link, mtime, force))
-                            .map(|()| report.symlinks += 1)
+                        let present = existing == Existing::Resume
+                            && fs::read_link(&dest)
+                                .is_ok_and(|t| t.as_os_str().as_bytes() == link.as_slice());
+                        if present {
+                            report.present += 1;
+                            Ok(())
+                        } else {
+                            safe_link(&path, &link)
+                                .and_then(|()| make_link(&dest, &link, mtime, force))
+                                .map(|()| report.symlinks += 1)
+                        }
+                    }
+                    tar::EntryType::Regular if resume_keeps(existing, &dest, entry.size()) => {
+                        // `--resume`: what is there is checked against the
+                        // manifest below, like a restored file.
+                        media::hash_file(&dest)
+                            .map(|(_, hash)| {
+                                restored.insert(path.clone(), hash);
+                                present.insert(path.clone());
+                                report.present += 1;
+                            })
+                            .map_err(|e| e.to_string())
+                    }
+                    tar::EntryType::Regular
+                        if existing == Existing::Resume && fs::symlink_metadata(&dest).is_ok() =>
+                    {
+                        Err("something else of that name is in the way; not restored".into())
                     }
                     tar::EntryType::Regular => {
                         let size = entry.size();
                         let written = remove_existing(&dest, force).and_then(|()| {
-                            write_file(&dest, &mut entry, size, mode, mtime, &mut buf, &Silent)
+                            write_file(&dest, &mut entry, size, mode, mtime, &mut buf, progress)
                         });
                         written.map(|hash| {
                             restored.insert(path.clone(), hash);
@@ -434,6 +484,17 @@ pub fn run(
             let _ = d.set_modified(mtime.to_system());
         }
     }
+    if interrupted {
+        return Err(Error::Interrupted {
+            done: format!(
+                "salvaged {} files, {} folders and {} links into {}, each file complete; `kluis restore --salvage --resume` with the same arguments continues",
+                restored.len(),
+                report.dirs,
+                report.symlinks,
+                target.display()
+            ),
+        });
+    }
     // Check what was restored against the manifest, if it survived.
     match manifest {
         Some(text) => {
@@ -447,6 +508,12 @@ pub fn run(
                 if let (Some(hash), Some(expected)) = (restored.remove(&e.path), e.sha256) {
                     if hash == expected {
                         report.checked += 1;
+                    } else if present.contains(&e.path) {
+                        report.failed.push((
+                            e.display_path(),
+                            "the file already there differs from the manifest; left as it was"
+                                .into(),
+                        ));
                     } else {
                         let dest = safe_target(&target, &e.path).expect("restored paths are safe");
                         let _ = fs::remove_file(dest);

@@ -49,6 +49,11 @@ pub struct ArchiveCheck {
     pub sha256: String,
     /// Problems found without the key, or that stopped the full check.
     pub problems: Vec<String>,
+    /// Differences from this vault's catalog (not damage: the records may
+    /// be fine): another archive under a catalogued name, an archive the
+    /// catalog does not know, a ciphertext the catalog did not record.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub catalog: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub full: Option<FullCheck>,
     /// The archive's own signatures (inside the encryption: with a key only).
@@ -58,6 +63,11 @@ pub struct ArchiveCheck {
 
 impl ArchiveCheck {
     pub fn ok(&self) -> bool {
+        self.intact() && self.catalog.is_empty()
+    }
+
+    /// No damage found (differences from the catalog aside).
+    pub fn intact(&self) -> bool {
         self.problems.is_empty() && self.full.as_ref().is_none_or(|f| f.problems.is_empty())
     }
 }
@@ -71,6 +81,10 @@ pub struct Report {
     /// Problems of the medium itself: leftovers, missing or unlisted files,
     /// signatures that do not check.
     pub problems: Vec<String>,
+    /// Differences of the medium from this vault's catalog: copies the
+    /// catalog records here that are missing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub catalog: Vec<String>,
     /// The signature of the medium's `SHA256SUMS` (a medium folder only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub medium_signature: Option<SignatureState>,
@@ -78,7 +92,9 @@ pub struct Report {
 
 impl Report {
     pub fn ok(&self) -> bool {
-        self.problems.is_empty() && self.archives.iter().all(ArchiveCheck::ok)
+        self.problems.is_empty()
+            && self.catalog.is_empty()
+            && self.archives.iter().all(ArchiveCheck::ok)
     }
 }
 
@@ -166,9 +182,13 @@ pub fn run_with_keys(
         (None, Some(m)) => {
             let on_disk = m.archive_files()?;
             for leftover in m.leftovers()? {
-                report.problems.push(format!(
-                    "{leftover}: leftover of an interrupted run (not an archive); delete it"
-                ));
+                report.problems.push(if media::is_own_temp_name(&leftover) {
+                    format!(
+                        "{leftover}: leftover of an interrupted run (not an archive); `kluis verify --clean` or the next archive run on this medium removes it"
+                    )
+                } else {
+                    format!("{leftover}: leftover of an interrupted run (not an archive); delete it")
+                });
             }
             for a in &m.index.archives {
                 if !on_disk.contains(&a.file) {
@@ -250,9 +270,20 @@ pub fn run_with_keys(
                     ));
                 }
                 Some(a) if !a.has_ciphertext(&check.sha256) => {
-                    check.problems.push("SHA-256 differs from the one the catalog recorded when kluis wrote it: not the archive that was written".into());
+                    check.catalog.push(format!("its SHA-256 differs from the one the catalog recorded for archive id {} when kluis wrote it: not the ciphertext that was written (a replacement, or a copy from another vault)", a.archive_id));
                 }
                 Some(_) => {}
+                None if catalog
+                    .find(&name)
+                    .is_some_and(|a| !a.has_ciphertext(&check.sha256)) =>
+                {
+                    let a = catalog.find(&name).expect("just found");
+                    check.catalog.push(format!(
+                        "the catalog knows {name} as archive id {}, this file is {}: another archive under that name (a replacement, or a copy from another vault)",
+                        a.archive_id,
+                        check.archive_id.as_deref().unwrap_or("(no id)")
+                    ));
+                }
                 None => {
                     let shared = catalog
                         .shares
@@ -265,9 +296,10 @@ pub fn run_with_keys(
                             .any(|a| a.has_ciphertext(&check.sha256))
                         && !catalog.archives.is_empty()
                     {
-                        check
-                            .problems
-                            .push("unknown to this vault's catalog".into());
+                        check.catalog.push(
+                            "unknown to this vault's catalog (neither its id nor its ciphertext): a copy from another vault?"
+                                .into(),
+                        );
                     }
                 }
             }
@@ -307,6 +339,23 @@ pub fn run_with_keys(
             }
         }
         report.archives.push(check);
+    }
+    if let (Some(catalog), Some(m), None) = (catalog, &medium, &only) {
+        let here: Vec<String> = report
+            .archives
+            .iter()
+            .filter_map(|a| a.path.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect();
+        for a in &catalog.archives {
+            if a.live_copies().any(|c| c.medium == m.label()) && !here.contains(&a.file) {
+                report.catalog.push(format!(
+                    "{}: the catalog records a copy on this medium ({}), but it is not here",
+                    a.file,
+                    m.label()
+                ));
+            }
+        }
     }
     Ok(report)
 }

@@ -250,6 +250,34 @@ impl Medium {
         Ok(out)
     }
 
+    /// Removes the leftovers of interrupted runs that are of kluis's own
+    /// naming (`.NAME.tmp-XXXXXXXX`, regular files only; see
+    /// [`is_own_temp_name`]) and returns their names. Call it only while
+    /// holding the medium's lock ([`Medium::lock`]): the lock proves that no
+    /// other kluis process is writing one of them right now.
+    pub fn clean_leftovers(&self, _lock: &Lock) -> Result<Vec<String>> {
+        let mut removed = Vec::new();
+        for name in self.leftovers()? {
+            if !is_own_temp_name(&name) {
+                continue;
+            }
+            let path = self.dir.join(&name);
+            match fs::symlink_metadata(&path) {
+                Ok(m) if m.file_type().is_file() => {}
+                _ => continue,
+            }
+            match fs::remove_file(&path) {
+                Ok(()) => removed.push(name),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(path, e)),
+            }
+        }
+        if !removed.is_empty() {
+            sync_dir(&self.dir)?;
+        }
+        Ok(removed)
+    }
+
     /// Archive files (`*.kluis`) present in the folder.
     pub fn archive_files(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
@@ -313,6 +341,23 @@ pub fn temp_name(final_name: &str) -> String {
 
 pub fn is_temp_name(name: &str) -> bool {
     name.starts_with('.') && name.contains(".tmp-")
+}
+
+/// Exactly what [`temp_name`] makes: `.` + a name + `.tmp-` + 8 lowercase
+/// hex digits. Only such files are ever removed as leftovers.
+pub fn is_own_temp_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix('.') else {
+        return false;
+    };
+    let Some((base, random)) = rest.rsplit_once(".tmp-") else {
+        return false;
+    };
+    !base.is_empty()
+        && !base.contains('/')
+        && random.len() == 8
+        && random
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Writes a file so that it is either the old or the new version after a
@@ -655,6 +700,46 @@ mod tests {
         let t = temp_name("2019-financial.kluis");
         assert!(is_temp_name(&t) && t.starts_with('.') && !t.ends_with(".kluis"));
         assert!(!is_temp_name("2019-financial.kluis"));
+    }
+
+    #[test]
+    fn only_own_leftovers_are_cleaned() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Medium::open(dir.path(), None).unwrap();
+        let ours = temp_name("2019-financial.kluis");
+        assert!(is_own_temp_name(&ours));
+        for name in [&ours, ".SHA256SUMS.tmp-0123abcd"] {
+            fs::write(dir.path().join(name), "x").unwrap();
+        }
+        // Not of kluis's naming, or not a file: kept.
+        let others = [
+            ".notes.tmp-keep",
+            ".x.tmp-0123ABCD",
+            ".tmp-0123abcd",
+            "a.tmp-0123abcd",
+            ".y.tmp-0123abcd0",
+        ];
+        for name in others {
+            fs::write(dir.path().join(name), "x").unwrap();
+        }
+        fs::create_dir(dir.path().join(".d.tmp-0123abcd")).unwrap();
+        std::os::unix::fs::symlink("elsewhere", dir.path().join(".l.tmp-0123abcd")).unwrap();
+        let lock = m.lock().unwrap();
+        let mut removed = m.clean_leftovers(&lock).unwrap();
+        removed.sort();
+        let mut want = vec![ours.clone(), ".SHA256SUMS.tmp-0123abcd".to_owned()];
+        want.sort();
+        assert_eq!(removed, want);
+        for name in others {
+            assert!(dir.path().join(name).exists(), "{name}");
+        }
+        assert!(dir.path().join(".d.tmp-0123abcd").is_dir());
+        assert!(
+            dir.path()
+                .join(".l.tmp-0123abcd")
+                .symlink_metadata()
+                .is_ok()
+        );
     }
 
     #[test]

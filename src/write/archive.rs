@@ -20,11 +20,11 @@ use crate::format::signatures;
 use crate::format::writer::{ArchiveWriter, Mtime, Sealed, WriteOptions};
 use crate::keys::signing::SigningKey;
 use crate::keys::{self, Recipient};
-use crate::progress::{Progress, Silent};
+use crate::progress::{Progress, Silent, checkpoint};
 use crate::retention::fiscal_year_range;
 use crate::sources::folder::{ItemKind, Sources};
 use crate::sources::table::{Origin, TableOptions, TablePlan, TableReport, TableSpec, Window};
-use crate::util::testpoint::pause_point;
+use crate::util::testpoint::{pause_point, pause_point_n};
 use crate::vault::Vault;
 use crate::vault::catalog::{CatalogArchive, Copy};
 use crate::vault::media::{self, IndexedArchive, Medium};
@@ -112,12 +112,24 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
     }
 
     let _lock = vault.lock()?;
-    let _medium_locks = media.iter().map(Medium::lock).collect::<Result<Vec<_>>>()?;
+    let medium_locks = media.iter().map(Medium::lock).collect::<Result<Vec<_>>>()?;
     // Re-read each index under its lock: another kluis process (of another
     // vault) may have changed it since it was opened.
     for m in &mut media {
         m.index = Medium::open(&m.dir, req.label.as_deref())?.index;
     }
+    for (m, lock) in media.iter().zip(&medium_locks) {
+        note_cleaned(m, &m.clean_leftovers(lock)?, progress);
+    }
+    let nothing_written = |e: Error| match e {
+        Error::Interrupted { .. } => Error::Interrupted {
+            done: format!(
+                "nothing was written to {}; run the same command again to archive the year",
+                labels(&media)
+            ),
+        },
+        e => e,
+    };
     let catalog = vault.catalog()?;
     let supplement = pick_supplement(&catalog, &media, &req)?;
     let file = archive_file_name(req.year, &req.class, supplement);
@@ -134,6 +146,7 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
     let plans = check_tables(&specs, &window, progress)?;
     req.tables.check_unused(&plans)?;
     pause_point("tables-checked");
+    checkpoint(progress).map_err(nothing_written)?;
     let bytes = scan.bytes + plans.iter().map(|p| p.filtered.counts.size).sum::<u64>();
 
     for m in &media {
@@ -202,10 +215,25 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
             for t in &temps {
                 let _ = fs::remove_file(t);
             }
+            // Whatever failed after the user asked to stop (a read cut
+            // short, say) is part of stopping.
+            if progress.interrupted() {
+                return Err(nothing_written(Error::Interrupted {
+                    done: String::new(),
+                }));
+            }
             return Err(enrich_space_error(e, &media, &file, bytes));
         }
     };
     pause_point("copies-verified");
+    // The last safe point: from here on the copies are put in place and
+    // recorded without stopping (each step is short and atomic).
+    if let Err(e) = checkpoint(progress) {
+        for t in &temps {
+            let _ = fs::remove_file(t);
+        }
+        return Err(nothing_written(e));
+    }
 
     // Every copy is verified: put them in place, then record them.
     let mut copies = Vec::new();
@@ -402,8 +430,12 @@ fn write_and_verify(
     let mut writer = ArchiveWriter::new(outputs, recipients, metadata, options)?;
     let mut skipped = Vec::new();
     progress.phase("archiving", total);
+    let mut seen = 0u64;
     sources.walk(&mut |item| {
         use std::os::unix::fs::MetadataExt;
+        seen += 1;
+        pause_point_n("archive-record", seen);
+        checkpoint(progress)?;
         let mode = item.meta.mode();
         let mtime = Mtime {
             secs: item.meta.mtime(),
@@ -462,8 +494,10 @@ fn write_and_verify(
         }
     })?;
     for plan in tables {
+        checkpoint(progress)?;
         add_table(&mut writer, plan, window, progress)?;
     }
+    checkpoint(progress)?;
     if let Some(key) = signer {
         signatures::sign(&mut writer, key, metadata)?;
     }
@@ -500,6 +534,11 @@ struct Counted<'a, R> {
 
 impl<R: Read> Read for Counted<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // A large record is a long stretch between safe points: stop
+        // inside it too (the caller turns the error into `Interrupted`).
+        if self.progress.interrupted() {
+            return Err(std::io::Error::other("interrupted"));
+        }
         let n = self.inner.read(buf)?;
         self.progress.advance(n as u64);
         Ok(n)
@@ -573,6 +612,29 @@ fn enrich_space_error(e: Error, media: &[Medium], file: &str, bytes: u64) -> Err
         };
     }
     e
+}
+
+/// `stick-a, stick-b`.
+fn labels(media: &[Medium]) -> String {
+    media
+        .iter()
+        .map(Medium::label)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One line saying which leftovers of interrupted runs were removed.
+pub fn note_cleaned(medium: &Medium, removed: &[String], progress: &dyn Progress) {
+    if removed.is_empty() {
+        return;
+    }
+    progress.note(&format!(
+        "{}: removed {} leftover{} of interrupted runs ({})",
+        medium.label(),
+        removed.len(),
+        if removed.len() == 1 { "" } else { "s" },
+        removed.join(", ")
+    ));
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {

@@ -48,12 +48,15 @@ pub struct PurgeReport {
     /// What was kept, and why: changed since it was archived, or could not
     /// be removed.
     pub kept: Vec<Kept>,
+    /// The user asked to stop (SIGINT, SIGTERM): what was not removed yet
+    /// is still in the sources (and safe in the archive).
+    pub interrupted: bool,
 }
 
 impl PurgeReport {
     /// Whether everything archived was removed from the sources.
     pub fn complete(&self) -> bool {
-        self.kept.is_empty()
+        self.kept.is_empty() && !self.interrupted
     }
 }
 
@@ -193,6 +196,12 @@ pub fn run(
         purge_files(log, &mut report, progress);
     }
     for plan in tables {
+        if progress.interrupted() {
+            report.interrupted = true;
+        }
+        if report.interrupted {
+            break;
+        }
         purge_table(plan, window, &mut report);
     }
     report
@@ -214,6 +223,11 @@ fn purge_files(log: FileLog, report: &mut PurgeReport, progress: &dyn Progress) 
     progress.phase("removing archived files", 0);
     let mut first = true;
     loop {
+        // A safe point between two files.
+        if progress.interrupted() {
+            report.interrupted = true;
+            return;
+        }
         let entry = match read_entry(&mut input) {
             Ok(Some(e)) => e,
             Ok(None) => break,

@@ -137,7 +137,8 @@ pub fn run(
     let signer = vault.signing_key()?.map(Arc::new);
     let _lock = vault.lock()?;
     let medium = Medium::open(&dir, None)?.signed_by(signer.clone());
-    let _medium_lock = medium.lock()?;
+    let medium_lock = medium.lock()?;
+    crate::write::archive::note_cleaned(&medium, &medium.clean_leftovers(&medium_lock)?, progress);
     let mut files: Vec<String> = medium
         .index
         .archives

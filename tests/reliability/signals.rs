@@ -1,0 +1,352 @@
+//! Ctrl-C is not a crash (issue 17): SIGINT and SIGTERM sent to `archive`,
+//! `restore`, `destroy` and the purge at their test pause points. Each must
+//! stop at its next safe point with the documented exit code (130, 143) and
+//! one `interrupted:` line, leave no temporary file on any medium or in the
+//! restore folder, remove nothing complete, and let the next run (or
+//! `restore --resume`) finish the job.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+
+const NEW: &str = "2019-financial.kluis";
+
+/// SIGINT or SIGTERM, and the exit code each must give.
+#[derive(Clone, Copy, Debug)]
+enum Sig {
+    Int,
+    Term,
+}
+
+impl Sig {
+    fn name(self) -> &'static str {
+        match self {
+            Sig::Int => "INT",
+            Sig::Term => "TERM",
+        }
+    }
+    fn code(self) -> i32 {
+        match self {
+            Sig::Int => 130,
+            Sig::Term => 143,
+        }
+    }
+    fn alternate(i: usize) -> Sig {
+        if i % 2 == 0 { Sig::Int } else { Sig::Term }
+    }
+}
+
+/// Starts `cmd` held at pause point `point`, sends `sig`, ends the pause
+/// (by removing the marker) and waits for the process to end by itself.
+fn interrupt(env: &Env, cmd: Cmd, point: &str, sig: Sig) -> Ended {
+    let marker = env.p("pause-marker");
+    let p = cmd.spawn_paused(point, &marker, 120);
+    let sent = std::process::Command::new("kill")
+        .args(["-s", sig.name(), &p.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    fs::remove_file(&marker).unwrap();
+    p.wait()
+}
+
+/// The process ended by itself with the signal's code and exactly one
+/// `interrupted:` line containing `says`.
+#[track_caller]
+fn assert_interrupted(ended: &Ended, sig: Sig, says: &str) {
+    assert!(!ended.killed, "{ended}");
+    assert_eq!(ended.code, Some(sig.code()), "{ended}");
+    let lines: Vec<&str> = ended
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("interrupted:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one interrupted: line{ended}");
+    assert!(lines[0].contains(says), "{says:?} not said{ended}");
+    assert!(!ended.stderr.contains("error:"), "{ended}");
+}
+
+/// Every kluis temporary file below `dir`, at any depth.
+fn temps_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.contains(".tmp-") {
+                out.push(e.path());
+            }
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+/// Files below `root` by relative path, with their content.
+fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    contents(root)
+        .into_iter()
+        .map(|(p, b)| (p.strip_prefix(root).unwrap().to_path_buf(), b))
+        .collect()
+}
+
+/// A source folder of `n` small files in a few folders, and a 1 MB one
+/// (several restore chunks).
+fn source(env: &Env, n: usize) -> PathBuf {
+    let src = env.p("src");
+    make_source(&src, n, 700, &[1 << 20]);
+    src
+}
+
+fn archive_cmd(env: &Env, media: &[&str], extra: &[&str]) -> Cmd {
+    let mut cmd = env.kluis().args(["archive", "--year", "2019"]).args(extra);
+    for m in media {
+        fs::create_dir_all(env.p(m)).unwrap();
+        cmd = cmd.arg("--to").arg(env.p(m));
+    }
+    cmd.arg(env.p("src"))
+}
+
+/// Ten archive runs interrupted at ten points (SIGINT and SIGTERM in
+/// turn), each leaving both media as they were; the eleventh run finishes
+/// and leaves only complete files.
+#[test]
+fn archive_interrupted_at_ten_points_then_finished() {
+    let (env, key) = Env::ready();
+    source(&env, 60);
+    let media = ["stick-a", "stick-b"];
+    let points = [
+        "archive-record-1",
+        "archive-record-2",
+        "archive-record-3",
+        "archive-record-5",
+        "archive-record-8",
+        "archive-record-13",
+        "archive-record-21",
+        "archive-record-34",
+        "archive-record-55",
+        "copies-verified",
+    ];
+    let src_before = files(&env.p("src"));
+    for (i, point) in points.iter().enumerate() {
+        let sig = Sig::alternate(i);
+        let ended = interrupt(&env, archive_cmd(&env, &media, &[]), point, sig);
+        assert_interrupted(&ended, sig, "nothing was written to stick-a, stick-b");
+        for m in media {
+            let dir = env.p(m);
+            assert_eq!(temp_names(&dir), Vec::<String>::new(), "{point}: {m}");
+            assert!(!dir.join(NEW).exists(), "{point}: {m} has the archive");
+        }
+        assert!(
+            catalogued(&env.catalog()).is_empty(),
+            "{point}: the catalog changed"
+        );
+        assert_eq!(files(&env.p("src")), src_before, "{point}: source changed");
+    }
+    // The eleventh run finishes; only complete files are on each medium.
+    archive_cmd(&env, &media, &[]).run().ok();
+    for m in media {
+        let dir = env.p(m);
+        let complete = [LOCK, INDEX, SUMS, README, NEW, "SHA256SUMS.minisig"];
+        for n in names(&dir) {
+            assert!(complete.contains(&n.as_str()), "{m}: {n} is left");
+        }
+        env.full_verify_alone(&key, &dir.join(NEW));
+    }
+}
+
+/// A signal after the last safe point lets `archive` finish: exit 0, a
+/// note, the archive complete and recorded.
+#[test]
+fn archive_interrupted_after_its_last_safe_point_finishes() {
+    let (env, key) = Env::ready();
+    source(&env, 5);
+    let ended = interrupt(
+        &env,
+        archive_cmd(&env, &["stick"], &[]),
+        "archive-recorded",
+        Sig::Int,
+    );
+    assert_eq!(ended.code, Some(0), "{ended}");
+    assert!(ended.stderr.contains("finished its work"), "{ended}");
+    env.full_verify_alone(&key, &env.p("stick").join(NEW));
+    assert_eq!(catalogued(&env.catalog()).len(), 1);
+}
+
+/// The purge of `--purge-source` stops between two files: the archive is
+/// complete, what was not removed is still in the source, unchanged.
+#[test]
+fn purge_interrupted_keeps_the_rest_in_the_source() {
+    let (env, key) = Env::ready();
+    source(&env, 30);
+    let before = files(&env.p("src"));
+    let ended = interrupt(
+        &env,
+        archive_cmd(&env, &["stick"], &["--purge-source"]),
+        "purge-files",
+        Sig::Term,
+    );
+    assert_interrupted(&ended, Sig::Term, "is complete on stick");
+    env.full_verify_alone(&key, &env.p("stick").join(NEW));
+    let left = files(&env.p("src"));
+    assert!(!left.is_empty() && left.len() < before.len(), "{ended}");
+    for (path, bytes) in &left {
+        assert_eq!(Some(bytes), before.get(path), "{}", path.display());
+    }
+    assert!(temp_names(&env.p("stick")).is_empty());
+}
+
+fn restore_cmd(env: &Env, key: &Key, archive: &Path, extra: &[&str]) -> Cmd {
+    env.kluis()
+        .args(["restore", "-i"])
+        .arg(&key.path)
+        .arg(archive)
+        .arg("--to")
+        .arg(env.p("out"))
+        .args(extra)
+}
+
+/// `restore` interrupted at ten points: only complete, right files under
+/// their names, no temporary file; a plain rerun refuses, `--resume`
+/// finishes.
+#[test]
+fn restore_interrupted_at_ten_points_then_resumed() {
+    let (env, key) = Env::ready();
+    source(&env, 40);
+    let archive = env.archived(2019, "src");
+    let want: BTreeMap<PathBuf, Vec<u8>> = files(&env.p("src"))
+        .into_iter()
+        .map(|(p, b)| (Path::new("records/src").join(p), b))
+        .collect();
+    let points = [
+        "restore-checked",
+        "restore-record-1",
+        "restore-record-2",
+        "restore-record-3",
+        "restore-record-5",
+        "restore-record-8",
+        "restore-record-13",
+        "restore-record-21",
+        "restore-record-34",
+        "restore-writing",
+    ];
+    for (i, point) in points.iter().enumerate() {
+        let _ = fs::remove_dir_all(env.p("out"));
+        let sig = Sig::alternate(i + 1);
+        let ended = interrupt(&env, restore_cmd(&env, &key, &archive, &[]), point, sig);
+        assert_interrupted(&ended, sig, "--resume");
+        let out = env.p("out");
+        assert_eq!(temps_below(&out), Vec::<PathBuf>::new(), "{point}");
+        let got = files(&out);
+        assert!(got.len() < want.len(), "{point}: nothing was left to do");
+        for (path, bytes) in &got {
+            assert_eq!(
+                Some(bytes),
+                want.get(path),
+                "{point}: {} is not the record",
+                path.display()
+            );
+        }
+        if i == 5 {
+            restore_cmd(&env, &key, &archive, &[])
+                .run()
+                .error(2, &["already exists"]);
+        }
+        restore_cmd(&env, &key, &archive, &["--resume"]).run().ok();
+        assert_eq!(files(&out), want, "{point}: --resume did not finish");
+        assert_eq!(temps_below(&out), Vec::<PathBuf>::new());
+    }
+}
+
+/// `--resume` refuses, before writing anything, when a file in the way
+/// differs from the record.
+#[test]
+fn resume_refuses_a_different_file() {
+    let (env, key) = Env::ready();
+    source(&env, 3);
+    let archive = env.archived(2019, "src");
+    restore_cmd(&env, &key, &archive, &[]).run().ok();
+    let victim = env.p("out/records/src/ledger-0.bin");
+    fs::write(&victim, b"mine").unwrap();
+    let before = files(&env.p("out"));
+    restore_cmd(&env, &key, &archive, &["--resume"])
+        .run()
+        .error(2, &["ledger-0.bin"]);
+    assert_eq!(files(&env.p("out")), before);
+}
+
+/// `destroy` interrupted before its last safe point destroys nothing; run
+/// again, it destroys the copy.
+#[test]
+fn destroy_interrupted_destroys_nothing() {
+    let env = Env::with_archives();
+    let gone = env.p("m1").join("2015-financial.kluis");
+    let before = fs::read(&gone).unwrap();
+    let ended = interrupt(
+        &env,
+        env.kluis().destroy("2015-financial", env.p("m1")),
+        "destroy-checked",
+        Sig::Int,
+    );
+    assert_interrupted(&ended, Sig::Int, "nothing was destroyed");
+    assert_eq!(fs::read(&gone).unwrap(), before);
+    assert!(temp_names(&env.p("m1")).is_empty());
+    env.kluis()
+        .destroy("2015-financial", env.p("m1"))
+        .run()
+        .ok();
+    assert!(!gone.exists());
+}
+
+/// Leftovers of a killed run are removed by the next run holding the
+/// medium's lock (and by `verify --clean`), saying so; files that are not
+/// of kluis's own naming stay.
+#[test]
+fn leftovers_are_cleaned_by_the_next_run_only_if_ours() {
+    let (env, key) = Env::ready();
+    source(&env, 3);
+    let m = env.p("stick");
+    fs::create_dir_all(&m).unwrap();
+    let ours = ".2019-financial.kluis.tmp-0a1b2c3d";
+    let theirs = [
+        ".notes.tmp-mine",
+        ".2018-financial.kluis.tmp-rekey",
+        ".x.tmp-0A1B2C3D",
+    ];
+    fs::write(m.join(ours), random_bytes(4096)).unwrap();
+    for t in theirs {
+        fs::write(m.join(t), b"not kluis's").unwrap();
+    }
+    let run = env.archive(2019, &["stick"], &[], &["src"]);
+    run.ok()
+        .stderr_has("removed 1 leftover of interrupted runs");
+    assert!(!m.join(ours).exists());
+    for t in theirs {
+        assert!(m.join(t).exists(), "{t} was removed");
+    }
+    env.full_verify_alone(&key, &m.join(NEW));
+
+    // `verify` names a leftover; `verify --clean` removes it.
+    fs::write(m.join(ours), b"x").unwrap();
+    env.kluis()
+        .arg("verify")
+        .arg(&m)
+        .run()
+        .code(1)
+        .stdout_has("verify --clean");
+    env.kluis()
+        .args(["verify", "--clean"])
+        .arg(&m)
+        .run()
+        .code(1)
+        .stderr_has("removed 1 leftover");
+    assert!(!m.join(ours).exists());
+    for t in theirs {
+        assert!(m.join(t).exists(), "{t} was removed");
+    }
+}
