@@ -402,7 +402,14 @@ pub fn salvage_plaintext(plain: &[u8], biggest: usize) {
     let all = kluis::read::restore::Selection::new(&[]).expect("empty selection");
     let root = tempfile::tempdir().expect("temp dir");
     let target = root.path().join("target");
-    let _ = kluis::read::salvage::run(&archive, identities(), &target, &all, false);
+    let _ = kluis::read::salvage::run(
+        &archive,
+        identities(),
+        &target,
+        &all,
+        kluis::read::restore::Existing::Refuse,
+        &kluis::progress::Silent,
+    );
     stays_inside(root.path(), &target, "salvage");
     check_peak(base, biggest);
 }
@@ -490,7 +497,7 @@ fn check_archive(plaintext: &[u8], biggest_frame: usize) {
         ids,
         &target,
         &all,
-        false,
+        kluis::read::restore::Existing::Refuse,
         &kluis::progress::Silent,
     );
     stays_inside(root.path(), &target, "restore");
