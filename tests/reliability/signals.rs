@@ -34,7 +34,11 @@ impl Sig {
         }
     }
     fn alternate(i: usize) -> Sig {
-        if i % 2 == 0 { Sig::Int } else { Sig::Term }
+        if i.is_multiple_of(2) {
+            Sig::Int
+        } else {
+            Sig::Term
+        }
     }
 }
 
