@@ -2,8 +2,6 @@
 //! decides whether that becomes a bar (on a terminal) or nothing, and
 //! whether the user asked to stop (see [`Progress::interrupted`]).
 
-use crate::error::{Error, Result};
-
 /// Receives progress of long operations. Implementations must be cheap.
 pub trait Progress: Sync {
     /// A new phase starts (`"archiving"`, `"verifying copies"`), measured in
@@ -16,24 +14,10 @@ pub trait Progress: Sync {
     /// Whether the user asked the operation to stop (the CLI answers this
     /// from its SIGINT/SIGTERM handler). Long operations ask at their safe
     /// points, stop there, remove what they created that is not complete
-    /// and return [`Error::Interrupted`] saying what was done.
+    /// and return `Error::Interrupted` saying what was done.
     fn interrupted(&self) -> bool {
         false
     }
-}
-
-/// At a safe point: `Err(Error::Interrupted)` (with an empty account, which
-/// the operation fills in on its way out) when the user asked to stop.
-///
-/// # Errors
-/// [`Error::Interrupted`] when [`Progress::interrupted`] says so.
-pub fn checkpoint(progress: &dyn Progress) -> Result<()> {
-    if progress.interrupted() {
-        return Err(Error::Interrupted {
-            done: String::new(),
-        });
-    }
-    Ok(())
 }
 
 /// Reports nothing.

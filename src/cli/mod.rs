@@ -368,7 +368,7 @@ fn hint(e: &Error) -> Option<String> {
         Error::SourceChanged { .. } => "archive when nothing is writing to the source folders; no archive was written".into(),
         Error::EmptySource { .. } => "check the source folder(s) you gave".into(),
         Error::ReadBackMismatch { .. } => "the medium did not store what was written: use another medium; the bad copy was removed".into(),
-        Error::WouldOverwrite { .. } => "restore into an empty folder, or add --force to replace existing files".into(),
+        Error::WouldOverwrite { .. } => "restore into an empty folder; add --resume to finish an interrupted restore (files already there with the right content are kept), or --force to replace existing files".into(),
         Error::UnsafeEntry { .. } => "this archive was not written by kluis or was tampered with; nothing was restored".into(),
         Error::UnknownArchive { .. } => "`kluis status` lists the archives by name (YYYY-CLASS) and id".into(),
         Error::RetentionNotEnded { .. }

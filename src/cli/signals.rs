@@ -29,6 +29,7 @@ pub fn install() {
                 None => {
                     first = Some(Instant::now());
                     RECEIVED.store(signal, Ordering::SeqCst);
+                    kluis::util::testpoint::wake();
                 }
                 Some(at) if at.elapsed() < GRACE => {}
                 Some(_) => {

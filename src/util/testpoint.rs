@@ -26,13 +26,23 @@ fn armed() -> Option<&'static str> {
 /// A pause point stops the process once at most.
 static FIRED: AtomicBool = AtomicBool::new(false);
 
+/// Set by [`wake`].
+static WOKEN: AtomicBool = AtomicBool::new(false);
+
+/// Ends a pause early: the CLI calls it once it has taken note of a
+/// SIGINT or SIGTERM, so that a test that sent one sees kluis go on to its
+/// next safe point knowing it (nothing else reads this).
+pub fn wake() {
+    WOKEN.store(true, Ordering::SeqCst);
+}
+
 /// A test-only hook: when `KLUIS_TEST_PAUSE_AT` equals `point`, kluis
 /// creates the file `KLUIS_TEST_PAUSE_MARKER` names (if set) and sleeps
 /// (`KLUIS_TEST_PAUSE_SECS`, default a minute), so that a test can kill it
 /// exactly there and check what a crash at that point leaves, or change a
 /// source while it waits. The test ends the pause early by removing the
-/// marker file (after sending SIGINT, say, to see kluis stop at its next
-/// safe point). A process pauses once at most. The points are listed in
+/// marker file, or by sending SIGINT or SIGTERM (see [`wake`]). A process
+/// pauses once at most. The points are listed in
 /// docs/TABLES.md.
 pub fn pause_point(point: &str) {
     if armed() == Some(point) {
@@ -70,7 +80,8 @@ fn pause(point: &str) {
         .unwrap_or(60);
     let until = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < until {
-        if marker.as_ref().is_some_and(|m| fs::metadata(m).is_err()) {
+        if WOKEN.load(Ordering::SeqCst) || marker.as_ref().is_some_and(|m| fs::metadata(m).is_err())
+        {
             return;
         }
         std::thread::sleep(Duration::from_millis(20));

@@ -20,7 +20,7 @@ use crate::format::signatures;
 use crate::format::writer::{ArchiveWriter, Mtime, Sealed, WriteOptions};
 use crate::keys::signing::SigningKey;
 use crate::keys::{self, Recipient};
-use crate::progress::{Progress, Silent, checkpoint};
+use crate::progress::{Progress, Silent};
 use crate::retention::fiscal_year_range;
 use crate::sources::folder::{ItemKind, Sources};
 use crate::sources::table::{Origin, TableOptions, TablePlan, TableReport, TableSpec, Window};
@@ -612,6 +612,17 @@ fn enrich_space_error(e: Error, media: &[Medium], file: &str, bytes: u64) -> Err
         };
     }
     e
+}
+
+/// At a safe point: `Err(Error::Interrupted)` (with an empty account, which
+/// `run` fills in on its way out) when the user asked to stop.
+fn checkpoint(progress: &dyn Progress) -> Result<()> {
+    if progress.interrupted() {
+        return Err(Error::Interrupted {
+            done: String::new(),
+        });
+    }
+    Ok(())
 }
 
 /// `stick-a, stick-b`.
