@@ -324,6 +324,9 @@ pub fn execute(vault: &Vault, plan: &DestroyPlan, progress: &dyn Progress) -> Re
                 }
                 _ => METHOD_ALREADY_GONE,
             };
+            // The parity files go with the archive (they hold parity of
+            // ciphertext: nothing readable, but nothing to keep either).
+            crate::vault::parity::remove(&plan.medium_dir, &a.file)?;
             let mut proof = Destruction {
                 archive_id: a.archive_id.clone(),
                 fiscal_year: a.fiscal_year,
