@@ -109,7 +109,7 @@ impl Accumulator {
                 .chunks_mut(per_thread)
                 .zip(self.exponents.chunks(per_thread))
             {
-                let work = move || {
+                let mut work = move || {
                     let mults: Vec<Vec<Multiplier>> = exps
                         .iter()
                         .map(|&e| {
