@@ -12,8 +12,13 @@ cd "$(dirname "$0")/.."
 size_mb=${1:-256}
 runs=${2:-3}
 command -v par2 >/dev/null || { echo "bench-parity: install par2 (Debian package par2)" >&2; exit 2; }
-cargo build --release --quiet
-kluis=$PWD/target/release/kluis
+# KLUIS_BIN: an already built kluis (default: a release build).
+if [ -n "${KLUIS_BIN:-}" ]; then
+  kluis=$(realpath "$KLUIS_BIN")
+else
+  cargo build --release --quiet
+  kluis=$PWD/target/release/kluis
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 file=bench.kluis
