@@ -435,6 +435,7 @@ mod tests {
                 operator: None,
                 verify_every_months: 12,
                 retention: RetentionConfig::default(),
+                parity: Default::default(),
             },
         )
         .unwrap();
