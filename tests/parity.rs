@@ -19,9 +19,7 @@ fn par2() -> Command {
         common::have_tool("par2"),
         "the stock par2 program is missing: install the Debian package par2 (scripts/test.sh does)"
     );
-    let mut c = Command::new("par2");
-    c.arg("-q");
-    c
+    Command::new("par2")
 }
 
 struct Rng(u64);
@@ -69,6 +67,7 @@ fn protect(dir: &Path, name: &str, data: &[u8], settings: &Settings, slice: u64)
 fn stock(dir: &Path, verb: &str, name: &str) -> bool {
     par2()
         .arg(verb)
+        .arg("-q")
         .arg(parity::index_name(name))
         .current_dir(dir)
         .output()
