@@ -42,7 +42,7 @@ pub struct Accumulator {
 
 impl Accumulator {
     pub fn new(slice_size: usize, exponents: Vec<u32>) -> Self {
-        assert!(slice_size % 4 == 0 && slice_size > 0);
+        assert!(slice_size.is_multiple_of(4) && slice_size > 0);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         Accumulator {
             slice_size,
@@ -206,7 +206,7 @@ impl Creator {
             let mut acc = Accumulator::new(slice_size, (0..blocks).collect());
             for slice in from_hash {
                 acc.push(slice);
-                if acc.slices % GROUP == 0
+                if acc.slices.is_multiple_of(GROUP)
                     && let Some(p) = &projection
                     && let Some(total) = p(seen.load(Ordering::Relaxed))
                 {

@@ -97,7 +97,7 @@ impl Kernel {
     /// length.
     pub fn mul_acc(self, dst: &mut [u8], src: &[u8], m: &Multiplier) {
         assert_eq!(dst.len(), src.len(), "buffers of one length");
-        assert!(dst.len() % 2 == 0, "whole 16-bit words");
+        assert!(dst.len().is_multiple_of(2), "whole 16-bit words");
         let done = match self {
             Kernel::Scalar => 0,
             #[cfg(target_arch = "x86_64")]

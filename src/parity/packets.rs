@@ -86,7 +86,7 @@ pub fn creator_body(text: &str) -> Vec<u8> {
 }
 
 fn pad4(b: &mut Vec<u8>) {
-    while b.len() % 4 != 0 {
+    while !b.len().is_multiple_of(4) {
         b.push(0);
     }
 }
@@ -95,7 +95,7 @@ fn pad4(b: &mut Vec<u8>) {
 pub fn packet_header(set_id: &Md5Hash, kind: &[u8; 16], body: &[&[u8]]) -> [u8; HEADER_LEN] {
     let body_len: usize = body.iter().map(|b| b.len()).sum();
     let len = HEADER_LEN + body_len;
-    debug_assert!(len % 4 == 0);
+    debug_assert!(len.is_multiple_of(4));
     let mut h = Md5::new();
     h.update(set_id);
     h.update(kind);
@@ -203,7 +203,7 @@ pub fn read_file_desc(body: &[u8]) -> Option<FileDescription> {
 }
 
 pub fn read_ifsc(body: &[u8]) -> Option<(Md5Hash, Vec<SliceCheck>)> {
-    if body.len() < 16 || (body.len() - 16) % 20 != 0 {
+    if body.len() < 16 || !(body.len() - 16).is_multiple_of(20) {
         return None;
     }
     let checks = body[16..]
