@@ -26,6 +26,7 @@ TOOLS=(
   "signify-openbsd signify-openbsd" # signatures
   "zbarimg   zbar-tools"       # the paper kit's QR code
   "rsvg-convert librsvg2-bin"  # the paper kit's QR code, SVG to PNG
+  "par2      par2"             # parity: stock par2 verify and repair (tests/parity.rs)
 )
 
 pkgs=()

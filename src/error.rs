@@ -106,6 +106,16 @@ pub enum Error {
     )]
     ReadBackMismatch { medium: PathBuf, file: String },
 
+    #[error("{path}: beyond repair: {damaged} slices damaged, {blocks} recovery blocks")]
+    BeyondRepair {
+        path: PathBuf,
+        damaged: u64,
+        blocks: u64,
+    },
+
+    #[error("{path}: no usable parity files (FILE.par2, FILE.vol*.par2) beside it")]
+    NoParity { path: PathBuf },
+
     #[error("{path}: refusing to overwrite an existing file")]
     WouldOverwrite { path: PathBuf },
 

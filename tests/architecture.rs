@@ -12,7 +12,15 @@ use std::path::{Path, PathBuf};
 /// Rooms in layers; a room may import its own layer's rooms only where
 /// listed in `SIDEWAYS`, and any room of a lower layer.
 const LAYERS: &[&[&str]] = &[
-    &["error", "keys", "progress", "retention", "util", "demo"],
+    &[
+        "error",
+        "keys",
+        "progress",
+        "retention",
+        "util",
+        "demo",
+        "parity",
+    ],
     &["format", "sources", "vault"],
     &["read", "write", "lifecycle"],
 ];
@@ -24,6 +32,7 @@ const SIDEWAYS: &[(&str, &str)] = &[
     ("retention", "error"),
     ("util", "error"),
     ("demo", "error"),
+    ("parity", "error"),
     ("sources", "format"),
     ("vault", "format"),
     ("vault", "sources"),

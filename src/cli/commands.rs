@@ -142,6 +142,7 @@ pub fn init(vault_dir: Option<&Path>, quiet: bool, args: InitArgs) -> Result<Out
             fiscal_year_start,
             classes: Default::default(),
         },
+        parity: Default::default(),
     };
     let vault = Vault::init(&dir, config)?;
     note(
@@ -247,6 +248,9 @@ pub struct ArchiveArgs {
     /// Write the archive without the organisation's signature (it then proves nothing about who wrote it).
     #[arg(long)]
     unsigned: bool,
+    /// PAR2 recovery files beside each copy, as a percentage of the archive (plus a few spare blocks); 0: none [default: the vault's [parity] percent, 5]
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(0..=100))]
+    parity: Option<u32>,
     /// Folders of records to archive (optional with --table).
     #[arg(value_name = "SOURCE", required_unless_present = "tables")]
     sources: Vec<PathBuf>,
@@ -298,6 +302,7 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
         tables,
         purge_source: args.purge_source,
         unsigned: args.unsigned,
+        parity_percent: args.parity,
     };
     let report = archive::run(&vault, request, &bar)?;
     bar.finish();
@@ -317,6 +322,7 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
             "seconds": report.seconds,
             "tables": report.tables,
             "purge": report.purge,
+            "parity": report.parity,
         }))?;
     } else {
         let t = &report.sealed.totals;
@@ -336,6 +342,18 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
                 "  copy on {label}: {} (read back from the medium and verified)",
                 path.display()
             ))?;
+        }
+        match &report.parity {
+            Some(p) => stdout_line(&format!(
+                "  parity: {} recovery blocks of {} for {} slices ({} per copy; repairs up to {} damaged slices: `kluis repair` or `par2 repair {}.par2`)",
+                p.blocks,
+                human(p.slice_size),
+                p.slices,
+                human(p.bytes),
+                p.blocks,
+                report.file
+            ))?,
+            None => stdout_line("  parity: none (--parity 0)")?,
         }
         for t in &report.tables {
             let other = if t.rows_other_years.is_empty() {

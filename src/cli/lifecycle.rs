@@ -206,6 +206,7 @@ fn render_status(rows: &[ArchiveStatus], today: NaiveDate) -> String {
             "STATE",
             "MEDIUM",
             "LAST VERIFIED",
+            "PARITY",
             "PATH",
         ]
         .map(String::from)
@@ -248,7 +249,12 @@ fn render_status(rows: &[ArchiveStatus], today: NaiveDate) -> String {
             } else {
                 c.path.display().to_string()
             };
-            cells.push([first, vec![c.medium.clone(), verified, path]].concat());
+            let parity = match c.parity_bytes {
+                Some(0) => "none".to_owned(),
+                Some(n) => kluis::write::archive::human(n),
+                None => "-".to_owned(),
+            };
+            cells.push([first, vec![c.medium.clone(), verified, parity, path]].concat());
         }
     }
     let mut out = table(&cells);

@@ -7,6 +7,7 @@ mod keys;
 mod lifecycle;
 mod manual;
 mod progress;
+mod repair;
 mod share;
 mod signals;
 
@@ -157,6 +158,8 @@ pub enum Command {
     Rekey(share::RekeyArgs),
     /// Hand chosen records to an auditor: a new archive for their key only, or a plain folder.
     Share(share::ShareArgs),
+    /// Repair damaged archives from their PAR2 parity files (no key needed), or add parity to archives without it.
+    Repair(repair::RepairArgs),
 }
 
 #[derive(Subcommand)]
@@ -304,6 +307,7 @@ pub fn main() -> ExitCode {
         Command::Man(args) => manual::man(quiet, args),
         Command::Rekey(args) => share::rekey(cli.vault.as_deref(), quiet, args),
         Command::Share(args) => share::share(cli.vault.as_deref(), quiet, args),
+        Command::Repair(args) => repair::repair(cli.vault.as_deref(), args),
     };
     let signal = signals::received();
     if signal.is_some() && matches!(result, Ok(Outcome::Ok | Outcome::NeedsAction)) && !quiet {
@@ -367,6 +371,8 @@ fn hint(e: &Error) -> Option<String> {
         Error::MediumFull { .. } => "free space on the medium or use a larger one; no partial archive was left on it".into(),
         Error::SourceChanged { .. } => "archive when nothing is writing to the source folders; no archive was written".into(),
         Error::EmptySource { .. } => "check the source folder(s) you gave".into(),
+        Error::BeyondRepair { .. } => "the archive was left untouched: restore from another copy (`kluis status` lists them); `kluis restore --salvage` restores what is intact".into(),
+        Error::NoParity { .. } => "this archive was written without parity: restore from another copy, or `kluis repair --add-parity` an intact copy for the future".into(),
         Error::ReadBackMismatch { .. } => "the medium did not store what was written: use another medium; the bad copy was removed".into(),
         Error::WouldOverwrite { .. } => "restore into an empty folder; add --resume to finish an interrupted restore (files already there with the right content are kept), or --force to replace existing files".into(),
         Error::UnsafeEntry { .. } => "this archive was not written by kluis or was tampered with; nothing was restored".into(),

@@ -345,6 +345,9 @@ pub fn execute(vault: &Vault, plan: &DestroyPlan, progress: &dyn Progress) -> Re
                 }
                 _ => METHOD_ALREADY_GONE,
             };
+            // The parity files go with the archive (they hold parity of
+            // ciphertext: nothing readable, but nothing to keep either).
+            crate::vault::parity::remove(&plan.medium_dir, &a.file)?;
             let mut proof = Destruction {
                 archive_id: a.archive_id.clone(),
                 fiscal_year: a.fiscal_year,
@@ -453,6 +456,7 @@ mod tests {
                 operator: None,
                 verify_every_months: 12,
                 retention: RetentionConfig::default(),
+                parity: Default::default(),
             },
         )
         .unwrap();

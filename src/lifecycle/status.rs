@@ -110,6 +110,9 @@ pub struct CopyStatus {
     /// When it should next be verified (`None` once destroyed).
     pub verify_due: Option<NaiveDate>,
     pub destroyed: Option<DateTime<Utc>>,
+    /// Bytes of PAR2 parity files beside the copy (0: none); `None` when
+    /// its medium is not mounted or the copy is destroyed.
+    pub parity_bytes: Option<u64>,
 }
 
 /// The catalog's archives by fiscal year, class and supplement.
@@ -147,6 +150,8 @@ pub fn status(catalog: &Catalog, today: NaiveDate, verify_every_months: u32) -> 
                     last_result: c.last_result.clone(),
                     verify_due: copy_verification_due(c, verify_every_months),
                     destroyed: c.destroyed,
+                    parity_bytes: (c.destroyed.is_none() && c.path.join(&a.file).exists())
+                        .then(|| crate::vault::parity::size_of(&c.path, &a.file)),
                 })
                 .collect(),
         })

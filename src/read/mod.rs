@@ -2,6 +2,7 @@
 //! `restore` (all records or a selection, by seeking), `salvage` (every
 //! intact record of a damaged archive).
 
+pub mod repair;
 pub mod restore;
 pub mod salvage;
 pub mod verify;

@@ -637,6 +637,13 @@ passphrase is NOT on this medium; the organisation keeps it.
 
      sha256sum -c kluis/SHA256SUMS
 
+4. Repair damage (no key needed) with an archive's parity files, when
+   FILE.par2 and FILE.vol*.par2 are beside it (par2cmdline, Debian package
+   par2; or `kluis repair FILE`):
+
+     par2 verify 2019-financial.kluis.par2
+     par2 repair 2019-financial.kluis.par2
+
 The records are in records/ (and tables/); kluis/metadata.json says which
 organisation, fiscal year and class the archive is and until when it must be
 kept; kluis/manifest.jsonl lists every record with its size, date and hash.

@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod media;
+pub mod parity;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -46,6 +47,55 @@ pub struct Config {
     pub verify_every_months: u32,
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// `[parity]`: PAR2 recovery files written beside every archive.
+    #[serde(default)]
+    pub parity: ParityConfig,
+}
+
+/// `[parity]` in `config.toml`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParityConfig {
+    /// Recovery blocks as a percentage of the archive's slices; 0: none.
+    #[serde(default = "default_parity_percent")]
+    pub percent: u32,
+    /// Recovery blocks beyond the percentage.
+    #[serde(default = "default_parity_spare")]
+    pub spare: u32,
+    /// Memory for the recovery blocks held while writing, in MiB; more
+    /// blocks are made in further passes over the written copy.
+    #[serde(default = "default_parity_memory")]
+    pub memory_mib: u64,
+}
+
+fn default_parity_percent() -> u32 {
+    crate::parity::DEFAULT_PERCENT
+}
+fn default_parity_spare() -> u32 {
+    crate::parity::DEFAULT_SPARE
+}
+fn default_parity_memory() -> u64 {
+    crate::parity::DEFAULT_BUDGET >> 20
+}
+
+impl Default for ParityConfig {
+    fn default() -> Self {
+        ParityConfig {
+            percent: default_parity_percent(),
+            spare: default_parity_spare(),
+            memory_mib: default_parity_memory(),
+        }
+    }
+}
+
+impl ParityConfig {
+    pub fn settings(&self) -> crate::parity::Settings {
+        crate::parity::Settings {
+            percent: self.percent,
+            spare: self.spare,
+            budget: self.memory_mib.max(1) << 20,
+        }
+    }
 }
 
 fn default_verify_every() -> u32 {
@@ -75,6 +125,8 @@ struct ConfigFile {
     #[serde(default)]
     retention: RetentionConfig,
     #[serde(default)]
+    parity: ParityConfig,
+    #[serde(default)]
     tables: BTreeMap<String, TableConfig>,
 }
 
@@ -86,6 +138,7 @@ impl ConfigFile {
             operator,
             verify_every_months,
             retention,
+            parity,
             tables,
         } = self;
         (
@@ -95,6 +148,7 @@ impl ConfigFile {
                 operator,
                 verify_every_months,
                 retention,
+                parity,
             },
             tables,
         )
@@ -328,6 +382,7 @@ mod tests {
             operator: None,
             verify_every_months: 12,
             retention: RetentionConfig::default(),
+            parity: Default::default(),
         }
     }
 

@@ -28,6 +28,7 @@ use crate::util::testpoint::{pause_point, pause_point_n};
 use crate::vault::Vault;
 use crate::vault::catalog::{CatalogArchive, Copy};
 use crate::vault::media::{self, IndexedArchive, Medium};
+use crate::write::parity;
 use crate::write::purge::{self, FileLog, PurgeReport};
 
 /// What to archive and where.
@@ -54,6 +55,9 @@ pub struct Request {
     /// Write without the organisation's signature (a vault without a
     /// signing key refuses otherwise).
     pub unsigned: bool,
+    /// `--parity PERCENT`: overrides the vault's `[parity] percent` (0: no
+    /// parity files).
+    pub parity_percent: Option<u32>,
 }
 
 /// What was written.
@@ -70,6 +74,8 @@ pub struct Report {
     /// With `--purge-source`: what was removed from the sources, and what
     /// was kept because it changed.
     pub purge: Option<PurgeReport>,
+    /// The parity written beside every copy (`None`: switched off).
+    pub parity: Option<parity::Written>,
 }
 
 pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Report> {
@@ -193,8 +199,13 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         true => Some(FileLog::new(&req.sources)?),
         false => None,
     };
+    let mut parity_settings = vault.config.parity.settings();
+    if let Some(p) = req.parity_percent {
+        parity_settings.percent = p;
+    }
     let mut temps: Vec<PathBuf> = Vec::new();
     let result = write_and_verify(
+        &parity_settings,
         &media,
         &file,
         &metadata,
@@ -209,7 +220,7 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         progress,
         &mut temps,
     );
-    let (sealed, skipped) = match result {
+    let (sealed, skipped, staged) = match result {
         Ok(v) => v,
         Err(e) => {
             for t in &temps {
@@ -239,6 +250,10 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
     let mut copies = Vec::new();
     for (medium, temp) in media.iter_mut().zip(&temps) {
         let path = medium.install(temp, &file)?;
+        if let Some((_, staged)) = &staged {
+            let i = copies.len();
+            crate::vault::parity::install(medium, &staged[i])?;
+        }
         medium.add(IndexedArchive {
             archive_id: metadata.archive_id.clone(),
             file: file.clone(),
@@ -302,6 +317,7 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         seconds: started.elapsed().as_secs_f64(),
         tables: plans.iter().map(TablePlan::report).collect(),
         purge,
+        parity: staged.map(|(w, _)| w),
     })
 }
 
@@ -406,6 +422,7 @@ fn is_pipe_closed(e: &Error) -> bool {
 
 #[allow(clippy::too_many_arguments)]
 fn write_and_verify(
+    parity_settings: &crate::parity::Settings,
     media: &[Medium],
     file: &str,
     metadata: &Metadata,
@@ -419,13 +436,19 @@ fn write_and_verify(
     total: u64,
     progress: &dyn Progress,
     temps: &mut Vec<PathBuf>,
-) -> Result<(Sealed, Vec<PathBuf>)> {
+) -> Result<(Sealed, Vec<PathBuf>, Option<parity::Staged>)> {
+    let counting = parity::Counting::new(progress);
+    let progress: &dyn Progress = &counting;
     let mut outputs = Vec::new();
-    for m in media {
+    for (i, m) in media.iter().enumerate() {
         let (path, handle) = m.create_temp(file)?;
         temps.push(path.clone());
         let copy = media::CopyWriter::new(path.clone(), handle)?;
-        outputs.push((path, copy));
+        // The ciphertext is the same on every medium: parity is computed
+        // once, from the first copy's stream.
+        let creator = (i == 0 && parity_settings.enabled())
+            .then(|| parity::creator(file, parity_settings, total, &counting));
+        outputs.push((path, parity::Output::new(copy, creator)));
     }
     let mut writer = ArchiveWriter::new(outputs, recipients, metadata, options)?;
     let mut skipped = Vec::new();
@@ -501,7 +524,8 @@ fn write_and_verify(
     if let Some(key) = signer {
         signatures::sign(&mut writer, key, metadata)?;
     }
-    let (sealed, files) = writer.finish()?;
+    let (sealed, mut files) = writer.finish()?;
+    let creator = files.first_mut().and_then(|(_, o)| o.parity.take());
     // Each copy was read back from its medium while it was written; wait
     // for the last stretch and compare.
     progress.phase("reading back", 0);
@@ -510,7 +534,7 @@ fn write_and_verify(
             .into_iter()
             .map(|(_, copy)| {
                 let sealed = &sealed;
-                s.spawn(move || copy.finish(sealed.size, &sealed.sha256))
+                s.spawn(move || copy.copy.finish(sealed.size, &sealed.sha256))
             })
             .collect();
         handles
@@ -524,7 +548,24 @@ fn write_and_verify(
     for c in checks {
         c?;
     }
-    Ok((sealed, skipped))
+    // The parity files, written and read back on every medium before
+    // anything is renamed into place.
+    let staged = match creator {
+        Some(c) => {
+            let first = temps[0].clone();
+            Some(parity::finish(
+                c,
+                parity_settings,
+                media,
+                file,
+                &first,
+                progress,
+                temps,
+            )?)
+        }
+        None => None,
+    };
+    Ok((sealed, skipped, staged))
 }
 
 struct Counted<'a, R> {

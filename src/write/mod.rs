@@ -5,6 +5,7 @@
 //! selection of records for an outsider.
 
 pub mod archive;
+pub mod parity;
 pub mod purge;
 pub mod rekey;
 pub mod share;

@@ -29,8 +29,13 @@ fn awkward_tree_round_trips_through_two_media() {
     );
     for medium in ["stick-a", "stick-b"] {
         assert_no_new_archive(&env.p(medium), &["2019-financial.kluis"]);
+        let (parity, others): (Vec<String>, Vec<String>) = visible_names(&env.p(medium))
+            .into_iter()
+            .partition(|n| n.ends_with(".par2"));
+        assert_eq!(parity.len(), 2, "index and one volume: {parity:?}");
+        assert_eq!(parity[0], "2019-financial.kluis.par2");
         assert_eq!(
-            visible_names(&env.p(medium)),
+            others,
             [
                 "2019-financial.kluis",
                 "README.txt",

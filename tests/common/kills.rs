@@ -182,7 +182,9 @@ pub fn only_known_names(dir: &Path, allowed: &[&str]) {
         let signed = n == "SHA256SUMS.minisig"
             || n == "signing.key"
             || n.ends_with(".destroyed.json")
-            || n.ends_with(".destroyed.json.minisig");
+            || n.ends_with(".destroyed.json.minisig")
+            // Parity files beside an archive (issue 11).
+            || n.ends_with(".par2");
         let temp = signed || n.starts_with('.') && n.contains(".tmp-");
         assert!(
             temp || allowed.contains(&n.as_str()),

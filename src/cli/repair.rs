@@ -1,0 +1,89 @@
+//! `kluis repair`: damaged archives rebuilt from their PAR2 parity files
+//! (no key needed), or parity added to archives written without it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use kluis::read::repair;
+use kluis::vault::{self, Vault};
+use kluis::{Error, Result};
+
+use super::{Outcome, print_json};
+
+#[derive(Args)]
+pub struct RepairArgs {
+    /// Write parity files for archives that have none (written before parity existed or with --parity 0), instead of repairing.
+    #[arg(long)]
+    add_parity: bool,
+    /// With --add-parity: redundancy in percent [default: the vault's [parity] percent, 5]
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(1..=100))]
+    parity: Option<u32>,
+    /// One JSON object per archive on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Archive files, or medium folders (every archive on them).
+    #[arg(value_name = "ARCHIVE|MEDIUM", required = true)]
+    paths: Vec<PathBuf>,
+}
+
+pub fn repair(vault_dir: Option<&Path>, args: RepairArgs) -> Result<Outcome> {
+    let mut settings = Vault::open(&vault::locate(vault_dir))
+        .map(|v| v.config.parity.settings())
+        .unwrap_or_default();
+    if let Some(p) = args.parity {
+        settings.percent = p;
+    }
+    let mut outcome = Outcome::Ok;
+    for path in &args.paths {
+        for archive in repair::archives_at(path)? {
+            let report = if args.add_parity {
+                repair::add_parity(&archive, &settings)
+            } else {
+                repair::repair_archive(&archive)
+            };
+            let report = match report {
+                Ok(r) => r,
+                Err(e @ Error::BeyondRepair { .. }) => {
+                    super::report_error(&e);
+                    outcome = Outcome::NeedsAction;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if args.json {
+                print_json(&report)?;
+                continue;
+            }
+            let text = match report.result {
+                "intact" => format!(
+                    "{}: intact ({} slices checked; {} recovery blocks available)",
+                    report.archive.display(),
+                    report.slices,
+                    report.recovery_blocks
+                ),
+                "repaired" => format!(
+                    "{}: repaired {} damaged of {} slices, checked and put in place; {} of {} recovery blocks would remain for further damage",
+                    report.archive.display(),
+                    report.damaged,
+                    report.slices,
+                    report.blocks_left,
+                    report.recovery_blocks
+                ),
+                "has-parity" => format!(
+                    "{}: already has parity ({} recovery blocks); nothing written",
+                    report.archive.display(),
+                    report.recovery_blocks
+                ),
+                _ => format!(
+                    "{}: parity added: {} recovery blocks for {} slices",
+                    report.archive.display(),
+                    report.recovery_blocks,
+                    report.slices
+                ),
+            };
+            writeln!(std::io::stdout().lock(), "{text}").map_err(|e| Error::io("stdout", e))?;
+        }
+    }
+    Ok(outcome)
+}

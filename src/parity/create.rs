@@ -1,0 +1,400 @@
+//! Creating PAR2 recovery data while the archive is written: the writer
+//! hands over its ciphertext as it goes ([`Creator`], a `Write`), a hashing
+//! thread computes the file's and each slice's MD5 and CRC32, and an
+//! accumulating thread adds each slice, times its constant raised to each
+//! recovery block's exponent, into the recovery blocks held in memory
+//! ([`Accumulator`]). The same accumulator makes further blocks in more
+//! passes over a written file when they did not fit in the memory budget.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use md5::{Digest, Md5};
+
+use super::gf16;
+use super::kernel::{Kernel, Multiplier};
+use super::packets::{FileDescription, Md5Hash, SliceCheck};
+use super::{Recovery, Settings};
+use crate::error::{Error, IoContext, Result};
+
+/// Slices multiplied into the recovery blocks together, so that each
+/// stretch of a block is loaded once per group rather than once per slice.
+const GROUP: usize = 16;
+/// The stretch of a slice processed against every block before the next.
+const PIECE: usize = 8 << 10;
+
+/// Recovery blocks being built from input slices fed in order.
+pub struct Accumulator {
+    slice_size: usize,
+    kernel: Kernel,
+    exponents: Vec<u32>,
+    blocks: Vec<Vec<u8>>,
+    group: Vec<Vec<u8>>,
+    /// Slices consumed (including those in `group`).
+    slices: usize,
+    constants: Vec<u16>,
+    threads: usize,
+}
+
+impl Accumulator {
+    pub fn new(slice_size: usize, exponents: Vec<u32>) -> Self {
+        assert!(slice_size.is_multiple_of(4) && slice_size > 0);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Accumulator {
+            slice_size,
+            kernel: Kernel::detect(),
+            blocks: exponents.iter().map(|_| vec![0u8; slice_size]).collect(),
+            exponents,
+            group: Vec::with_capacity(GROUP),
+            slices: 0,
+            constants: Vec::new(),
+            threads,
+        }
+    }
+
+    /// Uses this kernel (tests compare them).
+    pub fn with_kernel(mut self, kernel: Kernel) -> Self {
+        self.kernel = kernel;
+        self
+    }
+
+    pub fn kept(&self) -> usize {
+        self.exponents.len()
+    }
+
+    /// Stops building all but the first `n` blocks and frees them.
+    pub fn keep(&mut self, n: usize) {
+        self.exponents.truncate(n);
+        self.blocks.truncate(n);
+    }
+
+    /// Adds the next input slice (shorter only when it is the last: it is
+    /// zero padded).
+    pub fn push(&mut self, mut slice: Vec<u8>) {
+        assert!(slice.len() <= self.slice_size);
+        slice.resize(self.slice_size, 0);
+        self.group.push(slice);
+        self.slices += 1;
+        if self.group.len() == GROUP {
+            self.flush();
+        }
+        if self.slices > gf16::MAX_SLICES {
+            // Checked by the caller before it gets here; never silently
+            // wrong.
+            panic!("more than {} input slices", gf16::MAX_SLICES);
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.group.is_empty() || self.blocks.is_empty() {
+            self.group.clear();
+            return;
+        }
+        let first = self.slices - self.group.len();
+        if self.constants.len() < self.slices {
+            self.constants = gf16::input_constants(self.slices.max(2 * self.constants.len()));
+        }
+        let constants = &self.constants[first..self.slices];
+        let group = &self.group;
+        let kernel = self.kernel;
+        let size = self.slice_size;
+        let per_thread = self.blocks.len().div_ceil(self.threads).max(1);
+        std::thread::scope(|s| {
+            for (blocks, exps) in self
+                .blocks
+                .chunks_mut(per_thread)
+                .zip(self.exponents.chunks(per_thread))
+            {
+                let mut work = move || {
+                    let mults: Vec<Vec<Multiplier>> = exps
+                        .iter()
+                        .map(|&e| {
+                            constants
+                                .iter()
+                                .map(|&c| Multiplier::new(gf16::pow(c, e)))
+                                .collect()
+                        })
+                        .collect();
+                    let mut at = 0;
+                    while at < size {
+                        let end = (at + PIECE).min(size);
+                        for (block, ms) in blocks.iter_mut().zip(&mults) {
+                            let dst = &mut block[at..end];
+                            for (src, m) in group.iter().zip(ms) {
+                                kernel.mul_acc(dst, &src[at..end], m);
+                            }
+                        }
+                        at = end;
+                    }
+                };
+                if self.threads == 1 {
+                    work();
+                } else {
+                    s.spawn(work);
+                }
+            }
+        });
+        self.group.clear();
+    }
+
+    /// The finished blocks with their exponents.
+    pub fn finish(mut self) -> Vec<Recovery> {
+        self.flush();
+        self.exponents
+            .into_iter()
+            .zip(self.blocks)
+            .map(|(exponent, data)| Recovery { exponent, data })
+            .collect()
+    }
+}
+
+/// What the hashing thread learns about the file.
+struct Hashes {
+    md5: Md5Hash,
+    md5_16k: Md5Hash,
+    length: u64,
+    checks: Vec<SliceCheck>,
+}
+
+/// Everything needed to write the recovery files, minus further passes.
+pub struct Created {
+    pub desc: FileDescription,
+    pub checks: Vec<SliceCheck>,
+    pub slice_size: u64,
+    pub blocks: Vec<Recovery>,
+}
+
+/// Estimates the archive's final size from the bytes written so far
+/// (`None`: no estimate, keep every block).
+pub type Projection = Box<dyn Fn(u64) -> Option<u64> + Send>;
+
+/// The streaming creator: write the protected file's bytes into it, in
+/// order, then [`Creator::finish`].
+pub struct Creator {
+    slice_size: usize,
+    current: Vec<u8>,
+    written: Arc<AtomicU64>,
+    tx: Option<Sender<Vec<u8>>>,
+    hasher: Option<std::thread::JoinHandle<Hashes>>,
+    accumulator: Option<std::thread::JoinHandle<Accumulator>>,
+    name: Vec<u8>,
+}
+
+impl Creator {
+    /// `name` is the protected file's name as PAR2 records it; `blocks` the
+    /// number of recovery blocks built in this pass (exponents 0, 1, …).
+    pub fn new(
+        name: &str,
+        settings: &Settings,
+        slice_size: u64,
+        blocks: u32,
+        projection: Option<Projection>,
+    ) -> Self {
+        let slice_size = slice_size as usize;
+        let (tx, rx) = bounded::<Vec<u8>>(2 * GROUP);
+        let (to_acc, from_hash) = bounded::<Vec<u8>>(2 * GROUP);
+        let written = Arc::new(AtomicU64::new(0));
+        let hasher = std::thread::spawn(move || hash_slices(rx, to_acc, slice_size));
+        let percent = settings.percent;
+        let spare = settings.spare;
+        let seen = written.clone();
+        let accumulator = std::thread::spawn(move || {
+            let mut acc = Accumulator::new(slice_size, (0..blocks).collect());
+            for slice in from_hash {
+                acc.push(slice);
+                if acc.slices.is_multiple_of(GROUP)
+                    && let Some(p) = &projection
+                    && let Some(total) = p(seen.load(Ordering::Relaxed))
+                {
+                    let slices = total.div_ceil(slice_size as u64);
+                    let need = super::recovery_count(slices, percent, spare) as usize;
+                    if need < acc.kept() {
+                        acc.keep(need);
+                    }
+                }
+            }
+            acc
+        });
+        Creator {
+            slice_size,
+            current: Vec::with_capacity(slice_size),
+            written,
+            tx: Some(tx),
+            hasher: Some(hasher),
+            accumulator: Some(accumulator),
+            name: name.as_bytes().to_vec(),
+        }
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        let full = std::mem::replace(&mut self.current, Vec::with_capacity(self.slice_size));
+        let tx = self.tx.as_ref().expect("not finished");
+        tx.send(full)
+            .map_err(|_| io::Error::other("the parity thread stopped"))
+    }
+
+    /// Waits for the threads and returns the file's description, slice
+    /// checks and the blocks built.
+    pub fn finish(mut self) -> Result<Created> {
+        if !self.current.is_empty() {
+            self.send().map_err(|e| Error::Usage(e.to_string()))?;
+        }
+        self.tx = None;
+        let panicked = || Error::Usage("the parity thread panicked".into());
+        let hashes = self
+            .hasher
+            .take()
+            .expect("once")
+            .join()
+            .map_err(|_| panicked())?;
+        let acc = self
+            .accumulator
+            .take()
+            .expect("once")
+            .join()
+            .map_err(|_| panicked())?;
+        let file_id = FileDescription::file_id(&hashes.md5_16k, hashes.length, &self.name);
+        Ok(Created {
+            desc: FileDescription {
+                file_id,
+                md5: hashes.md5,
+                md5_16k: hashes.md5_16k,
+                length: hashes.length,
+                name: self.name.clone(),
+            },
+            checks: hashes.checks,
+            slice_size: self.slice_size as u64,
+            blocks: acc.finish(),
+        })
+    }
+}
+
+impl Write for Creator {
+    fn write(&mut self, mut buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len();
+        while !buf.is_empty() {
+            let take = (self.slice_size - self.current.len()).min(buf.len());
+            self.current.extend_from_slice(&buf[..take]);
+            buf = &buf[take..];
+            if self.current.len() == self.slice_size {
+                self.send()?;
+            }
+        }
+        let total = self.written.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        if total.div_ceil(self.slice_size as u64) > gf16::MAX_SLICES as u64 {
+            return Err(io::Error::other(format!(
+                "the archive outgrew the {} slices PAR2 allows",
+                gf16::MAX_SLICES
+            )));
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Creator {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(h) = self.hasher.take() {
+            let _ = h.join();
+        }
+        if let Some(h) = self.accumulator.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The hashing thread: the whole file's MD5 (and of its first 16 KiB),
+/// each slice's MD5 and CRC32 (zero padded), then the slice goes on.
+fn hash_slices(rx: Receiver<Vec<u8>>, next: Sender<Vec<u8>>, size: usize) -> Hashes {
+    let mut file = Md5::new();
+    let mut first = Md5::new();
+    let mut first_len = 0usize;
+    let mut length = 0u64;
+    let mut checks = Vec::new();
+    for slice in rx {
+        file.update(&slice);
+        if first_len < 16384 {
+            let take = (16384 - first_len).min(slice.len());
+            first.update(&slice[..take]);
+            first_len += take;
+        }
+        length += slice.len() as u64;
+        checks.push(slice_check(&slice, size));
+        let _ = next.send(slice);
+    }
+    Hashes {
+        md5: file.finalize().into(),
+        md5_16k: first.finalize().into(),
+        length,
+        checks,
+    }
+}
+
+/// MD5 and CRC32 of a slice padded with zeros to `size`.
+pub fn slice_check(slice: &[u8], size: usize) -> SliceCheck {
+    let mut md5 = Md5::new();
+    let mut crc = crc32fast::Hasher::new();
+    md5.update(slice);
+    crc.update(slice);
+    if slice.len() < size {
+        let zeros = vec![0u8; size - slice.len()];
+        md5.update(&zeros);
+        crc.update(&zeros);
+    }
+    SliceCheck {
+        md5: md5.finalize().into(),
+        crc32: crc.finalize(),
+    }
+}
+
+/// Builds the blocks of `exponents` from a written file, in as many passes
+/// as the memory budget needs.
+pub fn blocks_from_file(
+    path: &Path,
+    slice_size: u64,
+    exponents: &[u32],
+    budget: u64,
+) -> Result<Vec<Recovery>> {
+    let per_pass = ((budget / slice_size.max(1)) as usize).max(1);
+    let mut out = Vec::new();
+    for exps in exponents.chunks(per_pass) {
+        let mut file = File::open(path).at(path)?;
+        let mut acc = Accumulator::new(slice_size as usize, exps.to_vec());
+        loop {
+            let mut slice = vec![0u8; slice_size as usize];
+            let n = read_full(&mut file, &mut slice).at(path)?;
+            if n == 0 {
+                break;
+            }
+            slice.truncate(n);
+            acc.push(slice);
+            if n < slice_size as usize {
+                break;
+            }
+        }
+        out.extend(acc.finish());
+    }
+    Ok(out)
+}
+
+/// Reads until `buf` is full or the file ends.
+pub fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}

@@ -1,0 +1,163 @@
+//! PAR2 2.0 recovery files over an archive's ciphertext, so that damage
+//! on a medium can be repaired without the key, by kluis or by the stock
+//! `par2` program: the field ([`gf16`]), the multiply-accumulate kernel
+//! ([`kernel`]), the packets ([`packets`]), creation in the writing pass
+//! ([`create`]), and finding and rebuilding damaged slices ([`repair`]).
+//!
+//! Files, for an archive `2019-financial.kluis`: `2019-financial.kluis.par2`
+//! (main, file description, slice checksums and creator packets) and
+//! `2019-financial.kluis.vol000+NNN.par2` (the NNN recovery slices, then
+//! the same critical packets again).
+
+pub mod create;
+pub mod gf16;
+#[allow(unsafe_code)]
+pub mod kernel;
+pub mod packets;
+pub mod repair;
+
+use std::io::{self, Write};
+
+use packets::{CREATOR, FILE_DESC, IFSC, MAIN, Md5Hash, RECOVERY};
+
+/// Default redundancy: percent of the archive's slices.
+pub const DEFAULT_PERCENT: u32 = 5;
+/// Recovery blocks beyond the percentage: PAR2's matrix is invertible only
+/// with high probability, and small archives need a floor.
+pub const DEFAULT_SPARE: u32 = 2;
+/// Memory for the recovery blocks held while writing.
+pub const DEFAULT_BUDGET: u64 = 256 << 20;
+
+/// How much parity, and how much memory it may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// 0: no parity.
+    pub percent: u32,
+    pub spare: u32,
+    pub budget: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            percent: DEFAULT_PERCENT,
+            spare: DEFAULT_SPARE,
+            budget: DEFAULT_BUDGET,
+        }
+    }
+}
+
+impl Settings {
+    pub fn enabled(&self) -> bool {
+        self.percent > 0
+    }
+}
+
+/// One recovery block: its exponent and data (one slice long).
+#[derive(Clone, Debug)]
+pub struct Recovery {
+    pub exponent: u32,
+    pub data: Vec<u8>,
+}
+
+/// The slice size for a file of about `estimate` bytes: about 2,000 slices
+/// (as `par2 create` does), a multiple of 4 KiB so that a damaged sector
+/// spoils one slice, at least 4 KiB; a file up to 16 times the estimate
+/// stays within PAR2's 32,768 slices.
+pub fn slice_size_for(estimate: u64) -> u64 {
+    let s = estimate.div_ceil(2000).div_ceil(4096) * 4096;
+    s.max(4096)
+}
+
+/// Recovery blocks for `slices` input slices.
+pub fn recovery_count(slices: u64, percent: u32, spare: u32) -> u32 {
+    if percent == 0 || slices == 0 {
+        return 0;
+    }
+    ((slices * percent as u64).div_ceil(100) + spare as u64).min(65535 - 1) as u32
+}
+
+/// The index file's name.
+pub fn index_name(file: &str) -> String {
+    format!("{file}.par2")
+}
+
+/// The volume's name for `count` blocks starting at exponent `first`.
+pub fn volume_name(file: &str, first: u32, count: u32) -> String {
+    format!("{file}.vol{first:03}+{count:03}.par2")
+}
+
+/// Whether `name` is one of `file`'s parity files.
+pub fn is_parity_of(name: &str, file: &str) -> bool {
+    name.strip_prefix(file).is_some_and(|rest| {
+        rest == ".par2" || (rest.starts_with(".vol") && rest.ends_with(".par2"))
+    })
+}
+
+/// A finished recovery set, ready to be written.
+pub struct RecoverySet {
+    pub set_id: Md5Hash,
+    main: Vec<u8>,
+    file_desc: Vec<u8>,
+    ifsc: Vec<u8>,
+    creator: Vec<u8>,
+    pub blocks: Vec<Recovery>,
+    pub slice_size: u64,
+    pub slices: u64,
+}
+
+impl RecoverySet {
+    pub fn new(created: create::Created, creator: &str) -> Self {
+        let main = packets::main_body(created.slice_size, &[created.desc.file_id]);
+        let set_id = packets::set_id(&main);
+        let slices = created.checks.len() as u64;
+        RecoverySet {
+            set_id,
+            main,
+            file_desc: packets::file_desc_body(&created.desc),
+            ifsc: packets::ifsc_body(&created.desc.file_id, &created.checks),
+            creator: packets::creator_body(creator),
+            blocks: created.blocks,
+            slice_size: created.slice_size,
+            slices,
+        }
+    }
+
+    fn critical(&self, w: &mut dyn Write) -> io::Result<()> {
+        w.write_all(&packets::packet(&self.set_id, MAIN, &[&self.main]))?;
+        w.write_all(&packets::packet(
+            &self.set_id,
+            FILE_DESC,
+            &[&self.file_desc],
+        ))?;
+        w.write_all(&packets::packet(&self.set_id, IFSC, &[&self.ifsc]))?;
+        w.write_all(&packets::packet(&self.set_id, CREATOR, &[&self.creator]))
+    }
+
+    /// The index file: the critical packets only.
+    pub fn write_index(&self, w: &mut dyn Write) -> io::Result<()> {
+        self.critical(w)
+    }
+
+    /// The volume: every recovery block, then the critical packets.
+    pub fn write_volume(&self, w: &mut dyn Write) -> io::Result<()> {
+        for b in &self.blocks {
+            let exp = b.exponent.to_le_bytes();
+            let header = packets::packet_header(&self.set_id, RECOVERY, &[&exp, &b.data]);
+            w.write_all(&header)?;
+            w.write_all(&exp)?;
+            w.write_all(&b.data)?;
+        }
+        self.critical(w)
+    }
+
+    /// The files to write beside `file`, by name (volume empty: none).
+    pub fn file_names(&self, file: &str) -> Vec<String> {
+        let mut names = vec![index_name(file)];
+        if !self.blocks.is_empty() {
+            let first = self.blocks[0].exponent;
+            names.push(volume_name(file, first, self.blocks.len() as u32));
+        }
+        names
+    }
+}

@@ -1,0 +1,125 @@
+//! An archive's parity files on a medium (`FILE.par2`, `FILE.volA+N.par2`):
+//! written under temporary names, synced and read back, then renamed into
+//! place beside the archive; found and removed with it.
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, IoContext, Result};
+use crate::parity::{RecoverySet, is_parity_of};
+use crate::vault::media::{Medium, hash_file, sync_dir};
+
+/// A parity file written under a temporary name, read back and checked.
+#[derive(Debug)]
+pub struct Staged {
+    pub temp: PathBuf,
+    pub name: String,
+}
+
+/// Writes `set`'s files for `file` into the medium under temporary names,
+/// syncs them and reads each back; `temps` gets every temporary path as it
+/// is created, so that the caller can remove them on failure.
+pub fn stage(
+    medium: &Medium,
+    file: &str,
+    set: &RecoverySet,
+    temps: &mut Vec<PathBuf>,
+) -> Result<Vec<Staged>> {
+    let mut out = Vec::new();
+    for (i, name) in set.file_names(file).into_iter().enumerate() {
+        let (temp, handle) = medium.create_temp(&name)?;
+        temps.push(temp.clone());
+        let mut hasher = HashingWriter {
+            inner: BufWriter::with_capacity(1 << 20, handle),
+            hash: Sha256::new(),
+            len: 0,
+        };
+        let written = if i == 0 {
+            set.write_index(&mut hasher)
+        } else {
+            set.write_volume(&mut hasher)
+        };
+        written.at(&temp)?;
+        let handle = hasher
+            .inner
+            .into_inner()
+            .map_err(|e| Error::io(&temp, e.into_error()))?;
+        handle.sync_all().at(&temp)?;
+        drop(handle);
+        let expected: [u8; 32] = hasher.hash.finalize().into();
+        let (len, read) = hash_file(&temp)?;
+        if len != hasher.len || read != expected {
+            return Err(Error::ReadBackMismatch {
+                medium: medium.dir.clone(),
+                file: name,
+            });
+        }
+        out.push(Staged { temp, name });
+    }
+    Ok(out)
+}
+
+/// Renames staged files into place (never replacing one).
+pub fn install(medium: &Medium, staged: &[Staged]) -> Result<Vec<PathBuf>> {
+    staged
+        .iter()
+        .map(|s| medium.install(&s.temp, &s.name))
+        .collect()
+}
+
+/// The parity files of `file` on the medium folder `dir`.
+pub fn files_of(dir: &Path, file: &str) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).at(dir)? {
+        let name = entry.at(dir)?.file_name().to_string_lossy().into_owned();
+        if is_parity_of(&name, file) {
+            out.push(dir.join(name));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Removes `file`'s parity files from `dir` (they reveal the archive's
+/// size and hashes, nothing else) and syncs the folder.
+pub fn remove(dir: &Path, file: &str) -> Result<usize> {
+    let files = files_of(dir, file)?;
+    for f in &files {
+        fs::remove_file(f).at(f)?;
+    }
+    if !files.is_empty() {
+        sync_dir(dir)?;
+    }
+    Ok(files.len())
+}
+
+/// Total size of `file`'s parity files in `dir`.
+pub fn size_of(dir: &Path, file: &str) -> u64 {
+    files_of(dir, file)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+struct HashingWriter<W> {
+    inner: W,
+    hash: Sha256,
+    len: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}

@@ -1,0 +1,163 @@
+//! Parity in the archive's writing pass: the first copy's output also feeds
+//! a PAR2 creator ([`Output`]); once the copies are read back, the recovery
+//! set is completed (blocks that did not fit in memory made in more passes
+//! over the written copy), and its files are written and read back on
+//! every medium ([`finish`]), to be renamed into place with the archive.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::Result;
+use crate::parity::create::{Creator, blocks_from_file};
+use crate::parity::{self, RecoverySet, Settings, recovery_count, slice_size_for};
+use crate::progress::Progress;
+use crate::vault::media::{CopyWriter, Medium};
+use crate::vault::parity::{Staged as StagedFile, stage};
+
+/// A copy being written, and for one copy the parity creator fed the same
+/// bytes.
+pub struct Output {
+    pub copy: CopyWriter,
+    pub parity: Option<Creator>,
+}
+
+impl Output {
+    pub fn new(copy: CopyWriter, parity: Option<Creator>) -> Self {
+        Output { copy, parity }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.copy.write(buf)?;
+        if let Some(p) = &mut self.parity {
+            p.write_all(&buf[..n])?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.copy.flush()
+    }
+}
+
+/// Forwards progress and counts the record bytes read, from which the
+/// creator projects the archive's final size.
+pub struct Counting<'a> {
+    inner: &'a dyn Progress,
+    done: Arc<AtomicU64>,
+}
+
+impl<'a> Counting<'a> {
+    pub fn new(inner: &'a dyn Progress) -> Self {
+        Counting {
+            inner,
+            done: Arc::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+impl Progress for Counting<'_> {
+    fn phase(&self, name: &str, total: u64) {
+        self.inner.phase(name, total)
+    }
+    fn advance(&self, bytes: u64) {
+        self.done.fetch_add(bytes, Ordering::Relaxed);
+        self.inner.advance(bytes)
+    }
+    fn note(&self, message: &str) {
+        self.inner.note(message)
+    }
+}
+
+/// A creator for an archive of about `records` bytes of records: the slice
+/// size from that (an upper bound: zstd rarely expands), as many blocks as
+/// that size needs (within the memory budget); blocks the archive turns
+/// out not to need, as its compression shows, are dropped on the way.
+pub fn creator(file: &str, settings: &Settings, records: u64, counting: &Counting) -> Creator {
+    let estimate = records + (1 << 20);
+    let slice = slice_size_for(estimate);
+    let wanted = recovery_count(estimate.div_ceil(slice), settings.percent, settings.spare);
+    let fits = (settings.budget / slice).max(1) as u32;
+    let done = counting.done.clone();
+    let projection: parity::create::Projection = Box::new(move |written| {
+        let read = done.load(Ordering::Relaxed);
+        if records == 0 || read < records / 20 || read == 0 {
+            return None;
+        }
+        // What is left, at the ratio seen so far, with a margin.
+        let left = records.saturating_sub(read) as f64 * (written as f64 / read as f64) * 1.25;
+        Some(written + left as u64 + (1 << 20))
+    });
+    Creator::new(file, settings, slice, wanted.min(fits), Some(projection))
+}
+
+/// The recovery set and the files written for it on each medium.
+pub type Staged = (Written, Vec<Vec<StagedFile>>);
+
+/// What parity was written.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Written {
+    pub slice_size: u64,
+    pub slices: u64,
+    pub blocks: u32,
+    pub percent: u32,
+    /// Bytes of parity files per copy.
+    pub bytes: u64,
+}
+
+/// Completes the set (further passes over `written` for blocks that were
+/// dropped or did not fit in memory), then writes and reads back its files
+/// on every medium.
+pub fn finish(
+    creator: Creator,
+    settings: &Settings,
+    media: &[Medium],
+    file: &str,
+    written: &Path,
+    progress: &dyn Progress,
+    temps: &mut Vec<PathBuf>,
+) -> Result<Staged> {
+    progress.phase("parity", 0);
+    let mut created = creator.finish()?;
+    let slices = created.checks.len() as u64;
+    let need = recovery_count(slices, settings.percent, settings.spare);
+    let have = created.blocks.len() as u32;
+    if have > need {
+        created.blocks.truncate(need as usize);
+    } else if have < need {
+        let more: Vec<u32> = (have..need).collect();
+        created.blocks.extend(blocks_from_file(
+            written,
+            created.slice_size,
+            &more,
+            settings.budget,
+        )?);
+    }
+    let set = RecoverySet::new(created, crate::TOOL_VERSION);
+    let mut files = Vec::new();
+    for m in media {
+        files.push(stage(m, file, &set, temps)?);
+    }
+    let bytes = files
+        .first()
+        .map(|f| {
+            f.iter()
+                .filter_map(|s| std::fs::metadata(&s.temp).ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0);
+    Ok((
+        Written {
+            slice_size: set.slice_size,
+            slices: set.slices,
+            blocks: set.blocks.len() as u32,
+            percent: settings.percent,
+            bytes,
+        },
+        files,
+    ))
+}

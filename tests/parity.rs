@@ -1,0 +1,338 @@
+//! PAR2 parity (issue 11): recovery sets made by kluis's streaming creator
+//! are accepted and repaired byte for byte by the stock `par2` program
+//! (par2cmdline) and by kluis's own repair, across damage cases; damage
+//! beyond the budget is refused with the file untouched.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kluis::parity::create::Creator;
+use kluis::parity::{self, RecoverySet, Settings, repair};
+
+/// `par2` must be installed (scripts/test.sh installs it): fail, never skip.
+fn par2() -> Command {
+    assert!(
+        common::have_tool("par2"),
+        "the stock par2 program is missing: install the Debian package par2 (scripts/test.sh does)"
+    );
+    Command::new("par2")
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// Writes `data` as `dir/name` with its parity files made by the streaming
+/// creator, fed in uneven writes; returns the set.
+fn protect(dir: &Path, name: &str, data: &[u8], settings: &Settings, slice: u64) -> RecoverySet {
+    fs::write(dir.join(name), data).unwrap();
+    let slices = (data.len() as u64).div_ceil(slice);
+    let blocks = parity::recovery_count(slices, settings.percent, settings.spare);
+    let mut creator = Creator::new(name, settings, slice, blocks, None);
+    let mut rng = Rng(data.len() as u64 + 1);
+    let mut rest = data;
+    while !rest.is_empty() {
+        let n = (rng.below(70_000) as usize + 1).min(rest.len());
+        creator.write_all(&rest[..n]).unwrap();
+        rest = &rest[n..];
+    }
+    let set = RecoverySet::new(creator.finish().unwrap(), "kluis test");
+    let mut f = fs::File::create(dir.join(parity::index_name(name))).unwrap();
+    set.write_index(&mut f).unwrap();
+    if !set.blocks.is_empty() {
+        let names = set.file_names(name);
+        let mut f = fs::File::create(dir.join(&names[1])).unwrap();
+        set.write_volume(&mut f).unwrap();
+    }
+    set
+}
+
+fn stock(dir: &Path, verb: &str, name: &str) -> bool {
+    par2()
+        .arg(verb)
+        .arg("-q")
+        .arg(parity::index_name(name))
+        .current_dir(dir)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// kluis's own repair into `out`; Err when refused.
+fn kluis_repair(dir: &Path, name: &str, out: &Path) -> kluis::Result<()> {
+    let loaded = repair::load(dir, name)?.expect("parity files load");
+    let damage = repair::scan(&dir.join(name), &loaded)?;
+    repair::rebuild(&dir.join(name), &loaded, &damage, out)
+}
+
+#[test]
+fn stock_par2_verifies_an_intact_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = Rng(1).bytes(300_001);
+    let set = protect(
+        tmp.path(),
+        "2019-financial.kluis",
+        &data,
+        &Settings::default(),
+        4096,
+    );
+    assert_eq!(set.slices, 74);
+    assert_eq!(set.blocks.len(), 4 + 2);
+    assert!(stock(tmp.path(), "verify", "2019-financial.kluis"));
+}
+
+#[test]
+fn both_repair_a_flipped_byte_identically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let name = "2019-financial.kluis";
+    let data = Rng(2).bytes(200_000);
+    protect(tmp.path(), name, &data, &Settings::default(), 4096);
+    let path = tmp.path().join(name);
+    let mut bad = data.clone();
+    bad[12345] ^= 0x10;
+    fs::write(&path, &bad).unwrap();
+    assert!(!stock(tmp.path(), "verify", name));
+    let out = tmp.path().join("repaired");
+    kluis_repair(tmp.path(), name, &out).unwrap();
+    assert_eq!(fs::read(&out).unwrap(), data);
+    assert!(stock(tmp.path(), "repair", name));
+    assert_eq!(fs::read(&path).unwrap(), data);
+}
+
+enum Case {
+    Flips(usize),
+    Burst(usize),
+    Sectors(usize),
+    Truncate(usize),
+}
+
+fn damage(rng: &mut Rng, data: &mut Vec<u8>, case: &Case) {
+    let len = data.len() as u64;
+    match *case {
+        Case::Flips(n) => {
+            for _ in 0..n {
+                let at = rng.below(len) as usize;
+                data[at] ^= 1 << rng.below(8);
+            }
+        }
+        Case::Burst(n) => {
+            let at = rng.below(len - n as u64) as usize;
+            for b in &mut data[at..at + n] {
+                *b = rng.next() as u8;
+            }
+        }
+        Case::Sectors(n) => {
+            for _ in 0..n {
+                let at = rng.below(len / 4096) as usize * 4096;
+                data[at..at + 4096].fill(0);
+            }
+        }
+        Case::Truncate(n) => data.truncate(data.len() - n),
+    }
+}
+
+/// The slices `damaged` spoils, counted as PAR2 sees them.
+fn spoiled(orig: &[u8], damaged: &[u8], slice: usize) -> usize {
+    orig.chunks(slice)
+        .enumerate()
+        .filter(|(i, c)| damaged.get(i * slice..i * slice + c.len()) != Some(*c))
+        .count()
+}
+
+/// Random damage: within the budget both kluis and stock par2 repair it
+/// byte for byte; beyond it, kluis refuses and leaves the file alone.
+#[test]
+fn random_damage_is_repaired_by_both_or_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let name = "2020-payroll.kluis";
+    let slice = 4096usize;
+    let mut rng = Rng(0x5eed);
+    let cases = std::env::var("KLUIS_PARITY_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24);
+    let (mut repaired, mut refused) = (0, 0);
+    for round in 0..cases {
+        let dir = tmp.path().join(format!("r{round}"));
+        fs::create_dir(&dir).unwrap();
+        let len = 40_000 + rng.below(200_000) as usize;
+        let data = rng.bytes(len);
+        let settings = Settings {
+            percent: 5 + rng.below(10) as u32,
+            ..Settings::default()
+        };
+        let set = protect(&dir, name, &data, &settings, slice as u64);
+        let budget = set.blocks.len();
+        let case = match round % 4 {
+            0 => Case::Flips(1 + rng.below(budget as u64 + 2) as usize),
+            1 => Case::Burst(1 + rng.below((budget + 1) as u64 * slice as u64) as usize),
+            2 => Case::Sectors(1 + rng.below(budget as u64 + 1) as usize),
+            _ => Case::Truncate(1 + rng.below((budget as u64 + 1) * slice as u64) as usize),
+        };
+        let mut bad = data.clone();
+        damage(&mut rng, &mut bad, &case);
+        let path = dir.join(name);
+        fs::write(&path, &bad).unwrap();
+        let n = spoiled(&data, &bad, slice);
+        let out = dir.join("repaired");
+        let ours = kluis_repair(&dir, name, &out);
+        if n <= budget {
+            ours.unwrap_or_else(|e| panic!("round {round}: {n} of {budget} damaged: {e}"));
+            assert_eq!(fs::read(&out).unwrap(), data, "round {round}");
+            assert!(
+                stock(&dir, "repair", name),
+                "round {round}: stock par2 repair failed"
+            );
+            assert_eq!(fs::read(&path).unwrap(), data, "round {round}: par2");
+            repaired += 1;
+        } else {
+            assert!(
+                matches!(ours, Err(kluis::Error::BeyondRepair { .. })),
+                "round {round}: {n} of {budget} damaged must be refused"
+            );
+            assert!(!out.exists());
+            assert_eq!(
+                fs::read(&path).unwrap(),
+                bad,
+                "refused: the file is untouched"
+            );
+            refused += 1;
+        }
+    }
+    eprintln!("parity damage cases: {repaired} repaired by kluis and par2, {refused} refused");
+}
+
+/// Damaged parity files: repair uses what is intact.
+#[test]
+fn a_damaged_volume_still_repairs_with_what_is_intact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let name = "2021-sales.kluis";
+    let data = Rng(3).bytes(400_000);
+    let set = protect(tmp.path(), name, &data, &Settings::default(), 4096);
+    let volume = tmp.path().join(&set.file_names(name)[1]);
+    let mut v = fs::read(&volume).unwrap();
+    v[100] ^= 1; // the first recovery packet
+    fs::write(&volume, &v).unwrap();
+    fs::remove_file(tmp.path().join(parity::index_name(name))).unwrap();
+    let mut bad = data.clone();
+    bad[5000] ^= 1;
+    bad[90_000] ^= 1;
+    fs::write(tmp.path().join(name), &bad).unwrap();
+    let out: PathBuf = tmp.path().join("repaired");
+    kluis_repair(tmp.path(), name, &out).unwrap();
+    assert_eq!(fs::read(&out).unwrap(), data);
+}
+
+/// The whole path: `kluis archive` writes parity beside each copy; after
+/// damage, `kluis repair` restores the archive byte for byte, and so does
+/// stock `par2 repair` on the medium; the archive then verifies.
+#[test]
+fn archive_writes_parity_that_kluis_and_stock_par2_repair() {
+    use common::*;
+    let (env, key) = Env::ready();
+    let src = env.p("records");
+    fs::create_dir_all(&src).unwrap();
+    random_file(&src.join("ledger.bin"), 600_000);
+    fs::write(src.join("notes.txt"), "jaarrekening 2019\n".repeat(1000)).unwrap();
+    env.archive(2019, &["stick-a", "stick-b"], &[], &["records"])
+        .ok()
+        .stdout_has("parity:");
+    let archive = env.p("stick-a/2019-financial.kluis");
+    let good = fs::read(&archive).unwrap();
+    for medium in ["stick-a", "stick-b"] {
+        assert!(
+            stock(&env.p(medium), "verify", "2019-financial.kluis"),
+            "{medium}"
+        );
+    }
+    // A zeroed sector and a flipped byte.
+    let mut bad = good.clone();
+    bad[8192..12288].fill(0);
+    let last = bad.len() - 100;
+    bad[last] ^= 0x40;
+    fs::write(&archive, &bad).unwrap();
+    env.kluis()
+        .arg("repair")
+        .arg(&archive)
+        .run()
+        .ok()
+        .stdout_has("repaired 2 damaged");
+    assert_eq!(fs::read(&archive).unwrap(), good);
+    env.verify(&key, &archive).run().ok();
+    env.kluis()
+        .arg("repair")
+        .arg(env.p("stick-a"))
+        .run()
+        .ok()
+        .stdout_has("intact");
+
+    // Stock par2 on the second medium.
+    let other = env.p("stick-b/2019-financial.kluis");
+    fs::write(&other, &bad).unwrap();
+    assert!(stock(&env.p("stick-b"), "repair", "2019-financial.kluis"));
+    assert_eq!(fs::read(&other).unwrap(), good);
+    // par2 keeps the damaged original as FILE.1: no stray files for kluis.
+    let _ = fs::remove_file(env.p("stick-b/2019-financial.kluis.1"));
+
+    // Status shows parity; destroy-less check: --parity 0 writes none.
+    env.kluis().arg("status").run().ok().stdout_has("PARITY");
+    fs::create_dir_all(env.p("records-2020")).unwrap();
+    fs::write(env.p("records-2020/a.txt"), "x").unwrap();
+    env.archive(2020, &["stick-c"], &["--parity", "0"], &["records-2020"])
+        .ok();
+    assert!(!env.p("stick-c/2020-financial.kluis.par2").exists());
+    // ... and --add-parity adds it later, which stock par2 accepts.
+    env.kluis()
+        .args(["repair", "--add-parity"])
+        .arg(env.p("stick-c"))
+        .run()
+        .ok()
+        .stdout_has("parity added");
+    assert!(stock(&env.p("stick-c"), "verify", "2020-financial.kluis"));
+}
+
+/// Damage beyond the parity: refused, the archive untouched.
+#[test]
+fn damage_beyond_parity_is_refused_and_the_archive_untouched() {
+    use common::*;
+    let (env, _key) = Env::ready();
+    let src = env.p("records");
+    fs::create_dir_all(&src).unwrap();
+    random_file(&src.join("ledger.bin"), 300_000);
+    env.archive(2019, &["stick"], &[], &["records"]).ok();
+    let archive = env.p("stick/2019-financial.kluis");
+    let mut bad = fs::read(&archive).unwrap();
+    let n = bad.len();
+    bad[n / 4..n / 2].fill(0xAA);
+    fs::write(&archive, &bad).unwrap();
+    env.kluis()
+        .arg("repair")
+        .arg(&archive)
+        .run()
+        .code(1)
+        .stderr_has("beyond repair");
+    assert_eq!(fs::read(&archive).unwrap(), bad);
+    assert!(
+        visible_names(&env.p("stick"))
+            .iter()
+            .all(|n| !n.contains(".tmp-"))
+    );
+}
