@@ -9,6 +9,8 @@
 
 mod common;
 
+#[path = "cli/catalog_mismatch.rs"]
+mod catalog_mismatch;
 #[path = "cli/conventions.rs"]
 mod conventions;
 #[path = "cli/damaged_archives.rs"]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use kluis::error::Error;
-use kluis::format::manifest::{Kind, escape_name, hex};
+use kluis::format::manifest::{Kind, hex, write_escaped_name};
 use kluis::format::reader::ArchiveReader;
 use kluis::format::writer::WriteOptions;
 use kluis::keys;
@@ -621,7 +621,8 @@ pub fn list(args: ListArgs) -> Result<Outcome> {
             let name = name?;
             if selection.matches(&name.path) {
                 let suffix = if name.kind == Kind::Dir { "/" } else { "" };
-                writeln!(out, "{}{suffix}", escape_name(&name.path))
+                write_escaped_name(&mut out, &name.path)
+                    .and_then(|()| writeln!(out, "{suffix}"))
                     .map_err(|e| Error::io("stdout", e))?;
             }
         }

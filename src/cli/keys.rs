@@ -25,6 +25,7 @@ pub struct SigningArgs {
     /// Also write the public key file (minisign format; `-p FILE` for minisign and signify) here.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Print the key id, the public key and the minisign file as one JSON object.
     #[arg(long)]
     json: bool,
 }

@@ -55,6 +55,14 @@ pub fn repair(vault_dir: Option<&Path>, args: RepairArgs) -> Result<Outcome> {
                 print_json(&report)?;
                 continue;
             }
+            if !report.cleaned.is_empty() {
+                eprintln!(
+                    "note: removed {} leftover{} of interrupted runs ({})",
+                    report.cleaned.len(),
+                    if report.cleaned.len() == 1 { "" } else { "s" },
+                    report.cleaned.join(", ")
+                );
+            }
             let text = match report.result {
                 "intact" => format!(
                     "{}: intact ({} slices checked; {} recovery blocks available)",

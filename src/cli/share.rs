@@ -36,6 +36,7 @@ pub struct RekeyArgs {
     /// A medium folder (every archive on it) or one archive file on a medium.
     #[arg(value_name = "MEDIUM|ARCHIVE")]
     target: PathBuf,
+    /// Print the report as JSON (one object per archive).
     #[arg(long)]
     json: bool,
 }
@@ -119,7 +120,7 @@ pub struct ShareArgs {
     /// Rows of tables dated on or before this day (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     until: Option<NaiveDate>,
-    /// The column that dates a table's rows (default: date_column of the vault's [tables.NAME]).
+    /// The column that dates a table's rows [default: date_column of the vault's [tables.NAME]].
     #[arg(long, value_name = "COLUMN")]
     date_column: Option<String>,
     /// Why the records are shared (kept in the catalog's record of disclosures).
@@ -128,6 +129,7 @@ pub struct ShareArgs {
     /// Write without the organisation's signature.
     #[arg(long)]
     unsigned: bool,
+    /// Print the report as one JSON object.
     #[arg(long)]
     json: bool,
 }

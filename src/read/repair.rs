@@ -27,6 +27,10 @@ pub struct Report {
     pub recovery_blocks: u64,
     /// Recovery blocks left over after this repair.
     pub blocks_left: u64,
+    /// Leftovers of interrupted runs (kluis's own temporary names) removed
+    /// from the medium while this run held its lock.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cleaned: Vec<String>,
 }
 
 /// The archives a path names: the file itself, or every archive of a
@@ -64,10 +68,12 @@ fn indexed_sha256(dir: &Path, name: &str) -> Option<String> {
 /// Repairs one archive from its parity files.
 pub fn repair_archive(path: &Path) -> Result<Report> {
     let (dir, name) = split(path)?;
-    let _lock = Medium::open(&dir, None)
-        .ok()
-        .map(|m| m.lock())
-        .transpose()?;
+    let medium = Medium::open(&dir, None).ok();
+    let lock = medium.as_ref().map(Medium::lock).transpose()?;
+    let cleaned = match (&medium, &lock) {
+        (Some(m), Some(l)) => m.clean_leftovers(l)?,
+        _ => Vec::new(),
+    };
     let loaded = repair::load(&dir, &name)?.ok_or_else(|| Error::NoParity { path: path.into() })?;
     let damage = repair::scan(path, &loaded)?;
     let blocks = loaded.blocks.len() as u64;
@@ -78,6 +84,7 @@ pub fn repair_archive(path: &Path) -> Result<Report> {
         damaged: damage.damaged.len() as u64,
         recovery_blocks: blocks,
         blocks_left: blocks,
+        cleaned,
     };
     if damage.is_intact(&loaded) {
         return Ok(report);
@@ -111,7 +118,8 @@ pub fn repair_archive(path: &Path) -> Result<Report> {
 pub fn add_parity(path: &Path, settings: &Settings) -> Result<Report> {
     let (dir, name) = split(path)?;
     let medium = Medium::open(&dir, None)?;
-    let _lock = medium.lock()?;
+    let lock = medium.lock()?;
+    let cleaned = medium.clean_leftovers(&lock)?;
     if let Some(loaded) = repair::load(&dir, &name)? {
         return Ok(Report {
             archive: path.into(),
@@ -120,6 +128,7 @@ pub fn add_parity(path: &Path, settings: &Settings) -> Result<Report> {
             damaged: 0,
             recovery_blocks: loaded.blocks.len() as u64,
             blocks_left: loaded.blocks.len() as u64,
+            cleaned,
         });
     }
     if let Some(want) = indexed_sha256(&dir, &name) {
@@ -172,5 +181,6 @@ pub fn add_parity(path: &Path, settings: &Settings) -> Result<Report> {
         damaged: 0,
         recovery_blocks: set.blocks.len() as u64,
         blocks_left: set.blocks.len() as u64,
+        cleaned,
     })
 }

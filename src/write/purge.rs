@@ -50,6 +50,7 @@ pub struct PurgeReport {
     pub kept: Vec<Kept>,
     /// The user asked to stop (SIGINT, SIGTERM): what was not removed yet
     /// is still in the sources (and safe in the archive).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
 }
 

@@ -61,6 +61,9 @@ fn command_paths(env: &Env) -> Vec<Vec<String>> {
             .split("\n\n")
             .filter(|section| section.starts_with("Commands:"))
             .flat_map(|section| section.lines().skip(1))
+            // A command starts its line (two spaces in); a description that
+            // wraps continues on lines indented further.
+            .filter(|line| !line.starts_with("   "))
             .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
             .filter(|name| name != "help")
             .collect();

@@ -80,6 +80,9 @@ fn destroy_each_copy_with_proof() {
     assert_eq!(s.archives[0].state, "partly_destroyed");
     assert!(s.archives[0].copies[0].destroyed.is_some());
     assert!(s.archives[0].copies[0].verify_due.is_none());
+    // A destroyed copy has no parity left; the copy still there keeps its own.
+    assert_eq!(s.archives[0].copies[0].parity_bytes, None);
+    assert!(s.archives[0].copies[1].parity_bytes.is_some_and(|b| b > 0));
     env.run(["status"]).ok().stdout_has("partly destroyed");
     // Still due: a copy remains.
     let d = due(&env, "2026-06-01", &[], 1);

@@ -50,6 +50,7 @@ pub struct CopyOut {
     pub last_result: Option<String>,
     pub verify_due: Option<NaiveDate>,
     pub destroyed: Option<String>,
+    pub parity_bytes: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

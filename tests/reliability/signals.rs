@@ -145,6 +145,10 @@ fn archive_interrupted_at_ten_points_then_finished() {
             let dir = env.p(m);
             assert_eq!(temp_names(&dir), Vec::<String>::new(), "{point}: {m}");
             assert!(!dir.join(NEW).exists(), "{point}: {m} has the archive");
+            assert!(
+                !names(&dir).iter().any(|n| n.ends_with(".par2")),
+                "{point}: {m} has parity files"
+            );
         }
         assert!(
             catalogued(&env.catalog()).is_empty(),
@@ -161,7 +165,9 @@ fn archive_interrupted_at_ten_points_then_finished() {
         let dir = env.p(m);
         let complete = [LOCK, INDEX, SUMS, README, NEW, "SHA256SUMS.minisig"];
         for n in names(&dir) {
-            assert!(complete.contains(&n.as_str()), "{m}: {n} is left");
+            // The archive's PAR2 index and recovery volume are complete files.
+            let parity = n.starts_with(&format!("{NEW}.")) && n.ends_with(".par2");
+            assert!(complete.contains(&n.as_str()) || parity, "{m}: {n} is left");
         }
         env.full_verify_alone(&key, &dir.join(NEW));
     }
@@ -362,6 +368,19 @@ fn leftovers_are_cleaned_by_the_next_run_only_if_ours() {
         .run()
         .code(1)
         .stderr_has("removed 1 leftover");
+    assert!(!m.join(ours).exists());
+    for t in theirs {
+        assert!(m.join(t).exists(), "{t} was removed");
+    }
+
+    // `repair` holds the medium's lock too, and cleans up the same way.
+    fs::write(m.join(ours), b"x").unwrap();
+    env.kluis()
+        .arg("repair")
+        .arg(&m)
+        .run()
+        .ok()
+        .stderr_has("removed 1 leftover of interrupted runs");
     assert!(!m.join(ours).exists());
     for t in theirs {
         assert!(m.join(t).exists(), "{t} was removed");
