@@ -10,7 +10,10 @@
 //!
 //! Longer than the ≈800 lines a file usually holds: the pipeline's three
 //! stages share one buffer pool, one ordering of frames and one error path,
-//! and read best side by side (its tests are the last 150 lines).
+//! and read best side by side. How a member's tar headers are written is in
+//! `headers.rs`, the tests in `tests.rs`.
+
+mod headers;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -30,6 +33,7 @@ use super::{
 };
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::{Entry, Kind};
+use headers::{pad, pax_header, set_ustar_name};
 
 /// Tuning of the pipeline; the defaults suit a small machine.
 #[derive(Clone, Debug)]
@@ -669,100 +673,6 @@ fn now() -> Mtime {
     Mtime::from_system(std::time::SystemTime::now())
 }
 
-/// The pax extended header (type `x`) of a member and its records
-/// (`"<len> <key>=<value>\n"`, FORMAT.md §4). Its ustar fields are those a
-/// strict ustar reader checks (busybox takes an empty name for the end of
-/// the archive): name `PaxHeaders/<basename>` as GNU tar and bsdtar write
-/// it, mode 0644, uid/gid 0, the member's whole-second mtime, a checksum.
-fn pax_header(path: &[u8], mtime: Mtime, records: &[(&str, &[u8])]) -> (Vec<u8>, tar::Header) {
-    let mut data = Vec::new();
-    for (key, value) in records {
-        // The length counts its own digits.
-        let rest = 3 + key.len() + value.len();
-        let mut digits = 1;
-        while rest + digits >= 10usize.pow(digits as u32) {
-            digits += 1;
-        }
-        data.extend_from_slice(format!("{} {key}=", rest + digits).as_bytes());
-        data.extend_from_slice(value);
-        data.push(b'\n');
-    }
-    let mut header = tar::Header::new_ustar();
-    let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
-    let mut name = b"PaxHeaders/".to_vec();
-    let room = header.as_old().name.len() - name.len();
-    name.extend_from_slice(&base[..cut_at_char(base, room)]);
-    header.as_old_mut().name[..name.len()].copy_from_slice(&name);
-    header.set_entry_type(tar::EntryType::XHeader);
-    header.set_size(data.len() as u64);
-    header.set_mode(0o644);
-    header.set_uid(0);
-    header.set_gid(0);
-    header.set_mtime(mtime.secs.max(0) as u64);
-    header.set_cksum();
-    (data, header)
-}
-
-/// The longest prefix of `bytes` of at most `max` bytes that does not end
-/// inside a UTF-8 character (any byte is a character in a name that is not
-/// UTF-8).
-fn cut_at_char(bytes: &[u8], max: usize) -> usize {
-    if bytes.len() <= max {
-        return bytes.len();
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => (0..=max)
-            .rev()
-            .find(|&i| text.is_char_boundary(i))
-            .unwrap_or(0),
-        Err(_) => max,
-    }
-}
-
-/// Fills the ustar `name` and `prefix` fields, for readers that ignore the
-/// pax `path` (FORMAT.md §4): the exact path when it fits (name ≤ 100
-/// bytes, or prefix ≤ 155 and name ≤ 100 split at a `/`); otherwise the
-/// longest leading folders that fit the prefix and the member's own name,
-/// cut to 100 bytes: a plain relative path in the right top folder, and
-/// files of one folder keep names of their own.
-fn set_ustar_name(header: &mut tar::Header, path: &[u8]) {
-    let (prefix, name) = ustar_name(path);
-    let ustar = header.as_ustar_mut().expect("a ustar header");
-    ustar.prefix[..prefix.len()].copy_from_slice(prefix);
-    ustar.name[..name.len()].copy_from_slice(name);
-}
-
-/// `(prefix, name)` for [`set_ustar_name`].
-fn ustar_name(path: &[u8]) -> (&[u8], &[u8]) {
-    const NAME: usize = 100;
-    const PREFIX: usize = 155;
-    if path.len() <= NAME {
-        return (b"", path);
-    }
-    // A folder's trailing `/` stays with its name.
-    let body = path.strip_suffix(b"/").unwrap_or(path);
-    let Some(split) = body[..body.len().min(PREFIX + 1)]
-        .iter()
-        .rposition(|&b| b == b'/')
-    else {
-        return (b"", &path[..cut_at_char(path, NAME)]);
-    };
-    if path.len() - split - 1 <= NAME {
-        return (&path[..split], &path[split + 1..]);
-    }
-    let base = body.rsplit(|&b| b == b'/').next().unwrap_or(body);
-    (&path[..split], &base[..cut_at_char(base, NAME)])
-}
-
-/// Zero-pads file content to the next 512-byte block.
-fn pad(w: &mut impl Write, size: u64) -> io::Result<()> {
-    let rem = (size % 512) as usize;
-    if rem != 0 {
-        w.write_all(&[0u8; 512][..512 - rem])?;
-    }
-    Ok(())
-}
-
 /// An I/O error that names the output it happened on.
 #[derive(Debug)]
 struct OutputError {
@@ -1056,156 +966,4 @@ impl Spool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pax_mtime() {
-        assert_eq!(Mtime { secs: 5, nsec: 0 }.pax(), "5");
-        assert_eq!(
-            Mtime {
-                secs: 5,
-                nsec: 250_000_000
-            }
-            .pax(),
-            "5.25"
-        );
-        assert_eq!(
-            Mtime {
-                secs: -2,
-                nsec: 500_000_000
-            }
-            .pax(),
-            "-1.5"
-        );
-        let t = std::time::UNIX_EPOCH - std::time::Duration::from_millis(1500);
-        assert_eq!(
-            Mtime::from_system(t),
-            Mtime {
-                secs: -2,
-                nsec: 500_000_000
-            }
-        );
-        assert_eq!(Mtime::from_system(t).to_system(), t);
-        for m in [
-            Mtime { secs: 5, nsec: 0 },
-            Mtime { secs: 5, nsec: 1 },
-            Mtime {
-                secs: -2,
-                nsec: 500_000_000,
-            },
-            Mtime {
-                secs: -1,
-                nsec: 999_999_999,
-            },
-            Mtime { secs: -7, nsec: 0 },
-        ] {
-            assert_eq!(Mtime::from_pax(&m.pax()), Some(m), "{}", m.pax());
-        }
-        assert_eq!(
-            Mtime::from_pax("1.0000000019"),
-            Some(Mtime { secs: 1, nsec: 1 })
-        );
-        for bad in ["", "-", ".5", "1e3", "+1", "1.-5", "x"] {
-            assert_eq!(Mtime::from_pax(bad), None, "{bad}");
-        }
-    }
-
-    /// The path a pax-unaware reader sees: the ustar prefix and name.
-    fn ustar_path(path: &[u8]) -> Vec<u8> {
-        let mut header = tar::Header::new_ustar();
-        set_ustar_name(&mut header, path);
-        let ustar = header.as_ustar().unwrap();
-        let field = |f: &[u8]| f[..f.iter().position(|&b| b == 0).unwrap_or(f.len())].to_vec();
-        let (prefix, name) = (field(&ustar.prefix), field(&ustar.name));
-        if prefix.is_empty() {
-            name
-        } else {
-            [prefix, b"/".to_vec(), name].concat()
-        }
-    }
-
-    #[test]
-    fn ustar_fields_hold_every_path_that_fits_exactly() {
-        let d = |n: usize| "d".repeat(n);
-        for path in [
-            "records/a.txt".to_string(),
-            format!("records/{}", d(92)), // 100 bytes
-            format!("records/{}/{}", d(100), "f".repeat(100)), // prefix 108 + name 100
-            format!("records/{}/{}/x", d(70), d(77)), // prefix 155 + name 1
-            format!("records/{}/", d(95)), // folder: name keeps its `/`
-        ] {
-            assert_eq!(ustar_path(path.as_bytes()), path.as_bytes(), "{path}");
-        }
-        // Bytes that are not UTF-8 go as they are.
-        assert_eq!(ustar_path(b"records/caf\xe9.txt"), b"records/caf\xe9.txt");
-    }
-
-    #[test]
-    fn ustar_fields_of_a_path_too_long_keep_its_name_once() {
-        let d = "d".repeat(120);
-        let long = format!("records/{d}/{d}/{}.txt", "f".repeat(60));
-        assert_eq!(
-            ustar_path(long.as_bytes()),
-            format!("records/{d}/{}.txt", "f".repeat(60)).as_bytes()
-        );
-        // A name longer than the field: cut, not repeated.
-        let name = format!("{}.pdf", "Lange-bestandsnaam-".repeat(7));
-        let got = ustar_path(format!("records/invoices/{name}").as_bytes());
-        assert_eq!(got, format!("records/invoices/{}", &name[..100]).as_bytes());
-        // Cut at a character, never inside one.
-        let name = format!("{}é{}", "x".repeat(99), "y".repeat(50));
-        let got = ustar_path(format!("records/{name}").as_bytes());
-        assert_eq!(got, format!("records/{}", "x".repeat(99)).as_bytes());
-        // A folder too deep for the prefix keeps its top folders.
-        let deep = format!("records/{}x.txt", "abcdefghi/".repeat(30));
-        let got = String::from_utf8(ustar_path(deep.as_bytes())).unwrap();
-        assert!(
-            got.starts_with("records/abcdefghi/") && got.ends_with("/x.txt"),
-            "{got}"
-        );
-        assert!(
-            deep.starts_with(got.strip_suffix("x.txt").unwrap()),
-            "{got}"
-        );
-    }
-
-    #[test]
-    fn pax_headers_are_named_and_complete() {
-        let path = "records/a/Überweisung ".to_string() + &"é".repeat(60);
-        let (records, header) = pax_header(
-            path.as_bytes(),
-            Mtime { secs: -5, nsec: 1 },
-            &[("path", path.as_bytes()), ("mtime", b"-4.999999999")],
-        );
-        let name = header.path_bytes();
-        assert!(name.starts_with("PaxHeaders/Überweisung é".as_bytes()));
-        assert!(name.len() <= 100 && std::str::from_utf8(&name).is_ok());
-        assert_eq!(header.entry_type(), tar::EntryType::XHeader);
-        assert_eq!(header.mode().unwrap(), 0o644);
-        assert_eq!((header.uid().unwrap(), header.gid().unwrap()), (0, 0));
-        assert_eq!(header.mtime().unwrap(), 0);
-        assert_eq!(header.cksum().unwrap(), {
-            let mut h = header.clone();
-            h.set_cksum();
-            h.cksum().unwrap()
-        });
-        assert_eq!(header.size().unwrap(), records.len() as u64);
-        // The records are those the tar crate writes.
-        let mut theirs = Vec::new();
-        let mut b = tar::Builder::new(&mut theirs);
-        b.append_pax_extensions([("path", path.as_bytes()), ("mtime", &b"-4.999999999"[..])])
-            .unwrap();
-        b.into_inner().unwrap();
-        assert_eq!(&theirs[512..512 + records.len()], &records[..]);
-        for len in [5usize, 6, 7, 93, 94, 95, 994, 995, 996] {
-            let value = vec![b'v'; len];
-            let (records, _) = pax_header(b"x", Mtime::default(), &[("k", &value)]);
-            let (n, _) = std::str::from_utf8(&records)
-                .unwrap()
-                .split_once(' ')
-                .unwrap();
-            assert_eq!(n.parse::<usize>().unwrap(), records.len(), "{len}");
-        }
-    }
-}
+mod tests;
