@@ -10,6 +10,7 @@ use clap::Args;
 use kluis::error::{Error, IoContext};
 use kluis::keys::paper::{self, KitInfo};
 use kluis::keys::signing::PublicKey;
+use kluis::keys::write_private;
 use kluis::vault::{self, Vault};
 use serde_json::json;
 
@@ -199,21 +200,6 @@ pub fn paper(vault_dir: Option<&Path>, quiet: bool, args: PaperArgs) -> Result<O
         }
     }
     Ok(Outcome::Ok)
-}
-
-/// Creates `path` with mode 0600, refusing to overwrite.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => Error::WouldOverwrite { path: path.into() },
-            _ => Error::io(path, e),
-        })?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).at(path)
 }
 
 pub fn recover(vault_dir: Option<&Path>, quiet: bool, args: RecoverArgs) -> Result<Outcome> {

@@ -162,6 +162,13 @@ pub fn generate() -> (SecretString, String) {
 /// its recipient.
 pub fn write_new_identity(path: &Path) -> Result<String> {
     let (text, recipient) = generate();
+    write_private(path, text.expose_secret().as_bytes())?;
+    Ok(recipient)
+}
+
+/// Creates `path` with mode 0600 holding `bytes`, synced; refuses to
+/// overwrite a file that is there.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -171,9 +178,8 @@ pub fn write_new_identity(path: &Path) -> Result<String> {
             std::io::ErrorKind::AlreadyExists => Error::WouldOverwrite { path: path.into() },
             _ => Error::io(path, e),
         })?;
-    file.write_all(text.expose_secret().as_bytes()).at(path)?;
-    file.sync_all().at(path)?;
-    Ok(recipient)
+    file.write_all(bytes).at(path)?;
+    file.sync_all().at(path)
 }
 
 /// Whether `identities` open the archive at `path`: unwraps the file key

@@ -10,6 +10,6 @@ pub mod signing;
 
 pub use self::age::{
     Identities, Recipient, check, generate, parse_recipient, read_passphrase_file,
-    read_recipients_file, write_new_identity,
+    read_recipients_file, write_new_identity, write_private,
 };
 pub(crate) use self::age::{header_error, map_decrypt_error};
