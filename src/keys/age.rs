@@ -30,13 +30,11 @@ impl Identities {
     /// A file readable by other users is refused: a secret key must be
     /// private (`chmod 600 FILE`).
     pub fn add_file(&mut self, path: &Path) -> Result<()> {
-        let meta = std::fs::metadata(path).at(path)?;
-        if meta.permissions().mode() & 0o004 != 0 {
-            return Err(Error::Key {
-                what: path.display().to_string(),
-                detail: "this identity file is readable by every user of this machine; make it private with `chmod 600` first".into(),
-            });
-        }
+        check_private(
+            path,
+            0o004,
+            "this identity file is readable by every user of this machine; make it private with `chmod 600` first",
+        )?;
         let mut text = Vec::new();
         File::open(path).at(path)?.read_to_end(&mut text).at(path)?;
         let bad = |detail: String| Error::Key {
@@ -180,6 +178,19 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         })?;
     file.write_all(bytes).at(path)?;
     file.sync_all().at(path)
+}
+
+/// Refuses a secret file whose permission bits grant any of `mask`
+/// (e.g. `0o077`: anyone but the owner) with `refusal` as the reason.
+pub(crate) fn check_private(path: &Path, mask: u32, refusal: &str) -> Result<()> {
+    let meta = std::fs::metadata(path).at(path)?;
+    if meta.permissions().mode() & mask != 0 {
+        return Err(Error::Key {
+            what: path.display().to_string(),
+            detail: refusal.into(),
+        });
+    }
+    Ok(())
 }
 
 /// Whether `identities` open the archive at `path`: unwraps the file key

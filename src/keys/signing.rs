@@ -19,7 +19,7 @@
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use age::secrecy::{ExposeSecret, SecretString};
@@ -295,13 +295,11 @@ impl SigningKey {
     /// # Errors
     /// A file other users can read is refused (`chmod 600`).
     pub fn read(path: &Path) -> Result<SigningKey> {
-        let meta = std::fs::metadata(path).at(path)?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            return Err(Error::Key {
-                what: path.display().to_string(),
-                detail: "this signing key can be read by other users of this machine; make it private with `chmod 600` first".into(),
-            });
-        }
+        super::age::check_private(
+            path,
+            0o077,
+            "this signing key can be read by other users of this machine; make it private with `chmod 600` first",
+        )?;
         let mut text = String::new();
         File::open(path)
             .and_then(|mut f| f.read_to_string(&mut text))

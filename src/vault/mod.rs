@@ -406,22 +406,18 @@ mod tests {
     #[test]
     fn malformed_config_names_line_and_key() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(
-            dir.path().join(CONFIG_FILE),
+        let err = refusal(
+            dir.path(),
             "organisation = \"x\"\nverify_every_months = \"often\"\n",
-        )
-        .unwrap();
-        let err = Vault::open(dir.path()).unwrap_err().to_string();
+        );
         assert!(
             err.contains("line 2") && err.contains("verify_every_months"),
             "{err}"
         );
-        fs::write(
-            dir.path().join(CONFIG_FILE),
+        let err = refusal(
+            dir.path(),
             "organisation = \"x\"\n[retention]\npreset = \"xx\"\n",
-        )
-        .unwrap();
-        let err = Vault::open(dir.path()).unwrap_err().to_string();
+        );
         assert!(err.contains("xx"), "{err}");
     }
 
@@ -449,20 +445,19 @@ mod tests {
         assert_eq!(again.tables, v.tables);
         assert_eq!(again.config.organisation, v.config.organisation);
 
-        fs::write(
-            dir.path().join(CONFIG_FILE),
+        let err = refusal(
+            dir.path(),
             "organisation = \"x\"\n[tables.orders]\ndrop = [\"a\"]\ndrpo = [\"b\"]\n",
-        )
-        .unwrap();
-        let err = Vault::open(dir.path()).unwrap_err().to_string();
+        );
         assert!(err.contains("line 4") && err.contains("drpo"), "{err}");
-        fs::write(
-            dir.path().join(CONFIG_FILE),
-            "organisation = \"x\"\ncolour = 1\n",
-        )
-        .unwrap();
-        let err = Vault::open(dir.path()).unwrap_err().to_string();
+        let err = refusal(dir.path(), "organisation = \"x\"\ncolour = 1\n");
         assert!(err.contains("colour"), "{err}");
+    }
+
+    /// Why `Vault::open` refuses a vault whose config is `text`.
+    fn refusal(dir: &Path, text: &str) -> String {
+        fs::write(dir.join(CONFIG_FILE), text).unwrap();
+        Vault::open(dir).unwrap_err().to_string()
     }
 
     #[test]

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{IoContext, Result};
 use crate::progress::Progress;
 
-pub(super) const BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// A table file opened for one pass, reporting progress as it is read.
 pub(super) fn open<'a>(

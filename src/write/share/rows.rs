@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use super::Request;
 use crate::error::{Error, Result};
 use crate::format::TABLES_PREFIX;
-use crate::sources::table::DateFormat;
+use crate::sources::table::{BOM, CsvRecords, DateFormat, RawRecord};
 use crate::vault::Vault;
 
 pub(super) fn is_table(path: &[u8]) -> bool {
@@ -93,81 +93,49 @@ pub(super) fn filter_rows(
         }
         return Ok((kept, left));
     }
-    // CSV: a record ends at a newline outside quotes.
-    let mut header: Option<(u8, usize)> = None;
-    let mut n = 0u64;
-    loop {
-        record.clear();
-        let mut quoted = false;
-        loop {
-            let before = record.len();
-            if lines.read_until(b'\n', &mut record).map_err(io_err)? == 0 {
-                break;
+    // CSV: the table pass's own scanner (quoted fields, line ends, limits).
+    // A byte-order mark the archived member kept stays in front.
+    if lines.fill_buf().map_err(io_err)?.starts_with(BOM) {
+        lines.consume(BOM.len());
+        out.write_all(BOM).map_err(io_err)?;
+    }
+    let mut records = CsvRecords::new(lines, member)?;
+    let mut rec = RawRecord::default();
+    let mut index = None;
+    while records.next(&mut rec)? {
+        let Some(index) = index else {
+            if rec.is_blank() {
+                continue;
             }
-            quoted ^= record[before..].iter().filter(|&&b| b == b'"').count() % 2 == 1;
-            if !quoted {
-                break;
-            }
-            if record.len() > 64 << 20 {
-                return Err(bad("a quoted field runs on for more than 64 MiB".into()));
-            }
-        }
-        if record.is_empty() {
-            break;
-        }
-        n += 1;
-        let Some((delimiter, index)) = header else {
-            let delimiter = crate::sources::table::detect_delimiter(&record).map_err(bad)?;
-            let fields = split_fields(&record, delimiter);
-            let index = fields
-                .iter()
-                .position(|f| f == column)
-                .ok_or_else(|| bad(format!("has no column {column:?}")))?;
-            header = Some((delimiter, index));
-            out.write_all(&record).map_err(io_err)?;
+            index = Some(
+                (0..rec.field_count())
+                    .position(|i| *rec.value(i) == *column.as_bytes())
+                    .ok_or_else(|| bad(format!("has no column {column:?}")))?,
+            );
+            out.write_all(rec.raw()).map_err(io_err)?;
             continue;
         };
-        if record.iter().all(u8::is_ascii_whitespace) {
+        if rec.is_blank() {
             continue;
         }
-        let fields = split_fields(&record, delimiter);
-        let value = fields
-            .get(index)
-            .ok_or_else(|| bad(format!("row {n} has no field {}", index + 1)))?;
-        let date = dates
-            .date(value)
-            .ok_or_else(|| bad(format!("row {n}: {value:?} in {column:?} is not a date")))?;
+        let line = rec.line();
+        if index >= rec.field_count() {
+            return Err(bad(format!("line {line} has no field {}", index + 1)));
+        }
+        let value = String::from_utf8_lossy(&rec.value(index)).into_owned();
+        let date = dates.date(&value).ok_or_else(|| {
+            bad(format!(
+                "line {line}: {value:?} in {column:?} is not a date"
+            ))
+        })?;
         if inside(date) {
-            out.write_all(&record).map_err(io_err)?;
+            out.write_all(rec.raw()).map_err(io_err)?;
             kept += 1;
         } else {
             left += 1;
         }
     }
     Ok((kept, left))
-}
-
-/// A CSV record's fields, unquoted.
-fn split_fields(record: &[u8], delimiter: u8) -> Vec<String> {
-    let text = String::from_utf8_lossy(record);
-    let text = text.trim_end_matches(['\n', '\r']);
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            c if c == delimiter as char && !quoted => fields.push(std::mem::take(&mut field)),
-            c => field.push(c),
-        }
-    }
-    fields.push(field);
-    fields
 }
 
 /// Size of the filtered table (a first pass), so that its tar header can
@@ -208,6 +176,46 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "id;\"order date\";note\r\n1;2019-07-01;\"a\nb\"\r\n3;15-08-2019;\"y;\"\"z\"\"\"\r\n"
+        );
+    }
+
+    #[test]
+    fn csv_rows_keep_a_bom_and_read_quotes_as_the_table_pass_does() {
+        // A quote inside an unquoted field is an ordinary character
+        // (docs/TABLES.md), so `q"t` is one column name and `x"` one value.
+        let csv = "\u{feff}q\"t;d\nx\";2019-01-01\n1;2018-01-01\n";
+        let mut out = Vec::new();
+        let (kept, left) = filter_rows(
+            &mut csv.as_bytes(),
+            &mut out,
+            false,
+            "d",
+            (Some("2019-01-01".parse().unwrap()), None),
+            "tables/t.csv",
+        )
+        .unwrap();
+        assert_eq!((kept, left), (1, 1));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\u{feff}q\"t;d\nx\";2019-01-01\n"
+        );
+    }
+
+    #[test]
+    fn a_quoted_field_never_closed_is_named_with_its_line() {
+        let err = filter_rows(
+            &mut &b"id,d\n1,\"2019-01-01\n"[..],
+            &mut Vec::new(),
+            false,
+            "d",
+            (None, None),
+            "tables/t.csv",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("tables/t.csv") && err.contains("line 2"),
+            "{err}"
         );
     }
 
