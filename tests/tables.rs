@@ -502,12 +502,9 @@ fn minimisation_decisions_are_recorded_in_the_archive_metadata() {
     );
 
     // Next year is one command: the decisions live in the vault config.
-    let config = env.vault().join("config.toml");
-    let mut text = fs::read_to_string(&config).unwrap();
-    text.push_str(
-        "\n[tables.orders]\ndate_column = \"order_date\"\ndrop = [\"password_hash\", \"birth_date\"]\n",
-    );
-    fs::write(&config, text).unwrap();
+    env.edit_config(|config| {
+        config + "\n[tables.orders]\ndate_column = \"order_date\"\ndrop = [\"password_hash\", \"birth_date\"]\n"
+    });
     archive(&env, 2020, &["stick"], &["--table", "export/orders.csv"]).ok();
     let m = metadata(&env, &key, "stick/2020-financial.kluis");
     assert_eq!(

@@ -119,6 +119,15 @@ impl Env {
         Key::load(&path)
     }
 
+    /// [`Env::ready`] in an [`Env::unprivileged`] test folder; `None` (the
+    /// test skips) where that is not possible.
+    pub fn unprivileged_ready() -> Option<(Env, Key)> {
+        let env = Env::unprivileged()?;
+        let key = env.new_key("owner.key");
+        env.init(&[&key]);
+        Some((env, key))
+    }
+
     /// A file holding `passphrase` (and a newline), for
     /// `--passphrase-file NAME`; returns NAME.
     pub fn passphrase_file<'a>(&self, name: &'a str, passphrase: &str) -> &'a str {

@@ -96,6 +96,15 @@ impl Env {
         env
     }
 
+    /// Rewrites the vault's `config.toml` as `change` says, as a user
+    /// would with an editor; the new text.
+    pub fn edit_config(&self, change: impl FnOnce(String) -> String) -> String {
+        let path = self.vault().join("config.toml");
+        let text = change(fs::read_to_string(&path).unwrap());
+        fs::write(&path, &text).unwrap();
+        text
+    }
+
     pub fn catalog_path(&self) -> PathBuf {
         self.vault().join("catalog.json")
     }

@@ -11,17 +11,16 @@ use crate::common::*;
 
 /// Replaces the vault's recipients.
 fn set_recipients(env: &Env, recipients: &[&Key]) {
-    let path = env.p("vault/config.toml");
-    let text = fs::read_to_string(&path).unwrap();
-    let start = text.find("recipients = [").unwrap();
-    let end = start + text[start..].find(']').unwrap() + 1;
     let list = recipients
         .iter()
         .map(|k| format!("{:?}", k.recipient))
         .collect::<Vec<_>>()
         .join(", ");
-    let text = format!("{}recipients = [{list}]{}", &text[..start], &text[end..]);
-    fs::write(&path, text).unwrap();
+    env.edit_config(|text| {
+        let start = text.find("recipients = [").unwrap();
+        let end = start + text[start..].find(']').unwrap() + 1;
+        format!("{}recipients = [{list}]{}", &text[..start], &text[end..])
+    });
 }
 
 fn opens(env: &Env, key: &Key, archive: &str) -> bool {

@@ -42,6 +42,15 @@ impl Fixture {
         out
     }
 
+    /// The medium README's recovery pipeline ending in `tar`.
+    fn pipeline(&self, tar: &str) -> String {
+        format!(
+            "age -d -i {} {} | zstd -d | {tar}",
+            sh_quote(&self.key.path),
+            sh_quote(&self.archive)
+        )
+    }
+
     fn decrypt(&self) {
         sh(
             self.dir(),
@@ -334,14 +343,7 @@ fn gnu_tar_pipeline(f: &Fixture) {
     }
     // The medium README's command, as it is.
     let out = f.out("gnu-tar-pipeline");
-    let run = sh(
-        &out,
-        &format!(
-            "age -d -i {} {} | zstd -d | tar -x",
-            sh_quote(&f.key.path),
-            sh_quote(&f.archive)
-        ),
-    );
+    let run = sh(&out, &f.pipeline("tar -x"));
     check("GNU tar (README pipeline)", &f.recs, &out, &GNU_TAR, &run);
 }
 
@@ -369,11 +371,7 @@ fn busybox(f: &Fixture) {
     let out = f.out("busybox-pipeline");
     let run = sh(
         &out,
-        &format!(
-            "age -d -i {} {} | zstd -d | EXTRACT_UNSAFE_SYMLINKS=1 busybox tar -x",
-            sh_quote(&f.key.path),
-            sh_quote(&f.archive)
-        ),
+        &f.pipeline("EXTRACT_UNSAFE_SYMLINKS=1 busybox tar -x"),
     );
     check(
         "busybox tar (README pipeline)",
