@@ -66,49 +66,55 @@ impl Fixture {
 
 const TOOLS: &[&str] = &["age", "zstd", "bash"];
 
-/// The awkward tree archived by this kluis (with a record larger than a
-/// frame), or `None` (skipped) without the stock tools.
-fn fresh() -> Option<&'static Fixture> {
-    static FRESH: OnceLock<Fixture> = OnceLock::new();
+/// The fixture in `cell`, made (and decrypted) by the first test that
+/// asks; `None` (skipped) without the stock tools.
+fn shared(
+    cell: &'static OnceLock<Fixture>,
+    make: impl FnOnce() -> Fixture,
+) -> Option<&'static Fixture> {
     if !require_tools(TOOLS) {
         return None;
     }
-    Some(FRESH.get_or_init(|| {
+    Some(cell.get_or_init(|| {
+        let f = make();
+        f.decrypt();
+        f
+    }))
+}
+
+/// The awkward tree archived by this kluis (with a record larger than a
+/// frame).
+fn fresh() -> Option<&'static Fixture> {
+    static FRESH: OnceLock<Fixture> = OnceLock::new();
+    shared(&FRESH, || {
         let env = Env::kept("readers-fresh");
         let recs = awkward(true);
         write_tree(&env.p("src"), &recs);
         let key = env.new_key("owner.key");
         env.init(&[&key]);
         let archive = env.archived(2019, "src");
-        let f = Fixture {
+        Fixture {
             env,
             key,
             archive,
             recs,
-        };
-        f.decrypt();
-        f
-    }))
+        }
+    })
 }
 
-/// The committed vector, or `None` (skipped) without the stock tools.
+/// The committed vector.
 fn vector() -> Option<&'static Fixture> {
     static VECTOR: OnceLock<Fixture> = OnceLock::new();
-    if !require_tools(TOOLS) {
-        return None;
-    }
-    Some(VECTOR.get_or_init(|| {
+    shared(&VECTOR, || {
         let env = Env::kept("readers-vector");
         let key = env.vector_key("test-key.txt");
-        let f = Fixture {
+        Fixture {
             env,
             key,
             archive: vectors().join(crate::vector::AWKWARD),
             recs: awkward(false),
-        };
-        f.decrypt();
-        f
-    }))
+        }
+    })
 }
 
 /// A bash script run in `dir` with umask 022, so that what the readers
