@@ -4,8 +4,7 @@
 //! the paper recovery kit (its QR code decoded by `zbarimg`); `rekey`,
 //! also killed at every pause point; and `share`.
 
-#[path = "keys_and_signatures/util.rs"]
-mod util;
+mod common;
 
 #[path = "keys_and_signatures/interop.rs"]
 mod interop;

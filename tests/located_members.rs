@@ -3,6 +3,8 @@
 //! `ArchiveReader::located`, framed on line starts when asked, passed over
 //! by the full check, and ordinary files to stock `tar`.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,46 +14,24 @@ use kluis::format::reader::ArchiveReader;
 use kluis::format::writer::{ArchiveWriter, Framing, Mtime, WriteOptions};
 use kluis::keys::Identities;
 
-fn metadata() -> Metadata {
-    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
-    Metadata {
-        format: "kluis".into(),
-        format_version: kluis::format::FORMAT_VERSION,
-        archive_id: "00112233445566778899aabbccddeeff".into(),
-        organisation: "Test B.V.".into(),
-        fiscal_year: 2019,
-        fiscal_year_start: day(2019, 1, 1),
-        fiscal_year_end: day(2019, 12, 31),
-        class: "financial".into(),
-        supplement: 1,
-        retention_end: day(2026, 12, 31),
-        created: chrono::Utc::now(),
-        tool_version: kluis::TOOL_VERSION.into(),
-        minimisation: Vec::new(),
-    }
-}
+use common::*;
 
 /// An archive of `records` small files plus a sorted line index of about
 /// 600 KiB (lines-framed every 16 KiB) and a packed blob.
 fn write(dir: &Path, records: usize) -> (PathBuf, Identities, Vec<u8>, Vec<u8>) {
-    let identity = age::x25519::Identity::generate();
-    let key = dir.join("key.txt");
-    {
-        use age::secrecy::ExposeSecret;
-        let mut f = std::fs::File::create(&key).unwrap();
-        writeln!(f, "{}", identity.to_string().expose_secret()).unwrap();
-    }
-    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let mut identities = Identities::default();
-    identities.add_file(&key).unwrap();
-    let recipients: Vec<Box<dyn age::Recipient + Send>> = vec![Box::new(identity.to_public())];
-
+    let key = Key::generate(&dir.join("key.txt"));
+    let meta = Metadata {
+        archive_id: "00112233445566778899aabbccddeeff".into(),
+        organisation: "Test B.V.".into(),
+        tool_version: kluis::TOOL_VERSION.into(),
+        ..crafted_metadata()
+    };
     let path = dir.join("2019-financial.kluis");
     let file = std::fs::File::create(&path).unwrap();
     let mut w = ArchiveWriter::new(
         vec![(path.clone(), file)],
-        &recipients,
-        &metadata(),
+        &key.recipients(),
+        &meta,
         &WriteOptions::default(),
     )
     .unwrap();
@@ -104,7 +84,7 @@ fn write(dir: &Path, records: usize) -> (PathBuf, Identities, Vec<u8>, Vec<u8>) 
     .unwrap();
     let (_sealed, mut outputs) = w.finish().unwrap();
     outputs[0].1.flush().unwrap();
-    (path, identities, index, blob)
+    (path, key.identities(), index, blob)
 }
 
 #[test]

@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::Rng;
 use kluis::parity::create::Creator;
 use kluis::parity::{self, RecoverySet, Settings, repair};
 
@@ -22,23 +23,6 @@ fn par2() -> Command {
     Command::new("par2")
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
-
 /// Writes `data` as `dir/name` with its parity files made by the streaming
 /// creator, fed in uneven writes; returns the set.
 fn protect(dir: &Path, name: &str, data: &[u8], settings: &Settings, slice: u64) -> RecoverySet {
@@ -46,7 +30,7 @@ fn protect(dir: &Path, name: &str, data: &[u8], settings: &Settings, slice: u64)
     let slices = (data.len() as u64).div_ceil(slice);
     let blocks = parity::recovery_count(slices, settings.percent, settings.spare);
     let mut creator = Creator::new(name, settings, slice, blocks, None);
-    let mut rng = Rng(data.len() as u64 + 1);
+    let mut rng = Rng::new(data.len() as u64 + 1);
     let mut rest = data;
     while !rest.is_empty() {
         let n = (rng.below(70_000) as usize + 1).min(rest.len());
@@ -86,7 +70,7 @@ fn kluis_repair(dir: &Path, name: &str, out: &Path) -> kluis::Result<()> {
 #[test]
 fn stock_par2_verifies_an_intact_set() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = Rng(1).bytes(300_001);
+    let data = Rng::new(1).bytes(300_001);
     let set = protect(
         tmp.path(),
         "2019-financial.kluis",
@@ -103,7 +87,7 @@ fn stock_par2_verifies_an_intact_set() {
 fn both_repair_a_flipped_byte_identically() {
     let tmp = tempfile::tempdir().unwrap();
     let name = "2019-financial.kluis";
-    let data = Rng(2).bytes(200_000);
+    let data = Rng::new(2).bytes(200_000);
     protect(tmp.path(), name, &data, &Settings::default(), 4096);
     let path = tmp.path().join(name);
     let mut bad = data.clone();
@@ -136,7 +120,7 @@ fn damage(rng: &mut Rng, data: &mut Vec<u8>, case: &Case) {
         Case::Burst(n) => {
             let at = rng.below(len - n as u64) as usize;
             for b in &mut data[at..at + n] {
-                *b = rng.next() as u8;
+                *b = rng.next_u64() as u8;
             }
         }
         Case::Sectors(n) => {
@@ -164,7 +148,7 @@ fn random_damage_is_repaired_by_both_or_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let name = "2020-payroll.kluis";
     let slice = 4096usize;
-    let mut rng = Rng(0x5eed);
+    let mut rng = Rng::new(0x5eed);
     let cases = std::env::var("KLUIS_PARITY_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -225,7 +209,7 @@ fn random_damage_is_repaired_by_both_or_refused() {
 fn a_damaged_volume_still_repairs_with_what_is_intact() {
     let tmp = tempfile::tempdir().unwrap();
     let name = "2021-sales.kluis";
-    let data = Rng(3).bytes(400_000);
+    let data = Rng::new(3).bytes(400_000);
     let set = protect(tmp.path(), name, &data, &Settings::default(), 4096);
     let volume = tmp.path().join(&set.file_names(name)[1]);
     let mut v = fs::read(&volume).unwrap();

@@ -10,11 +10,13 @@
 //!
 //! The programs are required: `scripts/test.sh` installs them (and makes
 //! the Python environment in `target/pyenv`); without one a test skips,
-//! or fails when `KLUIS_REQUIRE_STOCK_TOOLS` is set. The harness is this
-//! test's own (`tests/readers/harness.rs`).
+//! or fails when `KLUIS_REQUIRE_STOCK_TOOLS` is set. The harness is
+//! `tests/common/`; the awkward tree is `tests/readers/awkward.rs`.
 
-#[path = "readers/harness.rs"]
-mod harness;
+mod common;
+
+#[path = "readers/awkward.rs"]
+mod awkward;
 #[path = "readers/matrix.rs"]
 mod matrix;
 #[path = "readers/vector.rs"]

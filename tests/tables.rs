@@ -502,12 +502,9 @@ fn minimisation_decisions_are_recorded_in_the_archive_metadata() {
     );
 
     // Next year is one command: the decisions live in the vault config.
-    let config = env.vault().join("config.toml");
-    let mut text = fs::read_to_string(&config).unwrap();
-    text.push_str(
-        "\n[tables.orders]\ndate_column = \"order_date\"\ndrop = [\"password_hash\", \"birth_date\"]\n",
-    );
-    fs::write(&config, text).unwrap();
+    env.edit_config(|config| {
+        config + "\n[tables.orders]\ndate_column = \"order_date\"\ndrop = [\"password_hash\", \"birth_date\"]\n"
+    });
     archive(&env, 2020, &["stick"], &["--table", "export/orders.csv"]).ok();
     let m = metadata(&env, &key, "stick/2020-financial.kluis");
     assert_eq!(
@@ -579,17 +576,18 @@ fn bad_input_archives_nothing_and_deletes_nothing() {
     fs::create_dir_all(env.p("records")).unwrap();
     write(&env, "records/invoice.pdf", "%PDF-1.4 invoice");
     let before = snapshot(&env.p("records"));
+    const CSV: &[&str] = &["--table", "t.csv:order_date"];
     let cases: &[(&str, &str, &[&str], &[&str])] = &[
         (
             "t.csv",
             "id,datum\n1,2019-01-01\n",
-            &["--table", "t.csv:order_date"],
+            CSV,
             &["t.csv", "no date column \"order_date\"", "datum"],
         ),
         (
             "t.csv",
             "id,order_date\n1,2019-01-01\n2,12/31/2019\n",
-            &["--table", "t.csv:order_date"],
+            CSV,
             &[
                 "t.csv",
                 "line 3",
@@ -601,39 +599,29 @@ fn bad_input_archives_nothing_and_deletes_nothing() {
         (
             "t.csv",
             "id,order_date\n1,2019-01-01\n2,\n",
-            &["--table", "t.csv:order_date"],
+            CSV,
             &["line 3", "\"\""],
         ),
         (
             "t.csv",
             "id,order_date\n1,2019-01-01\n2,2019-01-02,extra\n",
-            &["--table", "t.csv:order_date"],
+            CSV,
             &["t.csv", "line 3", "3 fields"],
         ),
         (
             "t.csv",
             "id,order_date\n1,\"2019-01-01\n",
-            &["--table", "t.csv:order_date"],
+            CSV,
             &["t.csv", "line 2", "never closed"],
         ),
         (
             "t.csv",
             "id,order_date\n1,\"2019-01-01\"x\n",
-            &["--table", "t.csv:order_date"],
+            CSV,
             &["t.csv", "line 2", "closing quote"],
         ),
-        (
-            "t.csv",
-            "id;order_date,x\n",
-            &["--table", "t.csv:order_date"],
-            &["t.csv", "--delimiter"],
-        ),
-        (
-            "t.csv",
-            "",
-            &["--table", "t.csv:order_date"],
-            &["t.csv", "empty"],
-        ),
+        ("t.csv", "id;order_date,x\n", CSV, &["t.csv", "--delimiter"]),
+        ("t.csv", "", CSV, &["t.csv", "empty"]),
         (
             "t.jsonl",
             "{\"d\":\"2019-01-01\"}\n[1]\n",

@@ -16,19 +16,9 @@ use crate::common::*;
 
 const ESC: &str = "\x1b[";
 
-/// Whether `tool` is installed; a missing one skips the test, or fails it
-/// when `KLUIS_REQUIRE_STOCK_TOOLS` is set.
+/// Whether `tool` is installed (see [`require_tools`]).
 fn require(tool: &str) -> bool {
-    if have_tool(tool) {
-        return true;
-    }
-    if std::env::var_os("KLUIS_REQUIRE_STOCK_TOOLS").is_some() {
-        panic!(
-            "{tool} is not installed (scripts/test.sh installs it); KLUIS_REQUIRE_STOCK_TOOLS is set"
-        );
-    }
-    eprintln!("SKIPPED: {tool} is not installed");
-    false
+    require_tools(&[tool])
 }
 
 /// Runs a program on a file, expecting silence and success.

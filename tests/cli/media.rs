@@ -31,11 +31,9 @@ fn missing_medium_folder_is_refused_and_not_created() {
 /// A medium the user may not write to (permission denied).
 #[test]
 fn unwritable_medium_is_refused_and_the_other_medium_stays_clean() {
-    let Some(env) = Env::unprivileged() else {
+    let Some((env, _key)) = Env::unprivileged_ready() else {
         return;
     };
-    let key = env.new_key("owner.key");
-    env.init(&[&key]);
     write_file(&env.p("src/a.txt"), b"a", 0o644);
     env.give_away("src");
     for m in ["stick-a", "stick-b"] {

@@ -21,7 +21,7 @@ fn restoring_one_record_restores_only_that_record() {
     let got = snapshot(&env.p("audit/records"));
     let files: Vec<_> = got
         .iter()
-        .filter(|(_, n)| matches!(n, Node::File { .. }))
+        .filter(|(_, n)| matches!(n.what, What::File(_)))
         .map(|(p, _)| String::from_utf8_lossy(p).into_owned())
         .collect();
     assert_eq!(files, ["invoices/INV-2.pdf"]);

@@ -35,11 +35,9 @@ fn empty_source_is_refused() {
 
 #[test]
 fn unreadable_source_file_is_refused_and_leaves_nothing() {
-    let Some(env) = Env::unprivileged() else {
+    let Some((env, _key)) = Env::unprivileged_ready() else {
         return;
     };
-    let key = env.new_key("owner.key");
-    env.init(&[&key]);
     write_file(&env.p("src/readable.txt"), b"fine", 0o644);
     write_file(&env.p("src/secret.txt"), b"cannot read me", 0o000);
     env.give_away("src");

@@ -48,7 +48,7 @@ fn stock_tools_recover_and_check_a_kluis_archive() {
     // Every regular file is in the archive's SHA256SUMS, nothing else.
     let files = snapshot(&src)
         .values()
-        .filter(|n| matches!(n, Node::File { .. }))
+        .filter(|n| matches!(n.what, What::File(_)))
         .count();
     let sums = fs::read(out.join("kluis/SHA256SUMS")).unwrap();
     let lines = sums

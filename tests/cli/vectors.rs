@@ -7,16 +7,11 @@
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 
 use kluis::format::reader::ArchiveReader;
 use kluis::format::seektable::{self, FrameEntry};
 
 use crate::common::*;
-
-fn vectors() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
-}
 
 /// A record of `tiny.kluis`: path below `records/`, content (`None` for a
 /// folder), mode, mtime (seconds, nanoseconds).
@@ -93,11 +88,10 @@ const PINNED: &[(&str, &str)] = &[
 /// keep modes, and kluis refuses identity files others can read).
 fn env_with_keys() -> (Env, Key, Key) {
     let env = Env::new();
-    let key = |name| {
-        copy_private(&vectors().join(name), &env.p(name));
-        Key::load(&env.p(name))
-    };
-    let (k1, k2) = (key("test-key.txt"), key("test-key-2.txt"));
+    let (k1, k2) = (
+        env.vector_key("test-key.txt"),
+        env.vector_key("test-key-2.txt"),
+    );
     (env, k1, k2)
 }
 
@@ -159,23 +153,17 @@ fn tiny_vector_lists_verifies_and_restores() {
     env.restore(&key, &tiny, env.p("out")).run().ok();
     let got = snapshot(&env.p("out/records"));
     assert_eq!(got.len(), FILES.len() + 1, "{got:?}");
-    for (path, data, mode, (secs, nsec)) in FILES {
-        let mtime = (*secs, i64::from(*nsec));
-        let expected = match data {
-            Some(d) => Node::File {
-                mode: *mode,
-                mtime,
-                data: d.to_vec(),
-            },
-            None => Node::Dir { mode: *mode, mtime },
+    for (path, data, mode, mtime) in FILES {
+        let expected = Node {
+            what: data.map_or(What::Dir, |d| What::File(d.to_vec())),
+            mode: *mode,
+            mtime: *mtime,
         };
         assert_eq!(got[path.as_bytes()], expected, "{path}");
     }
     assert_eq!(
-        got[LINK.0.as_bytes()],
-        Node::Link {
-            target: LINK.1.as_bytes().to_vec()
-        }
+        got[LINK.0.as_bytes()].what,
+        What::Link(LINK.1.as_bytes().to_vec())
     );
 
     // What the library reads from its metadata.

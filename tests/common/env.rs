@@ -4,7 +4,7 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -18,7 +18,9 @@ pub const NOBODY: u32 = 65534;
 
 /// One test's temporary folder.
 pub struct Env {
-    tmp: tempfile::TempDir,
+    /// Deleted when the environment is dropped (none for [`Env::kept`]).
+    tmp: Option<tempfile::TempDir>,
+    root: PathBuf,
     /// Run the binary as this uid/gid (through `setpriv`) instead of as us.
     user: Option<u32>,
 }
@@ -36,7 +38,29 @@ impl Env {
             .tempdir()
             .expect("temporary folder");
         fs::create_dir(tmp.path().join("home")).unwrap();
-        Env { tmp, user: None }
+        Env {
+            root: tmp.path().to_path_buf(),
+            tmp: Some(tmp),
+            user: None,
+        }
+    }
+
+    /// A test folder that outlives the test, for a fixture several tests
+    /// share (a `static` is never dropped, so a temporary folder would pile
+    /// up): `name` below cargo's temporary folder for integration tests,
+    /// emptied first.
+    pub fn kept(name: &str) -> Env {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        if root.exists() {
+            make_writable(&root);
+            fs::remove_dir_all(&root).unwrap();
+        }
+        fs::create_dir_all(root.join("home")).unwrap();
+        Env {
+            tmp: None,
+            root,
+            user: None,
+        }
     }
 
     /// An environment whose commands cannot read a mode-000 file or write
@@ -65,7 +89,7 @@ impl Env {
     }
 
     pub fn root(&self) -> &Path {
-        self.tmp.path()
+        &self.root
     }
 
     /// A path inside the test folder.
@@ -160,6 +184,19 @@ fn chown_tree(path: &Path) {
     if fs::symlink_metadata(path).unwrap().is_dir() {
         for e in fs::read_dir(path).unwrap() {
             chown_tree(&e.unwrap().path());
+        }
+    }
+}
+
+/// Gives every folder below `dir` back its owner's write permission (so
+/// that a test that took it away can be cleaned up).
+fn make_writable(dir: &Path) {
+    let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o755));
+    if let Ok(rd) = fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                make_writable(&e.path());
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 //! how to open an archive (`-i FILE` or `--passphrase-file FILE`).
 
 use std::fs;
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -59,6 +60,21 @@ impl Key {
     pub fn identity(&self) -> age::x25519::Identity {
         identity(&self.path)
     }
+
+    /// What the `age` crate itself decrypts `archive` to with this key:
+    /// the zstd stream kluis encrypted.
+    pub fn decrypt(&self, archive: &Path) -> Vec<u8> {
+        let file = fs::File::open(archive).unwrap_or_else(|e| panic!("{}: {e}", archive.display()));
+        let identity = self.identity();
+        let mut out = Vec::new();
+        age::Decryptor::new_buffered(std::io::BufReader::new(file))
+            .unwrap()
+            .decrypt(std::iter::once(&identity as &dyn age::Identity))
+            .unwrap_or_else(|e| panic!("{}: {e}", archive.display()))
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
 }
 
 fn identity(path: &Path) -> age::x25519::Identity {
@@ -95,12 +111,34 @@ impl Env {
         (env, key)
     }
 
+    /// A private copy (mode 0600) of the committed test key `name` (in
+    /// `tests/vectors/`), of the same name in the test folder.
+    pub fn vector_key(&self, name: &str) -> Key {
+        let path = self.p(name);
+        copy_private(&vectors().join(name), &path);
+        Key::load(&path)
+    }
+
+    /// [`Env::ready`] in an [`Env::unprivileged`] test folder; `None` (the
+    /// test skips) where that is not possible.
+    pub fn unprivileged_ready() -> Option<(Env, Key)> {
+        let env = Env::unprivileged()?;
+        let key = env.new_key("owner.key");
+        env.init(&[&key]);
+        Some((env, key))
+    }
+
     /// A file holding `passphrase` (and a newline), for
     /// `--passphrase-file NAME`; returns NAME.
     pub fn passphrase_file<'a>(&self, name: &'a str, passphrase: &str) -> &'a str {
         fs::write(self.p(name), format!("{passphrase}\n")).unwrap();
         name
     }
+}
+
+/// The committed test vectors and their keys (`tests/vectors/`).
+pub fn vectors() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
 /// Writes a file only its owner may read (mode 0600), making its parents.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{Env, Run, file_sha256, parse_json};
+use super::{Env, Key, Run, file_sha256, orders_2019, parse_json, records_2019};
 
 /// The medium most tests archive to.
 pub const STICK: &str = "stick";
@@ -17,6 +17,10 @@ pub const INDEX: &str = "kluis-medium.json";
 pub const SUMS: &str = "SHA256SUMS";
 pub const README: &str = "README.txt";
 pub const LOCK: &str = ".kluis.lock";
+
+/// Where [`Env::archive_2019`] puts its records and its table.
+pub const RECORDS_2019: &str = "records-2019";
+pub const ORDERS_2019: &str = "export/orders.csv";
 
 impl Env {
     /// `kluis archive --year YEAR --to M… SOURCE…` (relative to the test
@@ -64,6 +68,25 @@ impl Env {
         fs::create_dir_all(&src).unwrap();
         tree(&src);
         self.archived_with(2019, extra, "src")
+    }
+
+    /// 2019's records ([`records_2019`] in `records-2019/`) and orders table
+    /// ([`orders_2019`] in `export/orders.csv`, dated by `order_date`)
+    /// archived onto `media`, which must succeed.
+    pub fn archive_2019(&self, media: &[&str]) {
+        records_2019(&self.p(RECORDS_2019));
+        orders_2019(&self.p(ORDERS_2019));
+        let table = format!("{ORDERS_2019}:order_date");
+        self.archive(2019, media, &["--table", &table], &[RECORDS_2019])
+            .ok();
+    }
+
+    /// A test folder with a key (`owner.key`), a vault encrypting to it,
+    /// and [`Env::archive_2019`] on `media`.
+    pub fn with_2019_on(media: &[&str]) -> (Env, Key) {
+        let (env, key) = Env::ready();
+        env.archive_2019(media);
+        (env, key)
     }
 
     /// A medium's `kluis-medium.json`.

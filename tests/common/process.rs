@@ -164,27 +164,30 @@ impl Env {
             .map(|s| format!("'{}'", s.replace('\'', r"'\''")))
             .collect::<Vec<_>>()
             .join(" ");
+        let mut script = self.command("script");
+        script.args(["-qec", &line, "/dev/null"]);
+        Some(Cmd::new(script, &format!("(on a terminal) {line}")).run_with_input(input.as_bytes()))
+    }
+}
+
+impl Cmd {
+    /// Runs it with `input` on its standard input, as typed or piped in.
+    pub fn run_with_input(mut self, input: &[u8]) -> Run {
         let mut child = self
-            .command("script")
-            .args(["-qec", &line, "/dev/null"])
+            .cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap();
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.line));
         use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
         let out = child.wait_with_output().unwrap();
-        Some(Run {
-            line: format!("(on a terminal) {line}"),
+        Run {
+            line: self.line,
             code: out.status.code(),
             stdout: out.stdout,
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+        }
     }
 }

@@ -169,6 +169,17 @@ impl Run {
         self
     }
 
+    /// Says `needle` on stdout or stderr (where a message goes does not
+    /// matter to the test).
+    #[track_caller]
+    pub fn says(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout_text().contains(needle) || self.stderr.contains(needle),
+            "stdout or stderr should contain {needle:?}{self}"
+        );
+        self
+    }
+
     /// Parses stdout as one JSON value.
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {

@@ -25,9 +25,9 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    /// A number below `n`.
+    /// A number below `n` (0 when `n` is 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
+        self.next_u64() % n.max(1)
     }
 
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
@@ -181,6 +181,31 @@ pub fn awkward_tree(root: &Path) -> u64 {
     .unwrap();
     stamp_tree(root);
     total
+}
+
+/// A year of records: twelve invoices of a few KiB in `invoices/` and a
+/// ledger, below `root` (not stamped).
+pub fn records_2019(root: &Path) {
+    for i in 0..12 {
+        let path = root.join(format!("invoices/INV-2019-{i:06}.pdf"));
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, format!("%PDF invoice {i}\n").repeat(200 + i * 30)).unwrap();
+    }
+    fs::create_dir_all(root.join("ledger")).unwrap();
+    fs::write(root.join("ledger/2019.csv"), "date;amount\n2019-01-01;10\n").unwrap();
+}
+
+/// An orders table of 2019 (`order_id;order_date;total`, two orders a
+/// month) at `path`.
+pub fn orders_2019(path: &Path) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut text = String::from("order_id;order_date;total\n");
+    for m in 1..=12 {
+        for d in [3, 17] {
+            text.push_str(&format!("{m}{d};2019-{m:02}-{d:02};{}\n", m * 10 + d));
+        }
+    }
+    fs::write(path, text).unwrap();
 }
 
 // ---------------------------------------------------------------------------

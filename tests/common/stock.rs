@@ -14,24 +14,44 @@ pub fn have_tool(tool: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Whether the stock tools are here. Without them the interoperability tests
-/// skip with a message, unless `KLUIS_REQUIRE_STOCK_TOOLS` is set (as
-/// `scripts/test.sh` and CI do): then they fail.
+/// Whether the stock tools the interoperability tests run are here (`tar`
+/// being GNU tar); see [`require_tools`].
 pub fn stock_tools() -> bool {
-    let missing: Vec<&str> = ["age", "zstd", "tar", "sha256sum", "bash"]
-        .into_iter()
+    require_tools(&["age", "zstd", "tar", "sha256sum", "bash"])
+}
+
+/// Whether the programs `tools` are on PATH (`tar` must be GNU tar). A test
+/// without them skips with a message, unless `KLUIS_REQUIRE_STOCK_TOOLS` is
+/// set (as `scripts/test.sh` and CI do, having installed them): then it
+/// fails.
+pub fn require_tools(tools: &[&str]) -> bool {
+    let mut missing: Vec<String> = tools
+        .iter()
         .filter(|t| !have_tool(t))
+        .map(|t| t.to_string())
         .collect();
-    if missing.is_empty() {
-        let gnu = Command::new("tar")
+    let gnu_tar = || {
+        Command::new("tar")
             .arg("--version")
             .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("GNU tar"));
-        if gnu {
-            return true;
-        }
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("GNU tar"))
+    };
+    if tools.contains(&"tar") && missing.is_empty() && !gnu_tar() {
+        missing.push("GNU tar (another tar is installed)".into());
     }
-    let why = format!("stock tools missing or not GNU: {missing:?} (tar must be GNU tar)");
+    missing_tools(&missing)
+}
+
+/// `true` when nothing is missing; otherwise the skip (or, under
+/// `KLUIS_REQUIRE_STOCK_TOOLS`, the failure) that names what is.
+pub fn missing_tools(missing: &[String]) -> bool {
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!(
+        "missing: {} (scripts/test.sh installs it)",
+        missing.join(", ")
+    );
     if std::env::var_os("KLUIS_REQUIRE_STOCK_TOOLS").is_some() {
         panic!("{why}; KLUIS_REQUIRE_STOCK_TOOLS is set");
     }

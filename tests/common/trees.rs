@@ -82,39 +82,52 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 // ---------------------------------------------------------------------------
 // Comparing
 
-/// What a tree holds at one relative path.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Node {
-    File {
-        mode: u32,
-        mtime: (i64, i64),
-        data: Vec<u8>,
-    },
-    Dir {
-        mode: u32,
-        mtime: (i64, i64),
-    },
-    Link {
-        target: Vec<u8>,
-    },
+/// What a record is: a file and its bytes, a folder, or a symlink and its
+/// target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum What {
+    File(Vec<u8>),
+    Dir,
+    Link(Vec<u8>),
+}
+
+/// What a tree holds at one relative path: the record, its mode and its
+/// mtime (seconds, nanoseconds), a symlink's own included.
+#[derive(Clone, Eq)]
+pub struct Node {
+    pub what: What,
+    pub mode: u32,
+    pub mtime: (i64, u32),
+}
+
+/// The same record: the same kind and content and, for files and folders,
+/// the same mode and mtime. A symlink's own mode and mtime are not compared
+/// (tests that hold a reader to them read `mode` and `mtime`).
+impl PartialEq for Node {
+    fn eq(&self, other: &Node) -> bool {
+        self.what == other.what
+            && (matches!(self.what, What::Link(_))
+                || (self.mode, self.mtime) == (other.mode, other.mtime))
+    }
 }
 
 impl fmt::Debug for Node {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Node::File { mode, mtime, data } => write!(
+        match &self.what {
+            What::File(data) => write!(
                 f,
-                "file mode {mode:o} mtime {}.{:09} {} bytes sha256 {}",
-                mtime.0,
-                mtime.1,
+                "file of {} bytes sha256 {}",
                 data.len(),
                 sha256_hex(data)
-            ),
-            Node::Dir { mode, mtime } => {
-                write!(f, "dir mode {mode:o} mtime {}.{:09}", mtime.0, mtime.1)
-            }
-            Node::Link { target } => write!(f, "link -> {}", String::from_utf8_lossy(target)),
+            )?,
+            What::Dir => write!(f, "folder")?,
+            What::Link(target) => write!(f, "link -> {:?}", String::from_utf8_lossy(target))?,
         }
+        write!(
+            f,
+            ", mode {:o}, mtime {}.{:09}",
+            self.mode, self.mtime.0, self.mtime.1
+        )
     }
 }
 
@@ -135,27 +148,24 @@ fn snap(root: &Path, dir: &Path, out: &mut BTreeMap<Vec<u8>, Node>) {
             .as_os_str()
             .as_bytes()
             .to_vec();
-        let mtime = (m.mtime(), m.mtime_nsec());
-        let node = if m.file_type().is_symlink() {
-            Node::Link {
-                target: fs::read_link(&p).unwrap().as_os_str().as_bytes().to_vec(),
-            }
+        let what = if m.file_type().is_symlink() {
+            What::Link(fs::read_link(&p).unwrap().as_os_str().as_bytes().to_vec())
         } else if m.is_dir() {
             snap(root, &p, out);
-            Node::Dir {
-                mode: m.mode() & 0o7777,
-                mtime,
-            }
+            What::Dir
         } else {
             let mut data = Vec::new();
             File::open(&p).unwrap().read_to_end(&mut data).unwrap();
-            Node::File {
-                mode: m.mode() & 0o7777,
-                mtime,
-                data,
-            }
+            What::File(data)
         };
-        out.insert(rel, node);
+        out.insert(
+            rel,
+            Node {
+                what,
+                mode: m.mode() & 0o7777,
+                mtime: (m.mtime(), m.mtime_nsec() as u32),
+            },
+        );
     }
 }
 

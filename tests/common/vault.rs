@@ -31,9 +31,28 @@ impl Cmd {
 
 impl Env {
     /// `kluis init` of the test folder's vault for [`ORG`] with these
-    /// recipients.
-    pub fn init(&self, recipients: &[&Key]) {
-        self.kluis().init(ORG, recipients).run().ok();
+    /// recipients; the organisation's public signing key, which it prints.
+    pub fn init(&self, recipients: &[&Key]) -> String {
+        let run = self.kluis().init(ORG, recipients).run();
+        run.ok();
+        run.stdout_text().trim().to_owned()
+    }
+
+    /// The vault's public signing key (`RWQ…`), from `kluis key signing`.
+    pub fn org_public_key(&self) -> String {
+        let run = self.run(["key", "signing", "--json"]);
+        run.ok();
+        run.json()["public_key"].as_str().unwrap().to_owned()
+    }
+
+    /// The vault's public signing key as a file, `org.pub` in the test
+    /// folder (for `signify -p`); its path.
+    pub fn org_public_key_file(&self) -> PathBuf {
+        let path = self.p("org.pub");
+        if !path.exists() {
+            self.run(["key", "signing", "-o", "org.pub"]).ok();
+        }
+        path
     }
 
     /// Another vault, `rel` in the test folder, for `org` with these
@@ -75,6 +94,15 @@ impl Env {
             .ok();
         }
         env
+    }
+
+    /// Rewrites the vault's `config.toml` as `change` says, as a user
+    /// would with an editor; the new text.
+    pub fn edit_config(&self, change: impl FnOnce(String) -> String) -> String {
+        let path = self.vault().join("config.toml");
+        let text = change(fs::read_to_string(&path).unwrap());
+        fs::write(&path, &text).unwrap();
+        text
     }
 
     pub fn catalog_path(&self) -> PathBuf {

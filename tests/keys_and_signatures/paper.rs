@@ -5,8 +5,9 @@
 //! has one, a key the vault does not know refused.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 
-use crate::util::{Env, tool};
+use crate::common::*;
 
 fn identity_line(env: &Env, file: &str) -> String {
     fs::read_to_string(env.p(file))
@@ -22,24 +23,26 @@ fn decode_qr(env: &Env, html: &str) -> String {
     let page = fs::read_to_string(env.p(html)).unwrap();
     let svg = &page[page.find("<svg").unwrap()..page.find("</svg>").unwrap() + 6];
     fs::write(env.p("qr.svg"), svg).unwrap();
-    env.sh("rsvg-convert -w 600 -b white qr.svg -o qr.png").ok();
-    let run = env.sh("zbarimg --raw -q qr.png");
+    let run = bash(
+        env.root(),
+        "rsvg-convert -w 600 -b white qr.svg -o qr.png\nzbarimg --raw -q qr.png",
+    );
     run.ok();
-    run.stdout()
+    run.stdout_text()
 }
 
 #[test]
 fn the_kits_qr_code_decodes_to_the_key_and_its_lines_recover_it() {
-    if !(tool("zbarimg") && tool("rsvg-convert")) {
+    if !require_tools(&["zbarimg", "rsvg-convert"]) {
         return;
     }
     let env = Env::new();
-    let r = env.key("owner.key");
-    let public = env.init(&[&r]);
-    env.run(&["key", "paper", "-i", "owner.key", "-o", "kit.html"])
+    let owner = env.new_key("owner.key");
+    let public = env.init(&[&owner]);
+    env.run(["key", "paper", "-i", "owner.key", "-o", "kit.html"])
         .ok();
     let page = fs::read_to_string(env.p("kit.html")).unwrap();
-    assert!(page.contains(&r) && page.contains(&public) && page.contains("Het Blauwe Huis"));
+    assert!(page.contains(&owner.recipient) && page.contains(&public) && page.contains(ORG));
     assert_eq!(
         decode_qr(&env, "kit.html").trim_end(),
         identity_line(&env, "owner.key")
@@ -54,25 +57,25 @@ fn the_kits_qr_code_decodes_to_the_key_and_its_lines_recover_it() {
     );
 
     // The terminal form, typed back.
-    let text = env.run(&["key", "paper", "-i", "owner.key"]);
+    let text = env.run(["key", "paper", "-i", "owner.key"]);
     text.ok();
-    fs::write(env.p("kit.txt"), text.stdout()).unwrap();
-    env.run(&["key", "recover", "-o", "back.key", "--from", "kit.txt"])
+    fs::write(env.p("kit.txt"), text.stdout_text()).unwrap();
+    env.run(["key", "recover", "-o", "back.key", "--from", "kit.txt"])
         .ok()
-        .says(&r);
+        .says(&owner.recipient);
     assert_eq!(
         identity_line(&env, "back.key"),
         identity_line(&env, "owner.key")
     );
 
     // A typo on the second line is found there.
-    let out = text.stdout();
+    let out = text.stdout_text();
     let lines: Vec<&str> = out
         .lines()
         .map(str::trim)
         .filter(|l| l.starts_with("0"))
         .collect();
-    assert_eq!(lines.len(), 3, "{}", text.stdout());
+    assert_eq!(lines.len(), 3, "{}", text.stdout_text());
     let mut typo = lines[1].to_owned();
     let at = typo.find("  ").unwrap() + 4;
     let c = if &typo[at..at + 1] == "Q" { "P" } else { "Q" };
@@ -82,60 +85,38 @@ fn the_kits_qr_code_decodes_to_the_key_and_its_lines_recover_it() {
         format!("{}\n{typo}\n{}\n", lines[0], lines[2]),
     )
     .unwrap();
-    env.run(&["key", "recover", "-o", "typo.key", "--from", "typo.txt"])
-        .expect(2)
+    env.run(["key", "recover", "-o", "typo.key", "--from", "typo.txt"])
+        .code(2)
         .says("line 02/03");
     assert!(!env.p("typo.key").exists());
     // Typed on standard input, line by line: the typo stops it at once.
-    let mut child = env
-        .cmd()
+    env.kluis()
         .args(["key", "recover", "-o", "stdin.key"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.join("\n").as_bytes())
-        .unwrap();
-    assert!(child.wait_with_output().unwrap().status.success());
+        .run_with_input(lines.join("\n").as_bytes())
+        .ok();
 
     // A key the vault does not know.
-    env.key("stranger.key");
-    let other = env.run(&["key", "paper", "-i", "stranger.key"]);
-    fs::write(env.p("other.txt"), other.stdout()).unwrap();
-    env.run(&["key", "recover", "-o", "s.key", "--from", "other.txt"])
-        .expect(2)
+    env.new_key("stranger.key");
+    let other = env.run(["key", "paper", "-i", "stranger.key"]);
+    fs::write(env.p("other.txt"), other.stdout_text()).unwrap();
+    env.run(["key", "recover", "-o", "s.key", "--from", "other.txt"])
+        .code(2)
         .says("not one of the vault's recipients");
 }
 
-use std::os::unix::fs::PermissionsExt;
-
 #[test]
 fn a_passphrase_kit_opens_only_with_its_passphrase() {
-    if !(tool("zbarimg") && tool("rsvg-convert")) {
+    if !require_tools(&["zbarimg", "rsvg-convert"]) {
         return;
     }
-    let env = Env::new();
-    let r = env.key("owner.key");
-    env.init(&[&r]);
-    fs::write(env.p("pass.txt"), "paard batterij nietje correct\n").unwrap();
-    fs::write(env.p("wrong.txt"), "paard batterij nietje fout\n").unwrap();
-    env.run(&[
-        "key",
-        "paper",
-        "-i",
-        "owner.key",
-        "--passphrase-file",
-        "pass.txt",
-        "-o",
-        "kit.html",
-    ])
-    .ok();
+    let (env, _owner) = Env::ready();
+    let pass = env.passphrase_file("pass.txt", "paard batterij nietje correct");
+    let wrong = env.passphrase_file("wrong.txt", "paard batterij nietje fout");
+    let paper = || {
+        env.kluis()
+            .args(["key", "paper", "-i", "owner.key", "--passphrase-file", pass])
+    };
+    paper().args(["-o", "kit.html"]).run().ok();
     let page = fs::read_to_string(env.p("kit.html")).unwrap();
     assert!(
         !page.contains("AGE-SECRET-KEY"),
@@ -161,41 +142,18 @@ fn a_passphrase_kit_opens_only_with_its_passphrase() {
             .unwrap();
         assert_eq!(plain.trim(), identity_line(&env, "owner.key"));
     }
-    let text = env.run(&[
-        "key",
-        "paper",
-        "-i",
-        "owner.key",
-        "--passphrase-file",
-        "pass.txt",
-    ]);
-    fs::write(env.p("kit.txt"), text.stdout()).unwrap();
-    env.run(&["key", "recover", "-o", "a.key", "--from", "kit.txt"])
-        .expect(2)
-        .says("protected by a passphrase");
-    env.run(&[
-        "key",
-        "recover",
-        "-o",
-        "a.key",
-        "--from",
-        "kit.txt",
-        "--passphrase-file",
-        "wrong.txt",
-    ])
-    .expect(2)
-    .says("passphrase does not open");
-    env.run(&[
-        "key",
-        "recover",
-        "-o",
-        "a.key",
-        "--from",
-        "kit.txt",
-        "--passphrase-file",
-        "pass.txt",
-    ])
-    .ok();
+    fs::write(env.p("kit.txt"), paper().run().stdout_text()).unwrap();
+    let recover = || {
+        env.kluis()
+            .args(["key", "recover", "-o", "a.key", "--from", "kit.txt"])
+    };
+    recover().run().code(2).says("protected by a passphrase");
+    recover()
+        .args(["--passphrase-file", wrong])
+        .run()
+        .code(2)
+        .says("passphrase does not open");
+    recover().args(["--passphrase-file", pass]).run().ok();
     assert_eq!(
         identity_line(&env, "a.key"),
         identity_line(&env, "owner.key")

@@ -5,16 +5,13 @@
 
 use std::fs;
 
-use crate::util::{Env, tool};
+use crate::common::*;
 
 #[test]
 fn share_to_an_auditor_holds_exactly_the_chosen_records_and_rows() {
-    let env = Env::new();
-    let owner = env.key("owner.key");
-    let auditor = env.key("auditor.key");
-    env.init(&[&owner]);
-    env.archive(&["stick-a"]);
-    let run = env.run(&[
+    let (env, _owner) = Env::with_2019_on(&["stick-a"]);
+    let auditor = env.new_key("auditor.key").recipient;
+    let run = env.run([
         "share",
         "-i",
         "owner.key",
@@ -45,16 +42,16 @@ fn share_to_an_auditor_holds_exactly_the_chosen_records_and_rows() {
     let file = report["path"].as_str().unwrap().to_owned();
     // Only the auditor's key opens it.
     assert_eq!(
-        env.run(&["key", "check", "-i", "owner.key", &file]).code(),
-        1
+        env.run(["key", "check", "-i", "owner.key", &file]).code,
+        Some(1)
     );
-    env.run(&["key", "check", "-i", "auditor.key", &file]).ok();
-    env.run(&["verify", "-i", "auditor.key", &file])
+    env.run(["key", "check", "-i", "auditor.key", &file]).ok();
+    env.run(["verify", "-i", "auditor.key", &file])
         .ok()
         .says("signed by the organisation's key");
-    let listed = env.run(&["list", "-i", "auditor.key", &file]);
+    let listed = env.run(["list", "-i", "auditor.key", &file]);
     listed.ok();
-    let out = listed.stdout();
+    let out = listed.stdout_text();
     let names: Vec<&str> = out
         .lines()
         .filter(|l| !l.ends_with('/'))
@@ -64,7 +61,7 @@ fn share_to_an_auditor_holds_exactly_the_chosen_records_and_rows() {
         names,
         ["records/invoices/INV-2019-000003.pdf", "tables/orders.csv"],
         "{}",
-        listed.stdout()
+        listed.stdout_text()
     );
     let readme = fs::read_to_string(env.p("for-the-inspector/README.txt")).unwrap();
     assert!(readme.contains("age -d -i"), "{readme}");
@@ -74,13 +71,13 @@ fn share_to_an_auditor_holds_exactly_the_chosen_records_and_rows() {
     );
 
     // With stock tools only.
-    if tool("age") && tool("zstd") && tool("minisign") && tool("signify-openbsd") {
-        env.sh(
+    if require_tools(&["age", "zstd", "minisign", "signify-openbsd"]) {
+        bash(env.root(),
             "cd for-the-inspector && sha256sum -c --quiet SHA256SUMS && mkdir x && cd x && age -d -i ../../auditor.key ../share-*.kluis | zstd -dq | tar -x && sha256sum -c --quiet kluis/SHA256SUMS",
         )
         .ok();
-        let key = env.public_key();
-        env.sh(&format!(
+        let key = env.org_public_key();
+        bash(env.root(), &format!(
             "cd for-the-inspector && minisign -Vm SHA256SUMS -P {key} && signify-openbsd -V -p organisation.pub -x SHA256SUMS.minisig -m SHA256SUMS && cd x/kluis && minisign -Vm SHA256SUMS -P {key} && signify-openbsd -V -p ../../organisation.pub -x SHA256SUMS.minisig -m SHA256SUMS"
         ))
         .ok();
@@ -100,7 +97,7 @@ fn share_to_an_auditor_holds_exactly_the_chosen_records_and_rows() {
     }
 
     // The record of disclosures.
-    env.run(&["status", "--shares"])
+    env.run(["status", "--shares"])
         .ok()
         .says("Belastingdienst: boekenonderzoek Q3 2019")
         .says(&auditor);
@@ -108,10 +105,7 @@ fn share_to_an_auditor_holds_exactly_the_chosen_records_and_rows() {
 
 #[test]
 fn plain_shares_nothing_matched_and_bad_recipients() {
-    let env = Env::new();
-    let owner = env.key("owner.key");
-    env.init(&[&owner]);
-    env.archive(&["stick-a"]);
+    let (env, _owner) = Env::with_2019_on(&["stick-a"]);
     let base = ["share", "-i", "owner.key", "stick-a/2019-financial.kluis"];
 
     // Nothing matches: exit 1, nothing written, nothing recorded.
@@ -125,13 +119,13 @@ fn plain_shares_nothing_matched_and_bad_recipients() {
         "--reason",
         "x",
     ]);
-    env.run(&args).expect(1).says("Nothing matched");
+    env.run(&args).code(1).says("Nothing matched");
     assert!(!env.p("none").exists() || fs::read_dir(env.p("none")).unwrap().count() == 0);
 
     // Not an age recipient.
     let mut args = base.to_vec();
     args.extend(["--to", "bad", "--recipient", "age1notakey", "--reason", "x"]);
-    env.run(&args).expect(2).says("not an age recipient");
+    env.run(&args).code(2).says("not an age recipient");
     assert!(!env.p("bad").exists());
 
     // A plain folder, checkable with sha256sum, minisign and signify.
@@ -148,15 +142,15 @@ fn plain_shares_nothing_matched_and_bad_recipients() {
     env.run(&args).ok();
     assert!(env.p("plain/records/invoices/INV-2019-000011.pdf").exists());
     assert!(!env.p("plain/records/invoices/INV-2019-000002.pdf").exists());
-    env.sh("cd plain && sha256sum -c --quiet SHA256SUMS").ok();
-    if tool("minisign") && tool("signify-openbsd") {
-        env.sh(&format!(
+    bash(env.root(), "cd plain && sha256sum -c --quiet SHA256SUMS").ok();
+    if require_tools(&["minisign", "signify-openbsd"]) {
+        bash(env.root(), &format!(
             "cd plain && minisign -Vm SHA256SUMS -P {} && signify-openbsd -V -p organisation.pub -x SHA256SUMS.minisig -m SHA256SUMS",
-            env.public_key()
+            env.org_public_key()
         ))
         .ok();
     }
-    let shares = env.run(&["status", "--shares", "--json"]);
+    let shares = env.run(["status", "--shares", "--json"]);
     shares.ok();
     let v = shares.json();
     assert_eq!(v["shares"].as_array().unwrap().len(), 1, "{v}");

@@ -6,10 +6,14 @@
 //! `fail_bad_signature.kluis` reports its bad `kluis/SHA256SUMS` signature.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use kluis::format::meta::Metadata;
 use kluis::format::signatures::{self, SignatureState};
+use kluis::format::writer::{ArchiveWriter, Mtime, WriteOptions};
 use kluis::keys::signing::PublicKey;
+
+use crate::common::*;
 
 const PINNED: &[(&str, &str)] = &[
     (
@@ -26,19 +30,6 @@ const PINNED: &[(&str, &str)] = &[
     ),
 ];
 
-fn vectors() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
-}
-
-fn identities(dir: &Path) -> kluis::keys::Identities {
-    let key = dir.join("test-key.txt");
-    fs::copy(vectors().join("test-key.txt"), &key).unwrap();
-    fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let mut ids = kluis::keys::Identities::default();
-    ids.add_file(&key).unwrap();
-    ids
-}
-
 fn state(path: &Path, ids: &kluis::keys::Identities, keys: &[PublicKey]) -> SignatureState {
     let mut r = kluis::format::reader::ArchiveReader::open(path, ids).unwrap();
     signatures::check(&mut r, keys).unwrap()
@@ -47,14 +38,10 @@ fn state(path: &Path, ids: &kluis::keys::Identities, keys: &[PublicKey]) -> Sign
 #[test]
 fn signed_vectors_keep_verifying() {
     for (file, sha) in PINNED {
-        assert_eq!(
-            crate::util::sha256(&vectors().join(file)),
-            *sha,
-            "{file} changed"
-        );
+        assert_eq!(file_sha256(&vectors().join(file)), *sha, "{file} changed");
     }
-    let dir = tempfile::tempdir().unwrap();
-    let ids = identities(dir.path());
+    let env = Env::new();
+    let ids = env.vector_key("test-key.txt").identities();
     let public =
         PublicKey::parse(&fs::read_to_string(vectors().join("test-signing.pub")).unwrap()).unwrap();
     let signed = vectors().join("signed.kluis");
@@ -97,8 +84,6 @@ fn signed_vectors_keep_verifying() {
 #[test]
 #[ignore = "writes the committed vectors; run once with KLUIS_WRITE_VECTORS=1"]
 fn make_signed_vectors() {
-    use kluis::format::meta::Metadata;
-    use kluis::format::writer::{ArchiveWriter, Framing, Mtime, WriteOptions};
     assert!(
         std::env::var_os("KLUIS_WRITE_VECTORS").is_some(),
         "set KLUIS_WRITE_VECTORS=1"
@@ -110,98 +95,61 @@ fn make_signed_vectors() {
     let key = kluis::keys::signing::SigningKey::generate();
     key.write_new(&vectors().join("test-signing.key")).unwrap();
     fs::write(vectors().join("test-signing.pub"), key.public().to_file()).unwrap();
-    let text = fs::read_to_string(vectors().join("test-key.txt")).unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
-        .unwrap();
-    let identity: age::x25519::Identity = line.parse().unwrap();
-    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    let owner = Key::load(&vectors().join("test-key.txt"));
+    let now: chrono::DateTime<chrono::Utc> = "2027-01-05T10:00:00Z".parse().unwrap();
     let meta = Metadata {
-        format: "kluis".into(),
-        format_version: 1,
         archive_id: "5157e9000000000000000000000000a1".into(),
         organisation: "Kluis Testvectoren B.V.".into(),
-        fiscal_year: 2019,
-        fiscal_year_start: day(2019, 1, 1),
-        fiscal_year_end: day(2019, 12, 31),
-        class: "financial".into(),
-        supplement: 1,
-        retention_end: day(2026, 12, 31),
-        created: "2027-01-05T10:00:00Z".parse().unwrap(),
+        created: now,
         tool_version: kluis::TOOL_VERSION.into(),
-        minimisation: vec![],
+        ..crafted_metadata()
     };
     for (name, bad) in [("signed.kluis", false), ("fail_bad_signature.kluis", true)] {
         let path = vectors().join(name);
-        let recipients: Vec<Box<dyn age::Recipient + Send>> = vec![Box::new(identity.to_public())];
-        let mut w = ArchiveWriter::new(
-            vec![(path.clone(), fs::File::create(&path).unwrap())],
-            &recipients,
-            &meta,
-            &WriteOptions::default(),
-        )
-        .unwrap();
-        w.add_dir(
-            b"records/invoices",
-            0o755,
-            Mtime {
-                secs: 1_546_300_800,
-                nsec: 0,
-            },
-        )
-        .unwrap();
-        for i in 1..=3u32 {
-            let body = format!("Factuur INV-2019-{i:06}\nbedrag: {} EUR\n", i * 100);
-            w.add_file(
-                format!("records/invoices/INV-2019-{i:06}.txt").as_bytes(),
-                body.len() as u64,
-                0o644,
-                Mtime {
-                    secs: 1_546_300_800 + i64::from(i) * 86_400,
-                    nsec: 0,
-                },
-                &mut body.as_bytes(),
-                Path::new("vector"),
-            )
-            .unwrap();
-        }
-        if bad {
-            // Signed as usual, then SHA256SUMS's signature swapped for one
-            // over other bytes (same key, same trusted comment).
-            w.end_records().unwrap();
-            let now: chrono::DateTime<chrono::Utc> = "2027-01-05T10:00:00Z".parse().unwrap();
-            for (footer_key, member, signed) in signatures::SIGNATURE_MEMBERS {
-                let comment = signatures::trusted_comment(signed, &meta, now);
-                let bytes: Vec<u8> = match signed {
-                    "kluis/metadata.json" => w.written_metadata().to_vec(),
-                    "kluis/manifest.jsonl" => {
-                        let mut v = Vec::new();
-                        std::io::Read::read_to_end(&mut w.written_manifest().unwrap(), &mut v)
-                            .unwrap();
-                        v
-                    }
-                    _ => b"not the SHA256SUMS of this archive\n".to_vec(),
-                };
-                let text = key.sign(&bytes, &comment).to_text();
-                w.add_located(
-                    footer_key,
-                    member,
-                    text.len() as u64,
-                    &mut text.as_bytes(),
-                    Framing::Packed,
-                )
-                .unwrap();
+        write_archive_with(&path, &owner, &meta, &WriteOptions::default(), |w| {
+            add_records(w);
+            if bad {
+                // Signed as usual, then SHA256SUMS's signature swapped for
+                // one over other bytes (same key, same trusted comment).
+                let other = b"not the SHA256SUMS of this archive\n";
+                sign_with_bad_sums_signature(w, &key, &meta, now, other);
+            } else {
+                signatures::sign(w, &key, &meta).unwrap();
             }
-        } else {
-            signatures::sign(&mut w, &key, &meta).unwrap();
-        }
-        w.finish().unwrap();
+        });
     }
     for (file, _) in PINNED {
         println!(
             "    (\"{file}\", \"{}\"),",
-            crate::util::sha256(&vectors().join(file))
+            file_sha256(&vectors().join(file))
         );
+    }
+}
+
+/// The records of the signed vectors: three invoices in a folder.
+fn add_records(w: &mut ArchiveWriter) {
+    w.add_dir(
+        b"records/invoices",
+        0o755,
+        Mtime {
+            secs: 1_546_300_800,
+            nsec: 0,
+        },
+    )
+    .unwrap();
+    for i in 1..=3u32 {
+        let body = format!("Factuur INV-2019-{i:06}\nbedrag: {} EUR\n", i * 100);
+        w.add_file(
+            format!("records/invoices/INV-2019-{i:06}.txt").as_bytes(),
+            body.len() as u64,
+            0o644,
+            Mtime {
+                secs: 1_546_300_800 + i64::from(i) * 86_400,
+                nsec: 0,
+            },
+            &mut body.as_bytes(),
+            Path::new("vector"),
+        )
+        .unwrap();
     }
 }

@@ -152,14 +152,13 @@ fn destroy_each_copy_with_proof() {
 #[test]
 fn destroy_uses_the_vault_operator() {
     let env = Env::with_archives();
-    let path = env.vault().join("config.toml");
-    let config = fs::read_to_string(&path).unwrap();
-    let config = config.replacen(
-        "organisation",
-        "operator = \"Bookkeeper B\"\norganisation",
-        1,
-    );
-    fs::write(&path, config).unwrap();
+    env.edit_config(|config| {
+        config.replacen(
+            "organisation",
+            "operator = \"Bookkeeper B\"\norganisation",
+            1,
+        )
+    });
     let run = env
         .kluis()
         .destroy("2015-financial", "m1")

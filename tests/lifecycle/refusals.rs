@@ -62,14 +62,14 @@ fn destroy_refusals_change_nothing() {
 #[test]
 fn malformed_config_names_key_and_line() {
     let env = Env::with_archives();
-    let path = env.vault().join("config.toml");
-    let config = fs::read_to_string(&path).unwrap();
-    let bad = config.replace(
-        "verify_every_months = 12",
-        "verify_every_months = \"yearly\"",
-    );
-    assert_ne!(bad, config, "{config}");
-    fs::write(&path, &bad).unwrap();
+    let bad = env.edit_config(|config| {
+        let bad = config.replace(
+            "verify_every_months = 12",
+            "verify_every_months = \"yearly\"",
+        );
+        assert_ne!(bad, config, "{config}");
+        bad
+    });
     let line = bad
         .lines()
         .position(|l| l.starts_with("verify_every_months"))

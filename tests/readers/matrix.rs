@@ -8,28 +8,33 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::harness::*;
+use crate::awkward::*;
+use crate::common::*;
 
 /// An archive of the awkward tree, decrypted (`plain.zst`: the zstd stream
-/// with its seek table) and decompressed (`plain.tar`) by the stock tools.
+/// with its seek table) and decompressed (`plain.tar`) by the stock tools,
+/// in a test folder the tests share.
 pub struct Fixture {
-    pub dir: PathBuf,
-    pub key: PathBuf,
+    pub env: Env,
+    pub key: Key,
     pub archive: PathBuf,
     pub recs: Vec<Rec>,
 }
 
 impl Fixture {
+    fn dir(&self) -> &Path {
+        self.env.root()
+    }
     fn zst(&self) -> PathBuf {
-        self.dir.join("plain.zst")
+        self.env.p("plain.zst")
     }
     fn tar(&self) -> PathBuf {
-        self.dir.join("plain.tar")
+        self.env.p("plain.tar")
     }
 
     /// A new empty folder to extract into.
     fn out(&self, reader: &str) -> PathBuf {
-        let out = self.dir.join(format!("out-{reader}"));
+        let out = self.env.p(format!("out-{reader}"));
         if out.exists() {
             fs::remove_dir_all(&out).unwrap();
         }
@@ -37,13 +42,22 @@ impl Fixture {
         out
     }
 
+    /// The medium README's recovery pipeline ending in `tar`.
+    fn pipeline(&self, tar: &str) -> String {
+        format!(
+            "age -d -i {} {} | zstd -d | {tar}",
+            sh_quote(&self.key.path),
+            sh_quote(&self.archive)
+        )
+    }
+
     fn decrypt(&self) {
-        bash(
-            &self.dir,
+        sh(
+            self.dir(),
             &format!(
                 "age -d -i {} -o plain.zst {}\nzstd -q -d -f plain.zst -o plain.tar",
-                q(&self.key),
-                q(&self.archive)
+                sh_quote(&self.key.path),
+                sh_quote(&self.archive)
             ),
         )
         .ok();
@@ -52,73 +66,92 @@ impl Fixture {
 
 const TOOLS: &[&str] = &["age", "zstd", "bash"];
 
+/// The fixture in `cell`, made (and decrypted) by the first test that
+/// asks; `None` (skipped) without the stock tools.
+fn shared(
+    cell: &'static OnceLock<Fixture>,
+    make: impl FnOnce() -> Fixture,
+) -> Option<&'static Fixture> {
+    if !require_tools(TOOLS) {
+        return None;
+    }
+    Some(cell.get_or_init(|| {
+        let f = make();
+        f.decrypt();
+        f
+    }))
+}
+
 /// The awkward tree archived by this kluis (with a record larger than a
-/// frame), or `None` (skipped) without the stock tools.
+/// frame).
 fn fresh() -> Option<&'static Fixture> {
     static FRESH: OnceLock<Fixture> = OnceLock::new();
-    if !require(TOOLS) {
-        return None;
-    }
-    Some(FRESH.get_or_init(|| {
-        let dir = scratch("readers-fresh");
+    shared(&FRESH, || {
+        let env = Env::kept("readers-fresh");
         let recs = awkward(true);
-        write_tree(&dir.join("src"), &recs);
-        let key = dir.join("owner.key");
-        kluis(
-            &dir,
-            &[
-                OsArg::from("key"),
-                "new".into(),
-                "-o".into(),
-                key.clone().into(),
-            ],
-        )
-        .ok();
-        let recipient = fs::read_to_string(&key)
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("# public key: ").map(str::to_owned))
-            .expect("the key file names its recipient");
-        kluis(
-            &dir,
-            &["init", "--org", "Het Testhuis B.V.", "-r", &recipient],
-        )
-        .ok();
-        fs::create_dir(dir.join("stick")).unwrap();
-        kluis(&dir, &["archive", "--year", "2019", "--to", "stick", "src"]).ok();
-        let f = Fixture {
-            archive: dir.join("stick/2019-financial.kluis"),
-            dir,
+        write_tree(&env.p("src"), &recs);
+        let key = env.new_key("owner.key");
+        env.init(&[&key]);
+        let archive = env.archived(2019, "src");
+        Fixture {
+            env,
             key,
+            archive,
             recs,
-        };
-        f.decrypt();
-        f
-    }))
+        }
+    })
 }
 
-/// The committed vector, or `None` (skipped) without the stock tools.
+/// The committed vector.
 fn vector() -> Option<&'static Fixture> {
     static VECTOR: OnceLock<Fixture> = OnceLock::new();
-    if !require(TOOLS) {
-        return None;
-    }
-    Some(VECTOR.get_or_init(|| {
-        let dir = scratch("readers-vector");
-        let key = dir.join("test-key.txt");
-        copy_private(&crate::vector::vectors().join("test-key.txt"), &key);
-        let f = Fixture {
-            archive: crate::vector::vectors().join(crate::vector::AWKWARD),
-            dir,
+    shared(&VECTOR, || {
+        let env = Env::kept("readers-vector");
+        let key = env.vector_key("test-key.txt");
+        Fixture {
+            env,
             key,
+            archive: vectors().join(crate::vector::AWKWARD),
             recs: awkward(false),
-        };
-        f.decrypt();
-        f
-    }))
+        }
+    })
 }
 
-type OsArg = std::ffi::OsString;
+/// A bash script run in `dir` with umask 022, so that what the readers
+/// extract has the modes they give, whatever the caller's umask.
+fn sh(dir: &Path, script: &str) -> Run {
+    bash(dir, &format!("umask 022\n{script}"))
+}
+
+/// Whether a Python with `pyzstd` is here (see [`python`]), as
+/// [`require_tools`] would say it.
+fn require_pyzstd() -> bool {
+    python().is_some()
+        || missing_tools(&[format!(
+            "a Python with pyzstd ({}; scripts/test.sh makes it)",
+            python_path().display()
+        )])
+}
+
+/// The Python of the virtual environment `scripts/test.sh` makes
+/// (`KLUIS_PYTHON` overrides it).
+fn python_path() -> PathBuf {
+    std::env::var_os("KLUIS_PYTHON").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyenv/bin/python"),
+        PathBuf::from,
+    )
+}
+
+/// [`python_path`] when it exists and has `pyzstd`.
+fn python() -> Option<PathBuf> {
+    let p = python_path();
+    std::process::Command::new(&p)
+        .args(["-c", "import pyzstd"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+        .then_some(p)
+}
 
 // ---------------------------------------------------------------------------
 // What each reader keeps (docs/FORMAT.md §4.6)
@@ -227,7 +260,7 @@ const PYTHON: Keeps = Keeps {
 /// Compares what `reader` extracted into `out` with the tree, as `keeps`
 /// says it should be; lists every difference.
 #[track_caller]
-fn check(reader: &str, recs: &[Rec], out: &Path, keeps: &Keeps, run: &Out) {
+fn check(reader: &str, recs: &[Rec], out: &Path, keeps: &Keeps, run: &Run) {
     run.ok();
     let mut diffs = Vec::new();
     for line in run.stderr.lines().filter(|l| !l.trim().is_empty()) {
@@ -300,59 +333,51 @@ fn check(reader: &str, recs: &[Rec], out: &Path, keeps: &Keeps, run: &Out) {
 // The readers
 
 fn gnu_tar(f: &Fixture) {
-    if !require(&["tar", "sha256sum"]) {
+    if !require_tools(&["tar", "sha256sum"]) {
         return;
     }
     let out = f.out("gnu-tar");
-    let run = bash(&out, &format!("tar -xpf {}", q(&f.tar())));
+    let run = sh(&out, &format!("tar -xpf {}", sh_quote(&f.tar())));
     check("GNU tar", &f.recs, &out, &GNU_TAR, &run);
     // The archive's own list checks every record.
-    bash(&out, "sha256sum --strict -c kluis/SHA256SUMS").ok();
+    sh(&out, "sha256sum --strict -c kluis/SHA256SUMS").ok();
 }
 
 fn gnu_tar_pipeline(f: &Fixture) {
-    if !require(&["tar"]) {
+    if !require_tools(&["tar"]) {
         return;
     }
     // The medium README's command, as it is.
     let out = f.out("gnu-tar-pipeline");
-    let run = bash(
-        &out,
-        &format!(
-            "age -d -i {} {} | zstd -d | tar -x",
-            q(&f.key),
-            q(&f.archive)
-        ),
-    );
+    let run = sh(&out, &f.pipeline("tar -x"));
     check("GNU tar (README pipeline)", &f.recs, &out, &GNU_TAR, &run);
 }
 
 fn bsdtar(f: &Fixture) {
-    if !require(&["bsdtar"]) {
+    if !require_tools(&["bsdtar"]) {
         return;
     }
     let out = f.out("bsdtar");
-    let run = bash(&out, &format!("LC_ALL=C.UTF-8 bsdtar -xpf {}", q(&f.tar())));
+    let run = sh(
+        &out,
+        &format!("LC_ALL=C.UTF-8 bsdtar -xpf {}", sh_quote(&f.tar())),
+    );
     check("bsdtar", &f.recs, &out, &BSDTAR, &run);
 }
 
 fn busybox(f: &Fixture) {
-    if !require(&["busybox"]) {
+    if !require_tools(&["busybox"]) {
         return;
     }
     let out = f.out("busybox");
-    let run = bash(&out, &format!("busybox tar -xf {}", q(&f.tar())));
+    let run = sh(&out, &format!("busybox tar -xf {}", sh_quote(&f.tar())));
     check("busybox tar", &f.recs, &out, &BUSYBOX, &run);
     // The medium README's command (the variable makes busybox builds that
     // check link targets create the links that go up, `..`).
     let out = f.out("busybox-pipeline");
-    let run = bash(
+    let run = sh(
         &out,
-        &format!(
-            "age -d -i {} {} | zstd -d | EXTRACT_UNSAFE_SYMLINKS=1 busybox tar -x",
-            q(&f.key),
-            q(&f.archive)
-        ),
+        &f.pipeline("EXTRACT_UNSAFE_SYMLINKS=1 busybox tar -x"),
     );
     check(
         "busybox tar (README pipeline)",
@@ -364,17 +389,17 @@ fn busybox(f: &Fixture) {
 }
 
 fn python_tarfile(f: &Fixture) {
-    if !require(&["pyzstd"]) {
+    if !require_pyzstd() {
         return;
     }
     let python = python().expect("checked");
     let out = f.out("python");
-    let run = bash(
+    let run = sh(
         &out,
         &format!(
             "{} -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(\".\", filter=\"tar\")' {}",
-            q(&python),
-            q(&f.tar())
+            sh_quote(&python),
+            sh_quote(&f.tar())
         ),
     );
     check("Python tarfile", &f.recs, &out, &PYTHON, &run);
@@ -384,7 +409,7 @@ fn python_tarfile(f: &Fixture) {
 /// it counts the frames of kluis's seek table, and every record read at
 /// the offset kluis's manifest gives has the manifest's SHA-256.
 fn pyzstd_seekable(f: &Fixture) {
-    if !require(&["pyzstd"]) {
+    if !require_pyzstd() {
         return;
     }
     let python = python().expect("checked");
@@ -416,14 +441,14 @@ with SeekableZstdFile(zst, "r") as f:
         files += 1
 print(frames, files)
 "#;
-    let run = bash(
-        &f.dir,
+    let run = sh(
+        f.dir(),
         &format!(
             "{} -c {} {} {}",
-            q(&python),
-            q(Path::new(script)),
-            q(&f.zst()),
-            q(&f.tar())
+            sh_quote(&python),
+            sh_quote(Path::new(script)),
+            sh_quote(&f.zst()),
+            sh_quote(&f.tar())
         ),
     );
     run.ok();
@@ -432,7 +457,7 @@ print(frames, files)
         .iter()
         .filter(|r| matches!(r.what, What::File(_)))
         .count();
-    let text = run.text();
+    let text = run.stdout_text();
     let (frames, read) = text.trim().split_once(' ').expect("two numbers");
     assert_eq!(read.parse::<usize>().unwrap(), files, "{run}");
     assert!(frames.parse::<usize>().unwrap() >= 3, "{run}");
@@ -441,18 +466,12 @@ print(frames, files)
 
 fn kluis_restore(f: &Fixture) {
     let out = f.out("kluis");
-    let run = kluis(
-        &f.dir,
-        &[
-            OsArg::from("--quiet"),
-            "restore".into(),
-            "-i".into(),
-            f.key.clone().into(),
-            f.archive.clone().into(),
-            "--to".into(),
-            out.clone().into(),
-        ],
-    );
+    let run = f
+        .env
+        .kluis()
+        .arg("--quiet")
+        .restore(&f.key, &f.archive, &out)
+        .run();
     // kluis restores records only (no kluis/ folder).
     fs::create_dir(out.join("kluis")).unwrap();
     check("kluis restore", &f.recs, &out, &EXACT, &run);
@@ -462,34 +481,20 @@ fn kluis_restore(f: &Fixture) {
 /// much: it reads the pax headers, times included.
 fn kluis_salvage(f: &Fixture) {
     let out = f.out("kluis-salvage");
-    let run = kluis(
-        &f.dir,
-        &[
-            OsArg::from("--quiet"),
-            "restore".into(),
-            "--salvage".into(),
-            "-i".into(),
-            f.key.clone().into(),
-            f.archive.clone().into(),
-            "--to".into(),
-            out.clone().into(),
-        ],
-    );
+    let run = f
+        .env
+        .kluis()
+        .arg("--quiet")
+        .restore(&f.key, &f.archive, &out)
+        .arg("--salvage")
+        .run();
     fs::create_dir(out.join("kluis")).unwrap();
     check("kluis restore --salvage", &f.recs, &out, &EXACT, &run);
 }
 
 /// `kluis list`: one escaped line per record; `--json`: exact names.
 fn kluis_list(f: &Fixture) {
-    let args = |json: bool| {
-        let mut a = vec![OsArg::from("list")];
-        if json {
-            a.push("--json".into());
-        }
-        a.extend(["-i".into(), f.key.clone().into(), f.archive.clone().into()]);
-        a
-    };
-    let plain = kluis(&f.dir, &args(false));
+    let plain = f.env.list(&f.key, &f.archive).run();
     plain.ok();
     let mut expected: Vec<String> = f
         .recs
@@ -504,18 +509,30 @@ fn kluis_list(f: &Fixture) {
         })
         .collect();
     expected.sort();
-    let mut got: Vec<String> = plain.text().lines().map(str::to_owned).collect();
+    let mut got: Vec<String> = plain.stdout_text().lines().map(str::to_owned).collect();
     got.sort();
     assert_eq!(got, expected, "{plain}");
-    assert!(plain.text().contains("records/odd/line\\nbreak.txt\n"));
-    assert!(plain.text().contains("records/odd/tab\\there.txt\n"));
-    assert!(plain.text().contains("records/odd/back\\\\slash.txt\n"));
-    assert!(plain.text().contains("records/latin1/caf\\351.txt\n"));
+    assert!(
+        plain
+            .stdout_text()
+            .contains("records/odd/line\\nbreak.txt\n")
+    );
+    assert!(plain.stdout_text().contains("records/odd/tab\\there.txt\n"));
+    assert!(
+        plain
+            .stdout_text()
+            .contains("records/odd/back\\\\slash.txt\n")
+    );
+    assert!(
+        plain
+            .stdout_text()
+            .contains("records/latin1/caf\\351.txt\n")
+    );
 
-    let json = kluis(&f.dir, &args(true));
+    let json = f.env.list(&f.key, &f.archive).arg("--json").run();
     json.ok();
     let mut names: Vec<Vec<u8>> = json
-        .text()
+        .stdout_text()
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
@@ -541,7 +558,7 @@ fn kluis_list(f: &Fixture) {
 /// folders that fit and the record's own name, cut — never the prefix
 /// twice. GNU tar told to ignore the pax `path` lists the same.
 fn ustar_fallback(f: &Fixture) {
-    if !require(&["tar"]) {
+    if !require_tools(&["tar"]) {
         return;
     }
     let tar = fs::read(f.tar()).unwrap();
@@ -609,11 +626,11 @@ fn ustar_fallback(f: &Fixture) {
     }
     assert!(seen.len() > f.recs.len());
     // GNU tar, ignoring the pax path and linkpath, lists these names.
-    let listed = bash(
-        &f.dir,
+    let listed = sh(
+        f.dir(),
         &format!(
             "tar --pax-option=delete=path,delete=linkpath --quoting-style=literal -tf {}",
-            q(&f.tar())
+            sh_quote(&f.tar())
         ),
     );
     listed.ok();
@@ -632,7 +649,7 @@ fn ustar_fallback(f: &Fixture) {
         );
     }
     assert!(
-        !listed.text().contains("records/records/"),
+        !listed.stdout_text().contains("records/records/"),
         "a prefix written twice{listed}"
     );
 }
@@ -680,10 +697,10 @@ matrix!(
 #[test]
 fn readme_commands_recover_the_archive() {
     let Some(f) = fresh() else { return };
-    if !require(&["tar", "busybox"]) {
+    if !require_tools(&["tar", "busybox"]) {
         return;
     }
-    let readme = fs::read_to_string(f.dir.join("stick/README.txt")).unwrap();
+    let readme = fs::read_to_string(f.env.p("stick/README.txt")).unwrap();
     for (reader, needle, keeps) in [
         ("GNU tar", "| zstd -d | tar -x", &GNU_TAR),
         ("busybox", "busybox tar -x", &BUSYBOX),
@@ -694,10 +711,10 @@ fn readme_commands_recover_the_archive() {
             .find(|l| l.starts_with("age -d -i ") && l.ends_with(needle))
             .unwrap_or_else(|| panic!("README.txt has no {reader} command:\n{readme}"));
         let command = command
-            .replace("/path/to/key.txt", &q(&f.key))
-            .replace("../2019-financial.kluis", &q(&f.archive));
+            .replace("/path/to/key.txt", &sh_quote(&f.key.path))
+            .replace("../2019-financial.kluis", &sh_quote(&f.archive));
         let out = f.out(&format!("readme-{}", reader.replace(' ', "-")));
-        let run = bash(&out, &command);
+        let run = sh(&out, &command);
         check(
             &format!("{reader} (README.txt)"),
             &f.recs,
