@@ -559,6 +559,8 @@ pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result
                 "  {name}: {} — {depth}",
                 if a.ok() {
                     paint(Stream::Stdout, Tone::Good, "ok")
+                } else if a.intact() && !a.authenticity.is_empty() {
+                    paint(Stream::Stdout, Tone::Bad, "NOT PROVEN THE ORGANISATION'S")
                 } else if a.intact() {
                     paint(Stream::Stdout, Tone::Warn, "CATALOG MISMATCH")
                 } else {
@@ -568,7 +570,7 @@ pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result
             if let Some(s) = a.signature.as_ref().filter(|s| s.is_acceptable()) {
                 stdout_line(&format!("    {}", s.describe()))?;
             }
-            for p in &a.problems {
+            for p in a.problems.iter().chain(&a.authenticity) {
                 stdout_line(&format!("    {p}"))?;
             }
             for c in &a.catalog {

@@ -59,11 +59,16 @@ pub struct ArchiveCheck {
     /// The archive's own signatures (inside the encryption: with a key only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<SignatureState>,
+    /// Why the archive is not proven to be the organisation's (a signature
+    /// by a key this vault does not know, a bad one, none where the catalog
+    /// recorded one): not damage, the records may match their manifest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authenticity: Vec<String>,
 }
 
 impl ArchiveCheck {
     pub fn ok(&self) -> bool {
-        self.intact() && self.catalog.is_empty()
+        self.intact() && self.catalog.is_empty() && self.authenticity.is_empty()
     }
 
     /// No damage found (differences from the catalog aside).
@@ -317,10 +322,10 @@ pub fn run_with_keys(
                                 .and_then(|(c, id)| c.by_id(id))
                                 .and_then(|a| a.signed_by.clone());
                             match (&state, expected) {
-                                (SignatureState::Unsigned, Some(id)) => check.problems.push(format!(
+                                (SignatureState::Unsigned, Some(id)) => check.authenticity.push(format!(
                                     "not signed, but the catalog recorded it as signed by key {id} when kluis wrote it: not the archive that was written"
                                 )),
-                                (s, _) if !s.is_acceptable() => check.problems.push(s.describe()),
+                                (s, _) if !s.is_acceptable() => check.authenticity.push(s.describe()),
                                 _ => {}
                             }
                             check.signature = Some(state);

@@ -233,8 +233,8 @@ impl Medium {
         atomic_write(&self.dir.join(README_FILE), readme(self).as_bytes())
     }
 
-    /// Leftovers of interrupted runs: hidden `*.tmp-*` files.
-    pub fn leftovers(&self) -> Result<Vec<String>> {
+    /// The names in the folder that `keep` accepts, sorted.
+    fn names(&self, keep: impl Fn(&str) -> bool) -> Result<Vec<String>> {
         let mut out = Vec::new();
         for entry in fs::read_dir(&self.dir).at(&self.dir)? {
             let name = entry
@@ -242,12 +242,17 @@ impl Medium {
                 .file_name()
                 .to_string_lossy()
                 .into_owned();
-            if is_temp_name(&name) {
+            if keep(&name) {
                 out.push(name);
             }
         }
         out.sort();
         Ok(out)
+    }
+
+    /// Leftovers of interrupted runs: hidden `*.tmp-*` files.
+    pub fn leftovers(&self) -> Result<Vec<String>> {
+        self.names(is_temp_name)
     }
 
     /// Removes the leftovers of interrupted runs that are of kluis's own
@@ -280,19 +285,7 @@ impl Medium {
 
     /// Archive files (`*.kluis`) present in the folder.
     pub fn archive_files(&self) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        for entry in fs::read_dir(&self.dir).at(&self.dir)? {
-            let name = entry
-                .at(&self.dir)?
-                .file_name()
-                .to_string_lossy()
-                .into_owned();
-            if name.ends_with(ARCHIVE_EXTENSION) && !name.starts_with('.') {
-                out.push(name);
-            }
-        }
-        out.sort();
-        Ok(out)
+        self.names(|name| name.ends_with(ARCHIVE_EXTENSION) && !name.starts_with('.'))
     }
 
     /// Bytes available to this user on the medium's filesystem.

@@ -2,6 +2,7 @@
 //! `--unsigned`), made with a key the vault does not know (a forger's),
 //! altered or damaged signature files, and a vault without a signing key.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::path::Path;
 
@@ -59,6 +60,19 @@ fn a_forgers_archive_is_not_signed_by_the_organisation() {
     env.run(["verify", "-i", "owner.key", "stick-a"])
         .code(1)
         .says("which this vault does not know: NOT signed by the organisation");
+    // On its own medium it is intact: the unknown signer is the finding,
+    // not damage.
+    let theirs = forger.p("stick-f/2019-financial.kluis");
+    let run = env.run([
+        OsStr::new("verify"),
+        OsStr::new("-i"),
+        OsStr::new("owner.key"),
+        theirs.as_os_str(),
+    ]);
+    run.code(1)
+        .says("which this vault does not know: NOT signed by the organisation")
+        .says("2019-financial.kluis: NOT PROVEN THE ORGANISATION'S");
+    assert!(!run.stdout_text().contains("DAMAGED"), "{run}");
 
     // Unsigned, in place of one the catalog knows was signed.
     let unsigned = Env::new();
@@ -196,12 +210,16 @@ fn a_bad_signature_inside_an_archive_is_named() {
     }
     let report = kluis::read::verify::run_with_keys(&bad, Some(&ids), None, &keys).unwrap();
     assert!(!report.ok());
+    let archive = &report.archives[0];
     assert!(
-        report.archives[0]
-            .problems
+        archive
+            .authenticity
             .iter()
             .any(|p| p.contains("BAD SIGNATURE of kluis/SHA256SUMS")),
-        "{:?}",
-        report.archives[0].problems
+        "{archive:?}"
+    );
+    assert!(
+        archive.intact(),
+        "a bad signature is not damage: {archive:?}"
     );
 }
