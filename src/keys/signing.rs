@@ -17,9 +17,8 @@
 //! 0600), so that stock `minisign -S -s FILE` can sign with it as well.
 
 use std::cell::RefCell;
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
+use std::io::{self, Read};
 use std::path::Path;
 
 use age::secrecy::{ExposeSecret, SecretString};
@@ -314,18 +313,7 @@ impl SigningKey {
 
     /// Writes the secret key file (mode 0600, never over an existing file).
     pub fn write_new(&self, path: &Path) -> Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::AlreadyExists => Error::WouldOverwrite { path: path.into() },
-                _ => Error::io(path, e),
-            })?;
-        file.write_all(self.to_file().expose_secret().as_bytes())
-            .at(path)?;
-        file.sync_all().at(path)
+        super::age::write_private(path, self.to_file().expose_secret().as_bytes())
     }
 
     /// Signs `message` (in memory).
