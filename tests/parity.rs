@@ -263,12 +263,26 @@ fn archive_writes_parity_that_kluis_and_stock_par2_repair() {
             "{medium}"
         );
     }
-    // A zeroed sector and a flipped byte.
+    // The medium's SHA256SUMS covers the parity files, and stock
+    // sha256sum agrees; README.txt names the stock par2 commands.
+    for medium in ["stick-a", "stick-b"] {
+        let sums = env.medium_sums(medium);
+        assert!(sums.contains("  2019-financial.kluis.par2\n"), "{sums}");
+        assert!(sums.contains("  2019-financial.kluis.vol000+"), "{sums}");
+        sha256sum_checks(&env.p(medium));
+        let readme = fs::read_to_string(env.p(medium).join(README)).unwrap();
+        assert!(readme.contains("par2 verify 2019-financial.kluis.par2"));
+        assert!(readme.contains("par2 repair 2019-financial.kluis.par2"));
+    }
+    // A zeroed sector and a flipped byte, on both copies: no intact copy
+    // to copy from, so the parity repairs it.
     let mut bad = good.clone();
     bad[8192..12288].fill(0);
     let last = bad.len() - 100;
     bad[last] ^= 0x40;
     fs::write(&archive, &bad).unwrap();
+    let other = env.p("stick-b/2019-financial.kluis");
+    fs::write(&other, &bad).unwrap();
     env.kluis()
         .arg("repair")
         .arg(&archive)
@@ -283,10 +297,9 @@ fn archive_writes_parity_that_kluis_and_stock_par2_repair() {
         .run()
         .ok()
         .stdout_has("intact");
+    sha256sum_checks(&env.p("stick-a"));
 
     // Stock par2 on the second medium.
-    let other = env.p("stick-b/2019-financial.kluis");
-    fs::write(&other, &bad).unwrap();
     assert!(stock(&env.p("stick-b"), "repair", "2019-financial.kluis"));
     assert_eq!(fs::read(&other).unwrap(), good);
     // par2 keeps the damaged original as FILE.1: no stray files for kluis.
@@ -307,6 +320,96 @@ fn archive_writes_parity_that_kluis_and_stock_par2_repair() {
         .ok()
         .stdout_has("parity added");
     assert!(stock(&env.p("stick-c"), "verify", "2020-financial.kluis"));
+    let sums = env.medium_sums("stick-c");
+    assert!(sums.contains("  2020-financial.kluis.par2\n"), "{sums}");
+    sha256sum_checks(&env.p("stick-c"));
+}
+
+/// `kluis verify` (no key) says what the parity can do about damage:
+/// repairable, or beyond repair with the counts; exit 1 either way.
+#[test]
+fn verify_says_whether_parity_can_repair_the_damage() {
+    use common::*;
+    let (env, _key) = Env::ready();
+    let src = env.p("records");
+    fs::create_dir_all(&src).unwrap();
+    random_file(&src.join("ledger.bin"), 400_000);
+    env.archive(2019, &["stick"], &[], &["records"]).ok();
+    let archive = env.p("stick/2019-financial.kluis");
+    let good = fs::read(&archive).unwrap();
+    let verify = || env.kluis().arg("verify").arg(env.p("stick"));
+
+    let mut bad = good.clone();
+    bad[5000] ^= 1;
+    fs::write(&archive, &bad).unwrap();
+    verify()
+        .run()
+        .code(1)
+        .stdout_has("DAMAGED")
+        .stdout_has("repairable with kluis repair: 1 of ");
+    let json = verify().arg("--json").run().json();
+    let parity = &json["archives"][0]["parity"];
+    assert_eq!(parity["damaged"], 1, "{json}");
+    assert_eq!(parity["repairable"], true, "{json}");
+
+    let n = bad.len();
+    bad[n / 4..n / 2].fill(0xAA);
+    fs::write(&archive, &bad).unwrap();
+    let json = verify().arg("--json").run().json();
+    let parity = &json["archives"][0]["parity"];
+    assert_eq!(parity["repairable"], false, "{json}");
+    let (damaged, blocks) = (
+        parity["damaged"].as_u64().unwrap(),
+        parity["recovery_blocks"].as_u64().unwrap(),
+    );
+    assert!(damaged > blocks, "{json}");
+    verify().run().code(1).stdout_has(&format!(
+        "beyond repair: {damaged} slices damaged, {blocks} recovery blocks"
+    ));
+    assert_eq!(fs::read(&archive).unwrap(), bad, "verify changes nothing");
+}
+
+/// A damaged copy is replaced by the intact copy on another plugged-in
+/// medium, checked against the catalog's SHA-256, before parity is used.
+#[test]
+fn repair_copies_an_intact_copy_from_another_medium_first() {
+    use common::*;
+    let (env, _key) = Env::ready();
+    let src = env.p("records");
+    fs::create_dir_all(&src).unwrap();
+    random_file(&src.join("ledger.bin"), 300_000);
+    env.archive(
+        2019,
+        &["stick-a", "stick-b"],
+        &["--parity", "0"],
+        &["records"],
+    )
+    .ok();
+    let archive = env.p("stick-a/2019-financial.kluis");
+    let good = fs::read(&archive).unwrap();
+    let mut bad = good.clone();
+    bad[100_000..104_096].fill(0);
+    fs::write(&archive, &bad).unwrap();
+    env.kluis()
+        .arg("repair")
+        .arg(env.p("stick-a"))
+        .run()
+        .ok()
+        .stdout_has("replaced by the intact copy on medium stick-b");
+    assert_eq!(fs::read(&archive).unwrap(), good);
+    assert!(temp_names(&env.p("stick-a")).is_empty());
+    sha256sum_checks(&env.p("stick-a"));
+
+    // Both damaged and no parity: nothing to repair from, nothing changed.
+    fs::write(&archive, &bad).unwrap();
+    fs::write(env.p("stick-b/2019-financial.kluis"), &bad).unwrap();
+    env.kluis()
+        .arg("repair")
+        .arg(&archive)
+        .run()
+        .code(2)
+        .stderr_has("without parity");
+    assert_eq!(fs::read(&archive).unwrap(), bad);
 }
 
 /// Damage beyond the parity: refused, the archive untouched.

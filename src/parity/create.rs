@@ -385,6 +385,21 @@ pub fn blocks_from_file(
     Ok(out)
 }
 
+/// Brings a created set to `need` blocks: drops those beyond it, or makes
+/// the missing ones (that did not fit in memory, or that a low estimate of
+/// the size left out) in further passes over the written file.
+pub fn complete(created: &mut Created, need: u32, written: &Path, budget: u64) -> Result<()> {
+    let have = created.blocks.len() as u32;
+    if have > need {
+        created.blocks.truncate(need as usize);
+    } else if have < need {
+        let more: Vec<u32> = (have..need).collect();
+        let made = blocks_from_file(written, created.slice_size, &more, budget)?;
+        created.blocks.extend(made);
+    }
+    Ok(())
+}
+
 /// Reads until `buf` is full or the file ends.
 pub fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;

@@ -14,7 +14,7 @@ use md5::{Digest, Md5};
 use super::create::{Accumulator, read_full, slice_check};
 use super::kernel::{Kernel, Multiplier};
 use super::packets::{self, FileDescription, Md5Hash, SliceCheck};
-use super::{gf16, is_parity_of};
+use super::{files_in, gf16};
 use crate::error::{Error, IoContext, Result};
 
 /// A recovery set as read from its files.
@@ -36,24 +36,11 @@ impl Loaded {
     }
 }
 
-/// The parity files of `file` in `dir`, sorted.
-pub fn parity_files(dir: &Path, file: &str) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir).at(dir)? {
-        let name = entry.at(dir)?.file_name().to_string_lossy().into_owned();
-        if is_parity_of(&name, file) {
-            out.push(dir.join(name));
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 /// Reads every intact packet of `file`'s parity files in `dir`. `None`
 /// when there are no parity files or no intact main, file description and
 /// checksum packets for `file` among them.
 pub fn load(dir: &Path, file: &str) -> Result<Option<Loaded>> {
-    let files = parity_files(dir, file)?;
+    let files = files_in(dir, file)?;
     let mut contents = Vec::new();
     for f in &files {
         contents.push(fs::read(f).at(f)?);
