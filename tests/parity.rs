@@ -439,3 +439,61 @@ fn damage_beyond_parity_is_refused_and_the_archive_untouched() {
             .all(|n| !n.contains(".tmp-"))
     );
 }
+
+/// A memory budget smaller than the parity: the blocks that do not fit
+/// are made in further passes over the written copy. Damage that needs
+/// blocks of the later pass is repaired by stock par2 and by kluis alike.
+#[test]
+fn parity_beyond_the_memory_budget_is_made_in_more_passes_and_repairs() {
+    use common::*;
+    let (env, _key) = Env::ready();
+    let config = env.vault().join("config.toml");
+    let text = fs::read_to_string(&config).unwrap();
+    assert!(text.contains("memory_mib = 256"), "{text}");
+    fs::write(&config, text.replace("memory_mib = 256", "memory_mib = 1")).unwrap();
+    let src = env.p("records");
+    fs::create_dir_all(&src).unwrap();
+    random_file(&src.join("ledger.bin"), 2_000_000);
+    let run = env.archive(
+        2019,
+        &["stick-a", "stick-b"],
+        &["--parity", "60", "--json"],
+        &["records"],
+    );
+    let written = &run.ok().json()["parity"];
+    let (slice, blocks) = (
+        written["slice_size"].as_u64().unwrap(),
+        written["blocks"].as_u64().unwrap(),
+    );
+    let fit = (1 << 20) / slice;
+    assert!(
+        blocks > fit + 20,
+        "the parity must exceed the budget: {written}"
+    );
+
+    // More damaged slices than one pass's blocks: the later pass's blocks
+    // are needed.
+    let archive = env.p("stick-a/2019-financial.kluis");
+    let good = fs::read(&archive).unwrap();
+    let mut bad = good.clone();
+    let damaged = fit as usize + 10;
+    let at = slice as usize * 3;
+    bad[at..at + damaged * slice as usize].fill(0x55);
+    for medium in ["stick-a", "stick-b"] {
+        fs::write(env.p(medium).join("2019-financial.kluis"), &bad).unwrap();
+    }
+    assert!(stock(&env.p("stick-b"), "repair", "2019-financial.kluis"));
+    assert_eq!(
+        fs::read(env.p("stick-b/2019-financial.kluis")).unwrap(),
+        good
+    );
+    let _ = fs::remove_file(env.p("stick-b/2019-financial.kluis.1"));
+    fs::write(env.p("stick-b/2019-financial.kluis"), &bad).unwrap();
+    env.kluis()
+        .arg("repair")
+        .arg(&archive)
+        .run()
+        .ok()
+        .stdout_has(&format!("repaired {damaged} damaged"));
+    assert_eq!(fs::read(&archive).unwrap(), good);
+}
