@@ -241,6 +241,15 @@ fn a_damaged_volume_still_repairs_with_what_is_intact() {
     assert_eq!(fs::read(&out).unwrap(), data);
 }
 
+/// `records/ledger.bin` of `size` random bytes in the test folder: the
+/// source the archives here are written from.
+fn records(env: &common::Env, size: usize) -> PathBuf {
+    let src = env.p("records");
+    fs::create_dir_all(&src).unwrap();
+    common::random_file(&src.join("ledger.bin"), size);
+    src
+}
+
 /// The whole path: `kluis archive` writes parity beside each copy; after
 /// damage, `kluis repair` restores the archive byte for byte, and so does
 /// stock `par2 repair` on the medium; the archive then verifies.
@@ -248,9 +257,7 @@ fn a_damaged_volume_still_repairs_with_what_is_intact() {
 fn archive_writes_parity_that_kluis_and_stock_par2_repair() {
     use common::*;
     let (env, key) = Env::ready();
-    let src = env.p("records");
-    fs::create_dir_all(&src).unwrap();
-    random_file(&src.join("ledger.bin"), 600_000);
+    let src = records(&env, 600_000);
     fs::write(src.join("notes.txt"), "jaarrekening 2019\n".repeat(1000)).unwrap();
     env.archive(2019, &["stick-a", "stick-b"], &[], &["records"])
         .ok()
@@ -331,9 +338,7 @@ fn archive_writes_parity_that_kluis_and_stock_par2_repair() {
 fn verify_says_whether_parity_can_repair_the_damage() {
     use common::*;
     let (env, _key) = Env::ready();
-    let src = env.p("records");
-    fs::create_dir_all(&src).unwrap();
-    random_file(&src.join("ledger.bin"), 400_000);
+    records(&env, 400_000);
     env.archive(2019, &["stick"], &[], &["records"]).ok();
     let archive = env.p("stick/2019-financial.kluis");
     let good = fs::read(&archive).unwrap();
@@ -375,9 +380,7 @@ fn verify_says_whether_parity_can_repair_the_damage() {
 fn repair_copies_an_intact_copy_from_another_medium_first() {
     use common::*;
     let (env, _key) = Env::ready();
-    let src = env.p("records");
-    fs::create_dir_all(&src).unwrap();
-    random_file(&src.join("ledger.bin"), 300_000);
+    records(&env, 300_000);
     env.archive(
         2019,
         &["stick-a", "stick-b"],
@@ -417,9 +420,7 @@ fn repair_copies_an_intact_copy_from_another_medium_first() {
 fn damage_beyond_parity_is_refused_and_the_archive_untouched() {
     use common::*;
     let (env, _key) = Env::ready();
-    let src = env.p("records");
-    fs::create_dir_all(&src).unwrap();
-    random_file(&src.join("ledger.bin"), 300_000);
+    records(&env, 300_000);
     env.archive(2019, &["stick"], &[], &["records"]).ok();
     let archive = env.p("stick/2019-financial.kluis");
     let mut bad = fs::read(&archive).unwrap();
@@ -451,9 +452,7 @@ fn parity_beyond_the_memory_budget_is_made_in_more_passes_and_repairs() {
     let text = fs::read_to_string(&config).unwrap();
     assert!(text.contains("memory_mib = 256"), "{text}");
     fs::write(&config, text.replace("memory_mib = 256", "memory_mib = 1")).unwrap();
-    let src = env.p("records");
-    fs::create_dir_all(&src).unwrap();
-    random_file(&src.join("ledger.bin"), 2_000_000);
+    records(&env, 2_000_000);
     let run = env.archive(
         2019,
         &["stick-a", "stick-b"],

@@ -11,11 +11,12 @@ use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
 
-use super::create::{Accumulator, read_full, slice_check};
+use super::create::{Accumulator, slice_check};
 use super::kernel::{Kernel, Multiplier};
 use super::packets::{self, FileDescription, Md5Hash, SliceCheck};
 use super::{files_in, gf16};
 use crate::error::{Error, IoContext, Result};
+use crate::util::io::read_full;
 
 /// A recovery set as read from its files.
 #[derive(Debug)]

@@ -14,8 +14,9 @@ use serde::Serialize;
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::hex;
-use crate::parity::create::{Creator, complete, read_full};
+use crate::parity::create::{Creator, complete};
 use crate::parity::{RecoverySet, Settings, recovery_count, repair, slice_size_for};
+use crate::util::io::read_full;
 use crate::vault::catalog::{Catalog, CatalogArchive};
 use crate::vault::media::{self, Medium, hash_file, sync_dir};
 
