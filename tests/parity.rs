@@ -496,3 +496,45 @@ fn parity_beyond_the_memory_budget_is_made_in_more_passes_and_repairs() {
         .stdout_has(&format!("repaired {damaged} damaged"));
     assert_eq!(fs::read(&archive).unwrap(), good);
 }
+
+/// Bytes deleted or inserted mid-file shift every later slice: the slid
+/// window finds them where they moved, so only the slice hit needs a
+/// recovery block. kluis and stock par2 both restore the exact file.
+#[test]
+fn shifted_data_after_a_deletion_or_insertion_is_found_and_repaired() {
+    let tmp = tempfile::tempdir().unwrap();
+    let name = "2022-payroll.kluis";
+    let data = Rng(4).bytes(300_001);
+    type Change = fn(&mut Vec<u8>);
+    let cases: [(&str, Change); 3] = [
+        ("delete", |d| drop(d.drain(100_000..100_005))),
+        ("insert", |d| drop(d.splice(150_001..150_001, [7u8; 9]))),
+        ("both", |d| {
+            d.drain(50_000..50_003);
+            d.splice(250_000..250_000, [1u8, 2]);
+        }),
+    ];
+    for (what, change) in cases {
+        let dir = tmp.path().join(what);
+        fs::create_dir(&dir).unwrap();
+        let set = protect(&dir, name, &data, &Settings::default(), 4096);
+        let mut bad = data.clone();
+        change(&mut bad);
+        let path = dir.join(name);
+        fs::write(&path, &bad).unwrap();
+        let loaded = repair::load(&dir, name).unwrap().unwrap();
+        let damage = repair::scan(&path, &loaded).unwrap();
+        assert!(
+            damage.damaged.len() <= 2 && !damage.moved.is_empty(),
+            "{what}: {:?} damaged, {} moved, {} blocks",
+            damage.damaged,
+            damage.moved.len(),
+            set.blocks.len()
+        );
+        let out = dir.join("repaired");
+        kluis_repair(&dir, name, &out).unwrap();
+        assert_eq!(fs::read(&out).unwrap(), data, "{what}: kluis");
+        assert!(stock(&dir, "repair", name), "{what}: stock par2 repair");
+        assert_eq!(fs::read(&path).unwrap(), data, "{what}: par2");
+    }
+}

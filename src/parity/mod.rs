@@ -2,7 +2,8 @@
 //! on a medium can be repaired without the key, by kluis or by the stock
 //! `par2` program: the field ([`gf16`]), the multiply-accumulate kernel
 //! ([`kernel`]), the packets ([`packets`]), creation in the writing pass
-//! ([`create`]), and finding and rebuilding damaged slices ([`repair`]).
+//! ([`create`]), and finding and rebuilding damaged slices ([`repair`])
+//! and slices that moved ([`slide`]).
 //!
 //! Files, for an archive `2019-financial.kluis`: `2019-financial.kluis.par2`
 //! (main, file description, slice checksums and creator packets) and
@@ -15,6 +16,7 @@ pub mod gf16;
 pub mod kernel;
 pub mod packets;
 pub mod repair;
+pub mod slide;
 
 use std::fs;
 use std::io::{self, Write};

@@ -1,6 +1,6 @@
 //! Reading a recovery set back and repairing its file: gather the intact
 //! packets of every parity file, find the damaged slices by their MD5 and
-//! CRC32, solve for them over GF(2^16) with as many recovery blocks, and
+//! CRC32 (and the slices that moved, see [`super::slide`]), solve for them over GF(2^16) with as many recovery blocks, and
 //! write the repaired file to a new path (the caller checks it and renames
 //! it into place: the damaged original is never touched).
 
@@ -14,7 +14,7 @@ use md5::{Digest, Md5};
 use super::create::{Accumulator, slice_check};
 use super::kernel::{Kernel, Multiplier};
 use super::packets::{self, Body, FileDescription, Md5Hash, SliceCheck};
-use super::{files_in, gf16};
+use super::{files_in, gf16, slide};
 use crate::error::{Error, IoContext, Result};
 use crate::util::io::read_full;
 
@@ -136,10 +136,14 @@ pub fn load(dir: &Path, file: &str) -> Result<Option<Loaded>> {
     Ok(None)
 }
 
-/// Which slices of the file on disk are damaged.
+/// Which slices of the file on disk are damaged, and which moved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Damage {
+    /// Slices found nowhere: to be rebuilt.
     pub damaged: Vec<usize>,
+    /// Slices found away from their place (bytes inserted or deleted
+    /// before them): index → offset.
+    pub moved: BTreeMap<usize, u64>,
     /// The file's length on disk (differs from the set's when truncated or
     /// extended).
     pub length: u64,
@@ -147,11 +151,20 @@ pub struct Damage {
 
 impl Damage {
     pub fn is_intact(&self, loaded: &Loaded) -> bool {
-        self.damaged.is_empty() && self.length == loaded.desc.length
+        self.damaged.is_empty() && self.moved.is_empty() && self.length == loaded.desc.length
+    }
+
+    /// Where slice `i` is read from (it is not damaged).
+    fn offset(&self, loaded: &Loaded, i: usize) -> u64 {
+        self.moved
+            .get(&i)
+            .copied()
+            .unwrap_or(i as u64 * loaded.slice_size)
     }
 }
 
-/// Checks each slice of `path` where it belongs.
+/// Checks each slice of `path` where it belongs, then looks for the ones
+/// that do not match elsewhere (shifted by an insertion or deletion).
 pub fn scan(path: &Path, loaded: &Loaded) -> Result<Damage> {
     let mut file = File::open(path).at(path)?;
     let length = file.metadata().at(path)?.len();
@@ -165,7 +178,18 @@ pub fn scan(path: &Path, loaded: &Loaded) -> Result<Damage> {
             damaged.push(i);
         }
     }
-    Ok(Damage { damaged, length })
+    let moved = if damaged.is_empty() {
+        BTreeMap::new()
+    } else {
+        let last = slice_len(loaded, loaded.checks.len() - 1) as u64;
+        slide::find_moved(path, &loaded.checks, loaded.slice_size, last, &damaged)?
+    };
+    damaged.retain(|i| !moved.contains_key(i));
+    Ok(Damage {
+        damaged,
+        moved,
+        length,
+    })
 }
 
 fn slice_len(loaded: &Loaded, i: usize) -> usize {
@@ -207,9 +231,10 @@ pub fn rebuild(path: &Path, loaded: &Loaded, damage: &Damage, out: &Path) -> Res
             let mut buf = vec![0u8; want];
             if next.peek() == Some(&&i) {
                 next.next();
-                file.seek(SeekFrom::Current(want as i64)).at(path)?;
                 buf.clear();
             } else {
+                file.seek(SeekFrom::Start(damage.offset(loaded, i)))
+                    .at(path)?;
                 read_full(&mut file, &mut buf).at(path)?;
             }
             acc.push(buf);
@@ -341,9 +366,10 @@ fn write_repaired(
             Some((k, at)) if **at == i => {
                 rebuilt.slice(*k, &mut buf);
                 fixed.next();
-                src.seek(SeekFrom::Current(want as i64)).at(path)?;
             }
             _ => {
+                src.seek(SeekFrom::Start(damage.offset(loaded, i)))
+                    .at(path)?;
                 read_full(&mut src, &mut buf[..want]).at(path)?;
             }
         }
