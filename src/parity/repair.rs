@@ -163,8 +163,9 @@ impl Damage {
     }
 }
 
-/// Checks each slice of `path` where it belongs, then looks for the ones
-/// that do not match elsewhere (shifted by an insertion or deletion).
+/// Checks each slice of `path` where it belongs, then, when the length
+/// changed, looks for the ones that do not match elsewhere (shifted by an
+/// insertion or deletion).
 pub fn scan(path: &Path, loaded: &Loaded) -> Result<Damage> {
     let mut file = File::open(path).at(path)?;
     let length = file.metadata().at(path)?.len();
@@ -178,7 +179,10 @@ pub fn scan(path: &Path, loaded: &Loaded) -> Result<Damage> {
             damaged.push(i);
         }
     }
-    let moved = if damaged.is_empty() {
+    // Only an insertion or deletion moves slices, and it changes the
+    // length (an insertion and a deletion of the same size aside): damage
+    // in place is not worth a byte-by-byte pass over the whole file.
+    let moved = if damaged.is_empty() || length == loaded.desc.length {
         BTreeMap::new()
     } else {
         let last = slice_len(loaded, loaded.checks.len() - 1) as u64;
