@@ -33,6 +33,7 @@ const SIDEWAYS: &[(&str, &str)] = &[
     ("util", "error"),
     ("demo", "error"),
     ("parity", "error"),
+    ("parity", "util"),
     ("sources", "format"),
     ("vault", "format"),
     ("vault", "sources"),

@@ -225,6 +225,15 @@ fn a_damaged_volume_still_repairs_with_what_is_intact() {
     assert_eq!(fs::read(&out).unwrap(), data);
 }
 
+/// `records/ledger.bin` of `size` random bytes in the test folder: the
+/// source the archives here are written from.
+fn records(env: &common::Env, size: usize) -> PathBuf {
+    let src = env.p("records");
+    fs::create_dir_all(&src).unwrap();
+    common::random_file(&src.join("ledger.bin"), size);
+    src
+}
+
 /// The whole path: `kluis archive` writes parity beside each copy; after
 /// damage, `kluis repair` restores the archive byte for byte, and so does
 /// stock `par2 repair` on the medium; the archive then verifies.
@@ -232,9 +241,7 @@ fn a_damaged_volume_still_repairs_with_what_is_intact() {
 fn archive_writes_parity_that_kluis_and_stock_par2_repair() {
     use common::*;
     let (env, key) = Env::ready();
-    let src = env.p("records");
-    fs::create_dir_all(&src).unwrap();
-    random_file(&src.join("ledger.bin"), 600_000);
+    let src = records(&env, 600_000);
     fs::write(src.join("notes.txt"), "jaarrekening 2019\n".repeat(1000)).unwrap();
     env.archive(2019, &["stick-a", "stick-b"], &[], &["records"])
         .ok()
@@ -247,12 +254,26 @@ fn archive_writes_parity_that_kluis_and_stock_par2_repair() {
             "{medium}"
         );
     }
-    // A zeroed sector and a flipped byte.
+    // The medium's SHA256SUMS covers the parity files, and stock
+    // sha256sum agrees; README.txt names the stock par2 commands.
+    for medium in ["stick-a", "stick-b"] {
+        let sums = env.medium_sums(medium);
+        assert!(sums.contains("  2019-financial.kluis.par2\n"), "{sums}");
+        assert!(sums.contains("  2019-financial.kluis.vol000+"), "{sums}");
+        sha256sum_checks(&env.p(medium));
+        let readme = fs::read_to_string(env.p(medium).join(README)).unwrap();
+        assert!(readme.contains("par2 verify 2019-financial.kluis.par2"));
+        assert!(readme.contains("par2 repair 2019-financial.kluis.par2"));
+    }
+    // A zeroed sector and a flipped byte, on both copies: no intact copy
+    // to copy from, so the parity repairs it.
     let mut bad = good.clone();
     bad[8192..12288].fill(0);
     let last = bad.len() - 100;
     bad[last] ^= 0x40;
     fs::write(&archive, &bad).unwrap();
+    let other = env.p("stick-b/2019-financial.kluis");
+    fs::write(&other, &bad).unwrap();
     env.kluis()
         .arg("repair")
         .arg(&archive)
@@ -267,10 +288,9 @@ fn archive_writes_parity_that_kluis_and_stock_par2_repair() {
         .run()
         .ok()
         .stdout_has("intact");
+    sha256sum_checks(&env.p("stick-a"));
 
     // Stock par2 on the second medium.
-    let other = env.p("stick-b/2019-financial.kluis");
-    fs::write(&other, &bad).unwrap();
     assert!(stock(&env.p("stick-b"), "repair", "2019-financial.kluis"));
     assert_eq!(fs::read(&other).unwrap(), good);
     // par2 keeps the damaged original as FILE.1: no stray files for kluis.
@@ -291,6 +311,92 @@ fn archive_writes_parity_that_kluis_and_stock_par2_repair() {
         .ok()
         .stdout_has("parity added");
     assert!(stock(&env.p("stick-c"), "verify", "2020-financial.kluis"));
+    let sums = env.medium_sums("stick-c");
+    assert!(sums.contains("  2020-financial.kluis.par2\n"), "{sums}");
+    sha256sum_checks(&env.p("stick-c"));
+}
+
+/// `kluis verify` (no key) says what the parity can do about damage:
+/// repairable, or beyond repair with the counts; exit 1 either way.
+#[test]
+fn verify_says_whether_parity_can_repair_the_damage() {
+    use common::*;
+    let (env, _key) = Env::ready();
+    records(&env, 400_000);
+    env.archive(2019, &["stick"], &[], &["records"]).ok();
+    let archive = env.p("stick/2019-financial.kluis");
+    let good = fs::read(&archive).unwrap();
+    let verify = || env.kluis().arg("verify").arg(env.p("stick"));
+
+    let mut bad = good.clone();
+    bad[5000] ^= 1;
+    fs::write(&archive, &bad).unwrap();
+    verify()
+        .run()
+        .code(1)
+        .stdout_has("DAMAGED")
+        .stdout_has("repairable with kluis repair: 1 of ");
+    let json = verify().arg("--json").run().json();
+    let parity = &json["archives"][0]["parity"];
+    assert_eq!(parity["damaged"], 1, "{json}");
+    assert_eq!(parity["repairable"], true, "{json}");
+
+    let n = bad.len();
+    bad[n / 4..n / 2].fill(0xAA);
+    fs::write(&archive, &bad).unwrap();
+    let json = verify().arg("--json").run().json();
+    let parity = &json["archives"][0]["parity"];
+    assert_eq!(parity["repairable"], false, "{json}");
+    let (damaged, blocks) = (
+        parity["damaged"].as_u64().unwrap(),
+        parity["recovery_blocks"].as_u64().unwrap(),
+    );
+    assert!(damaged > blocks, "{json}");
+    verify().run().code(1).stdout_has(&format!(
+        "beyond repair: {damaged} slices damaged, {blocks} recovery blocks"
+    ));
+    assert_eq!(fs::read(&archive).unwrap(), bad, "verify changes nothing");
+}
+
+/// A damaged copy is replaced by the intact copy on another plugged-in
+/// medium, checked against the catalog's SHA-256, before parity is used.
+#[test]
+fn repair_copies_an_intact_copy_from_another_medium_first() {
+    use common::*;
+    let (env, _key) = Env::ready();
+    records(&env, 300_000);
+    env.archive(
+        2019,
+        &["stick-a", "stick-b"],
+        &["--parity", "0"],
+        &["records"],
+    )
+    .ok();
+    let archive = env.p("stick-a/2019-financial.kluis");
+    let good = fs::read(&archive).unwrap();
+    let mut bad = good.clone();
+    bad[100_000..104_096].fill(0);
+    fs::write(&archive, &bad).unwrap();
+    env.kluis()
+        .arg("repair")
+        .arg(env.p("stick-a"))
+        .run()
+        .ok()
+        .stdout_has("replaced by the intact copy on medium stick-b");
+    assert_eq!(fs::read(&archive).unwrap(), good);
+    assert!(temp_names(&env.p("stick-a")).is_empty());
+    sha256sum_checks(&env.p("stick-a"));
+
+    // Both damaged and no parity: nothing to repair from, nothing changed.
+    fs::write(&archive, &bad).unwrap();
+    fs::write(env.p("stick-b/2019-financial.kluis"), &bad).unwrap();
+    env.kluis()
+        .arg("repair")
+        .arg(&archive)
+        .run()
+        .code(2)
+        .stderr_has("without parity");
+    assert_eq!(fs::read(&archive).unwrap(), bad);
 }
 
 /// Damage beyond the parity: refused, the archive untouched.
@@ -298,9 +404,7 @@ fn archive_writes_parity_that_kluis_and_stock_par2_repair() {
 fn damage_beyond_parity_is_refused_and_the_archive_untouched() {
     use common::*;
     let (env, _key) = Env::ready();
-    let src = env.p("records");
-    fs::create_dir_all(&src).unwrap();
-    random_file(&src.join("ledger.bin"), 300_000);
+    records(&env, 300_000);
     env.archive(2019, &["stick"], &[], &["records"]).ok();
     let archive = env.p("stick/2019-financial.kluis");
     let mut bad = fs::read(&archive).unwrap();
@@ -319,4 +423,102 @@ fn damage_beyond_parity_is_refused_and_the_archive_untouched() {
             .iter()
             .all(|n| !n.contains(".tmp-"))
     );
+}
+
+/// A memory budget smaller than the parity: the blocks that do not fit
+/// are made in further passes over the written copy. Damage that needs
+/// blocks of the later pass is repaired by stock par2 and by kluis alike.
+#[test]
+fn parity_beyond_the_memory_budget_is_made_in_more_passes_and_repairs() {
+    use common::*;
+    let (env, _key) = Env::ready();
+    let config = env.vault().join("config.toml");
+    let text = fs::read_to_string(&config).unwrap();
+    assert!(text.contains("memory_mib = 256"), "{text}");
+    fs::write(&config, text.replace("memory_mib = 256", "memory_mib = 1")).unwrap();
+    records(&env, 2_000_000);
+    let run = env.archive(
+        2019,
+        &["stick-a", "stick-b"],
+        &["--parity", "60", "--json"],
+        &["records"],
+    );
+    let written = &run.ok().json()["parity"];
+    let (slice, blocks) = (
+        written["slice_size"].as_u64().unwrap(),
+        written["blocks"].as_u64().unwrap(),
+    );
+    let fit = (1 << 20) / slice;
+    assert!(
+        blocks > fit + 20,
+        "the parity must exceed the budget: {written}"
+    );
+
+    // More damaged slices than one pass's blocks: the later pass's blocks
+    // are needed.
+    let archive = env.p("stick-a/2019-financial.kluis");
+    let good = fs::read(&archive).unwrap();
+    let mut bad = good.clone();
+    let damaged = fit as usize + 10;
+    let at = slice as usize * 3;
+    bad[at..at + damaged * slice as usize].fill(0x55);
+    for medium in ["stick-a", "stick-b"] {
+        fs::write(env.p(medium).join("2019-financial.kluis"), &bad).unwrap();
+    }
+    assert!(stock(&env.p("stick-b"), "repair", "2019-financial.kluis"));
+    assert_eq!(
+        fs::read(env.p("stick-b/2019-financial.kluis")).unwrap(),
+        good
+    );
+    let _ = fs::remove_file(env.p("stick-b/2019-financial.kluis.1"));
+    fs::write(env.p("stick-b/2019-financial.kluis"), &bad).unwrap();
+    env.kluis()
+        .arg("repair")
+        .arg(&archive)
+        .run()
+        .ok()
+        .stdout_has(&format!("repaired {damaged} damaged"));
+    assert_eq!(fs::read(&archive).unwrap(), good);
+}
+
+/// Bytes deleted or inserted mid-file shift every later slice: the slid
+/// window finds them where they moved, so only the slice hit needs a
+/// recovery block. kluis and stock par2 both restore the exact file.
+#[test]
+fn shifted_data_after_a_deletion_or_insertion_is_found_and_repaired() {
+    let tmp = tempfile::tempdir().unwrap();
+    let name = "2022-payroll.kluis";
+    let data = Rng(4).bytes(300_001);
+    type Change = fn(&mut Vec<u8>);
+    let cases: [(&str, Change); 3] = [
+        ("delete", |d| drop(d.drain(100_000..100_005))),
+        ("insert", |d| drop(d.splice(150_001..150_001, [7u8; 9]))),
+        ("both", |d| {
+            d.drain(50_000..50_003);
+            d.splice(250_000..250_000, [1u8, 2]);
+        }),
+    ];
+    for (what, change) in cases {
+        let dir = tmp.path().join(what);
+        fs::create_dir(&dir).unwrap();
+        let set = protect(&dir, name, &data, &Settings::default(), 4096);
+        let mut bad = data.clone();
+        change(&mut bad);
+        let path = dir.join(name);
+        fs::write(&path, &bad).unwrap();
+        let loaded = repair::load(&dir, name).unwrap().unwrap();
+        let damage = repair::scan(&path, &loaded).unwrap();
+        assert!(
+            damage.damaged.len() <= 2 && !damage.moved.is_empty(),
+            "{what}: {:?} damaged, {} moved, {} blocks",
+            damage.damaged,
+            damage.moved.len(),
+            set.blocks.len()
+        );
+        let out = dir.join("repaired");
+        kluis_repair(&dir, name, &out).unwrap();
+        assert_eq!(fs::read(&out).unwrap(), data, "{what}: kluis");
+        assert!(stock(&dir, "repair", name), "{what}: stock par2 repair");
+        assert_eq!(fs::read(&path).unwrap(), data, "{what}: par2");
+    }
 }

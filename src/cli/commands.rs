@@ -573,6 +573,17 @@ pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result
             for p in a.problems.iter().chain(&a.authenticity) {
                 stdout_line(&format!("    {p}"))?;
             }
+            match &a.parity {
+                Some(p) if p.repairable => stdout_line(&format!(
+                    "    repairable with kluis repair: {} of {} slices damaged, {} recovery blocks",
+                    p.damaged, p.slices, p.recovery_blocks
+                ))?,
+                Some(p) => stdout_line(&format!(
+                    "    beyond repair: {} slices damaged, {} recovery blocks",
+                    p.damaged, p.recovery_blocks
+                ))?,
+                None => {}
+            }
             for c in &a.catalog {
                 stdout_line(&format!("    catalog mismatch: {c}"))?;
             }

@@ -158,7 +158,7 @@ pub enum Command {
     Rekey(share::RekeyArgs),
     /// Hand chosen records to an auditor: a new archive for their key only, or a plain folder.
     Share(share::ShareArgs),
-    /// Repair damaged archives from their PAR2 parity files (no key needed), or add parity to archives without it.
+    /// Repair damaged archives (no key needed) from an intact copy on another plugged-in medium, else from their PAR2 parity files; or add parity to archives without it.
     Repair(repair::RepairArgs),
 }
 

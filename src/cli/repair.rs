@@ -28,7 +28,10 @@ pub struct RepairArgs {
 }
 
 pub fn repair(vault_dir: Option<&Path>, args: RepairArgs) -> Result<Outcome> {
-    let mut settings = Vault::open(&vault::locate(vault_dir))
+    let vault = Vault::open(&vault::locate(vault_dir)).ok();
+    let catalog = vault.as_ref().and_then(|v| v.catalog().ok());
+    let mut settings = vault
+        .as_ref()
         .map(|v| v.config.parity.settings())
         .unwrap_or_default();
     if let Some(p) = args.parity {
@@ -40,7 +43,7 @@ pub fn repair(vault_dir: Option<&Path>, args: RepairArgs) -> Result<Outcome> {
             let report = if args.add_parity {
                 repair::add_parity(&archive, &settings)
             } else {
-                repair::repair_archive(&archive)
+                repair::repair_archive(&archive, catalog.as_ref())
             };
             let report = match report {
                 Ok(r) => r,
@@ -78,6 +81,18 @@ pub fn repair(vault_dir: Option<&Path>, args: RepairArgs) -> Result<Outcome> {
                     report.blocks_left,
                     report.recovery_blocks
                 ),
+                "copied" => {
+                    let from = report
+                        .copied_from
+                        .as_ref()
+                        .expect("a copied archive names its source");
+                    format!(
+                        "{}: damaged; replaced by the intact copy on medium {} ({}), its SHA-256 checked",
+                        report.archive.display(),
+                        from.medium,
+                        from.path.display()
+                    )
+                }
                 "has-parity" => format!(
                     "{}: already has parity ({} recovery blocks); nothing written",
                     report.archive.display(),

@@ -478,6 +478,7 @@ mod tests {
                 size: content.len() as u64,
                 sha256: sha.clone(),
                 created: Utc::now(),
+                parity: Vec::new(),
             })
             .unwrap();
             copies.push(Copy {

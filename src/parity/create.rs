@@ -7,7 +7,7 @@
 //! passes over a written file when they did not fit in the memory budget.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +20,7 @@ use super::kernel::{Kernel, Multiplier};
 use super::packets::{FileDescription, Md5Hash, SliceCheck};
 use super::{Recovery, Settings};
 use crate::error::{Error, IoContext, Result};
+use crate::util::io::read_full;
 
 /// Slices multiplied into the recovery blocks together, so that each
 /// stretch of a block is loaded once per group rather than once per slice.
@@ -385,16 +386,17 @@ pub fn blocks_from_file(
     Ok(out)
 }
 
-/// Reads until `buf` is full or the file ends.
-pub fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+/// Brings a created set to `need` blocks: drops those beyond it, or makes
+/// the missing ones (that did not fit in memory, or that a low estimate of
+/// the size left out) in further passes over the written file.
+pub fn complete(created: &mut Created, need: u32, written: &Path, budget: u64) -> Result<()> {
+    let have = created.blocks.len() as u32;
+    if have > need {
+        created.blocks.truncate(need as usize);
+    } else if have < need {
+        let more: Vec<u32> = (have..need).collect();
+        let made = blocks_from_file(written, created.slice_size, &more, budget)?;
+        created.blocks.extend(made);
     }
-    Ok(n)
+    Ok(())
 }

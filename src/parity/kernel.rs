@@ -128,129 +128,94 @@ pub fn scalar(dst: &mut [u8], src: &[u8], m: &Multiplier) {
     }
 }
 
+/// The SSSE3 and AVX2 kernels are one algorithm at two vector widths: this
+/// macro writes it once, and each use names its width's intrinsics.
+#[cfg(target_arch = "x86_64")]
+macro_rules! split_table_kernel {
+    (
+        $(#[$doc:meta])*
+        fn $name:ident, feature $feature:literal, $w:literal bytes,
+        table $table:expr, splat8 $splat8:ident, splat16 $splat16:ident,
+        load $load:ident, store $store:ident, and $and:ident, xor $xor:ident,
+        shuffle $shuffle:ident, pack $pack:ident, shift16 $shift16:ident,
+        unpack $unpacklo:ident $unpackhi:ident
+    ) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU must support ", $feature, ".")]
+        #[target_feature(enable = $feature)]
+        pub unsafe fn $name(dst: &mut [u8], src: &[u8], m: &Multiplier) -> usize {
+            const W: usize = $w;
+            let n = dst.len() / (2 * W) * (2 * W);
+            // SAFETY: loads and stores stay inside `dst[..n]` and `src[..n]`
+            // (unaligned forms), the tables are 16-byte arrays; the feature
+            // is enabled for this function and the caller checked the CPU.
+            unsafe {
+                let lo_t = m.nib_lo.map(|a| $table(&a));
+                let hi_t = m.nib_hi.map(|a| $table(&a));
+                let mask = $splat8(0x0F);
+                let bytes = $splat16(0x00FF);
+                let mut i = 0;
+                while i < n {
+                    let s = src.as_ptr().add(i);
+                    let d = dst.as_mut_ptr().add(i);
+                    let a = $load(s.cast());
+                    let b = $load(s.add(W).cast());
+                    // Low bytes of the words, then high bytes (within each
+                    // 128-bit lane; unpacking below undoes the order).
+                    let lo = $pack($and(a, bytes), $and(b, bytes));
+                    let hi = $pack($shift16::<8>(a), $shift16::<8>(b));
+                    let nib = [
+                        $and(lo, mask),
+                        $and($shift16::<4>(lo), mask),
+                        $and(hi, mask),
+                        $and($shift16::<4>(hi), mask),
+                    ];
+                    let product = |t: &[_; 4]| {
+                        $xor(
+                            $xor($shuffle(t[0], nib[0]), $shuffle(t[1], nib[1])),
+                            $xor($shuffle(t[2], nib[2]), $shuffle(t[3], nib[3])),
+                        )
+                    };
+                    let (rl, rh) = (product(&lo_t), product(&hi_t));
+                    let da = $load(d.cast());
+                    let db = $load(d.add(W).cast());
+                    $store(d.cast(), $xor(da, $unpacklo(rl, rh)));
+                    $store(d.add(W).cast(), $xor(db, $unpackhi(rl, rh)));
+                    i += 2 * W;
+                }
+            }
+            n
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::Multiplier;
     use std::arch::x86_64::*;
 
-    /// Processes whole 32-byte blocks; returns how many bytes it did.
-    ///
-    /// # Safety
-    /// The CPU must support SSSE3.
-    #[target_feature(enable = "ssse3")]
-    pub unsafe fn mul_acc_ssse3(dst: &mut [u8], src: &[u8], m: &Multiplier) -> usize {
-        let n = dst.len() / 32 * 32;
-        // SAFETY: loads and stores stay inside `dst[..n]` and `src[..n]`
-        // (unaligned forms), the tables are 16-byte arrays; SSSE3 is
-        // enabled for this function and the caller checked the CPU.
-        unsafe {
-            let t = |a: &[u8; 16]| _mm_loadu_si128(a.as_ptr().cast());
-            let (l0, l1, l2, l3) = (
-                t(&m.nib_lo[0]),
-                t(&m.nib_lo[1]),
-                t(&m.nib_lo[2]),
-                t(&m.nib_lo[3]),
-            );
-            let (h0, h1, h2, h3) = (
-                t(&m.nib_hi[0]),
-                t(&m.nib_hi[1]),
-                t(&m.nib_hi[2]),
-                t(&m.nib_hi[3]),
-            );
-            let mask = _mm_set1_epi8(0x0F);
-            let bytes = _mm_set1_epi16(0x00FF);
-            let mut i = 0;
-            while i < n {
-                let s = src.as_ptr().add(i);
-                let d = dst.as_mut_ptr().add(i);
-                let a = _mm_loadu_si128(s.cast());
-                let b = _mm_loadu_si128(s.add(16).cast());
-                // Low bytes of the 16 words, then high bytes.
-                let lo = _mm_packus_epi16(_mm_and_si128(a, bytes), _mm_and_si128(b, bytes));
-                let hi = _mm_packus_epi16(_mm_srli_epi16(a, 8), _mm_srli_epi16(b, 8));
-                let n0 = _mm_and_si128(lo, mask);
-                let n1 = _mm_and_si128(_mm_srli_epi16(lo, 4), mask);
-                let n2 = _mm_and_si128(hi, mask);
-                let n3 = _mm_and_si128(_mm_srli_epi16(hi, 4), mask);
-                let rl = _mm_xor_si128(
-                    _mm_xor_si128(_mm_shuffle_epi8(l0, n0), _mm_shuffle_epi8(l1, n1)),
-                    _mm_xor_si128(_mm_shuffle_epi8(l2, n2), _mm_shuffle_epi8(l3, n3)),
-                );
-                let rh = _mm_xor_si128(
-                    _mm_xor_si128(_mm_shuffle_epi8(h0, n0), _mm_shuffle_epi8(h1, n1)),
-                    _mm_xor_si128(_mm_shuffle_epi8(h2, n2), _mm_shuffle_epi8(h3, n3)),
-                );
-                let pa = _mm_unpacklo_epi8(rl, rh);
-                let pb = _mm_unpackhi_epi8(rl, rh);
-                let da = _mm_loadu_si128(d.cast());
-                let db = _mm_loadu_si128(d.add(16).cast());
-                _mm_storeu_si128(d.cast(), _mm_xor_si128(da, pa));
-                _mm_storeu_si128(d.add(16).cast(), _mm_xor_si128(db, pb));
-                i += 32;
-            }
-        }
-        n
+    split_table_kernel! {
+        /// Processes whole 32-byte blocks; returns how many bytes it did.
+        fn mul_acc_ssse3, feature "ssse3", 16 bytes,
+        table (|a: &[u8; 16]| _mm_loadu_si128(a.as_ptr().cast())),
+        splat8 _mm_set1_epi8, splat16 _mm_set1_epi16,
+        load _mm_loadu_si128, store _mm_storeu_si128, and _mm_and_si128, xor _mm_xor_si128,
+        shuffle _mm_shuffle_epi8, pack _mm_packus_epi16, shift16 _mm_srli_epi16,
+        unpack _mm_unpacklo_epi8 _mm_unpackhi_epi8
     }
 
-    /// Processes whole 64-byte blocks; returns how many bytes it did.
-    /// Packing and unpacking work within 128-bit lanes and undo each
-    /// other, so the word order comes back as it went in.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2.
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn mul_acc_avx2(dst: &mut [u8], src: &[u8], m: &Multiplier) -> usize {
-        let n = dst.len() / 64 * 64;
-        // SAFETY: loads and stores stay inside `dst[..n]` and `src[..n]`
-        // (unaligned forms), the tables are 16-byte arrays; AVX2 is
-        // enabled for this function and the caller checked the CPU.
-        unsafe {
-            let t = |a: &[u8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(a.as_ptr().cast()));
-            let (l0, l1, l2, l3) = (
-                t(&m.nib_lo[0]),
-                t(&m.nib_lo[1]),
-                t(&m.nib_lo[2]),
-                t(&m.nib_lo[3]),
-            );
-            let (h0, h1, h2, h3) = (
-                t(&m.nib_hi[0]),
-                t(&m.nib_hi[1]),
-                t(&m.nib_hi[2]),
-                t(&m.nib_hi[3]),
-            );
-            let mask = _mm256_set1_epi8(0x0F);
-            let bytes = _mm256_set1_epi16(0x00FF);
-            let mut i = 0;
-            while i < n {
-                let s = src.as_ptr().add(i);
-                let d = dst.as_mut_ptr().add(i);
-                let a = _mm256_loadu_si256(s.cast());
-                let b = _mm256_loadu_si256(s.add(32).cast());
-                let lo =
-                    _mm256_packus_epi16(_mm256_and_si256(a, bytes), _mm256_and_si256(b, bytes));
-                let hi = _mm256_packus_epi16(_mm256_srli_epi16(a, 8), _mm256_srli_epi16(b, 8));
-                let n0 = _mm256_and_si256(lo, mask);
-                let n1 = _mm256_and_si256(_mm256_srli_epi16(lo, 4), mask);
-                let n2 = _mm256_and_si256(hi, mask);
-                let n3 = _mm256_and_si256(_mm256_srli_epi16(hi, 4), mask);
-                let rl = _mm256_xor_si256(
-                    _mm256_xor_si256(_mm256_shuffle_epi8(l0, n0), _mm256_shuffle_epi8(l1, n1)),
-                    _mm256_xor_si256(_mm256_shuffle_epi8(l2, n2), _mm256_shuffle_epi8(l3, n3)),
-                );
-                let rh = _mm256_xor_si256(
-                    _mm256_xor_si256(_mm256_shuffle_epi8(h0, n0), _mm256_shuffle_epi8(h1, n1)),
-                    _mm256_xor_si256(_mm256_shuffle_epi8(h2, n2), _mm256_shuffle_epi8(h3, n3)),
-                );
-                let pa = _mm256_unpacklo_epi8(rl, rh);
-                let pb = _mm256_unpackhi_epi8(rl, rh);
-                let da = _mm256_loadu_si256(d.cast());
-                let db = _mm256_loadu_si256(d.add(32).cast());
-                _mm256_storeu_si256(d.cast(), _mm256_xor_si256(da, pa));
-                _mm256_storeu_si256(d.add(32).cast(), _mm256_xor_si256(db, pb));
-                i += 64;
-            }
-        }
-        n
+    split_table_kernel! {
+        /// Processes whole 64-byte blocks; returns how many bytes it did.
+        /// Packing and unpacking work within 128-bit lanes and undo each
+        /// other, so the word order comes back as it went in.
+        fn mul_acc_avx2, feature "avx2", 32 bytes,
+        table (|a: &[u8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(a.as_ptr().cast()))),
+        splat8 _mm256_set1_epi8, splat16 _mm256_set1_epi16,
+        load _mm256_loadu_si256, store _mm256_storeu_si256, and _mm256_and_si256,
+        xor _mm256_xor_si256, shuffle _mm256_shuffle_epi8, pack _mm256_packus_epi16,
+        shift16 _mm256_srli_epi16, unpack _mm256_unpacklo_epi8 _mm256_unpackhi_epi8
     }
 }
 

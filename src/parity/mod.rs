@@ -2,7 +2,8 @@
 //! on a medium can be repaired without the key, by kluis or by the stock
 //! `par2` program: the field ([`gf16`]), the multiply-accumulate kernel
 //! ([`kernel`]), the packets ([`packets`]), creation in the writing pass
-//! ([`create`]), and finding and rebuilding damaged slices ([`repair`]).
+//! ([`create`]), and finding and rebuilding damaged slices ([`repair`])
+//! and slices that moved ([`slide`]).
 //!
 //! Files, for an archive `2019-financial.kluis`: `2019-financial.kluis.par2`
 //! (main, file description, slice checksums and creator packets) and
@@ -15,9 +16,13 @@ pub mod gf16;
 pub mod kernel;
 pub mod packets;
 pub mod repair;
+pub mod slide;
 
+use std::fs;
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
+use crate::error::{IoContext, Result};
 use packets::{CREATOR, FILE_DESC, IFSC, MAIN, Md5Hash, RECOVERY};
 
 /// Default redundancy: percent of the archive's slices.
@@ -92,6 +97,19 @@ pub fn is_parity_of(name: &str, file: &str) -> bool {
     name.strip_prefix(file).is_some_and(|rest| {
         rest == ".par2" || (rest.starts_with(".vol") && rest.ends_with(".par2"))
     })
+}
+
+/// The parity files of `file` in the folder `dir`, sorted.
+pub fn files_in(dir: &Path, file: &str) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).at(dir)? {
+        let name = entry.at(dir)?.file_name().to_string_lossy().into_owned();
+        if is_parity_of(&name, file) {
+            out.push(dir.join(name));
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// A finished recovery set, ready to be written.

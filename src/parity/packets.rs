@@ -1,8 +1,13 @@
 //! PAR2 2.0 packets: building the main, file description, input file slice
 //! checksum (IFSC), recovery slice and creator packets, and finding the
-//! intact ones in a (possibly damaged) `.par2` file.
+//! intact ones in a (possibly damaged) `.par2` file, read in bounded
+//! pieces (recovery slices are located, not held).
+
+use std::io::{self, Read, Seek, SeekFrom};
 
 use md5::{Digest, Md5};
+
+use crate::util::io::read_full;
 
 pub const MAGIC: &[u8; 8] = b"PAR2\0PKT";
 pub const HEADER_LEN: usize = 64;
@@ -121,54 +126,113 @@ pub fn packet(set_id: &Md5Hash, kind: &[u8; 16], body: &[&[u8]]) -> Vec<u8> {
     p
 }
 
-/// One intact packet found in a file.
-#[derive(Clone, Debug)]
-pub struct Found<'a> {
-    pub set_id: Md5Hash,
-    pub kind: [u8; 16],
-    pub body: &'a [u8],
+/// Where an intact packet's body is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// Read into memory: every packet but the recovery slices is small.
+    Held(Vec<u8>),
+    /// Only its place in the file: a recovery slice, read when a repair
+    /// needs it (`lead`: its first four bytes, the exponent).
+    At {
+        offset: u64,
+        len: u64,
+        lead: [u8; 4],
+    },
 }
 
-/// Every intact packet in `bytes`, in order: a packet whose length or MD5
-/// does not check out is skipped, and the search goes on after its magic.
-pub fn parse(bytes: &[u8]) -> Vec<Found<'_>> {
+/// One intact packet found in a file.
+#[derive(Clone, Debug)]
+pub struct Found {
+    pub set_id: Md5Hash,
+    pub kind: [u8; 16],
+    pub body: Body,
+}
+
+/// The largest body held in memory (the checksum packet of 32,768 slices
+/// is 640 KiB); a larger one is only located.
+const HOLD: u64 = 4 << 20;
+/// How much of a file is searched for the next packet at a time.
+const WINDOW: usize = 1 << 20;
+
+/// Every intact packet in a (possibly damaged) file of `len` bytes, in
+/// order, read in bounded pieces: a packet whose length or MD5 does not
+/// check out is skipped, and the search goes on after its magic.
+pub fn read_packets<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Vec<Found>> {
     let mut out = Vec::new();
     let finder = memchr::memmem::Finder::new(MAGIC);
-    let mut pos = 0;
-    while let Some(at) = finder.find(&bytes[pos..]) {
-        let start = pos + at;
-        match check(&bytes[start..]) {
-            Some((found, len)) => {
+    let mut window = vec![0u8; WINDOW];
+    let mut pos = 0u64;
+    while pos + HEADER_LEN as u64 <= len {
+        r.seek(SeekFrom::Start(pos))?;
+        let n = read_full(r, &mut window)?;
+        let Some(at) = finder.find(&window[..n]) else {
+            if n < WINDOW {
+                break;
+            }
+            // A magic across the window's end is found in the next one.
+            pos += (n - (MAGIC.len() - 1)) as u64;
+            continue;
+        };
+        let start = pos + at as u64;
+        match packet_at(r, start, len)? {
+            Some((found, packet_len)) => {
                 out.push(found);
-                pos = start + len;
+                pos = start + packet_len;
             }
             None => pos = start + 1,
         }
     }
-    out
+    Ok(out)
 }
 
-fn check(b: &[u8]) -> Option<(Found<'_>, usize)> {
-    if b.len() < HEADER_LEN {
-        return None;
+/// The packet whose magic is at `start`, if its length and MD5 check out.
+fn packet_at<R: Read + Seek>(r: &mut R, start: u64, len: u64) -> io::Result<Option<(Found, u64)>> {
+    r.seek(SeekFrom::Start(start))?;
+    let mut h = [0u8; HEADER_LEN];
+    if read_full(r, &mut h)? < HEADER_LEN {
+        return Ok(None);
     }
-    let len = u64::from_le_bytes(b[8..16].try_into().ok()?);
-    if len % 4 != 0 || len < HEADER_LEN as u64 || len > b.len() as u64 {
-        return None;
+    let packet_len = u64::from_le_bytes(h[8..16].try_into().expect("8 bytes"));
+    if packet_len % 4 != 0 || packet_len < HEADER_LEN as u64 || packet_len > len - start {
+        return Ok(None);
     }
-    let len = len as usize;
-    let hash: Md5Hash = Md5::digest(&b[32..len]).into();
-    if hash[..] != b[16..32] {
-        return None;
+    let kind: [u8; 16] = h[48..64].try_into().expect("16 bytes");
+    let body_len = packet_len - HEADER_LEN as u64;
+    let hold = &kind != RECOVERY && body_len <= HOLD;
+    let mut md5 = Md5::new();
+    md5.update(&h[32..64]);
+    let mut held = Vec::new();
+    let mut lead = [0u8; 4];
+    let mut buf = vec![0u8; body_len.min(WINDOW as u64) as usize];
+    let mut done = 0u64;
+    while done < body_len {
+        let take = (body_len - done).min(buf.len() as u64) as usize;
+        if read_full(r, &mut buf[..take])? < take {
+            return Ok(None);
+        }
+        md5.update(&buf[..take]);
+        if hold {
+            held.extend_from_slice(&buf[..take]);
+        } else if done == 0 && take >= 4 {
+            lead.copy_from_slice(&buf[..4]);
+        }
+        done += take as u64;
     }
-    Some((
-        Found {
-            set_id: b[32..48].try_into().ok()?,
-            kind: b[48..64].try_into().ok()?,
-            body: &b[HEADER_LEN..len],
-        },
-        len,
-    ))
+    let hash: Md5Hash = md5.finalize().into();
+    if hash[..] != h[16..32] {
+        return Ok(None);
+    }
+    let body = if hold {
+        Body::Held(held)
+    } else {
+        Body::At {
+            offset: start + HEADER_LEN as u64,
+            len: body_len,
+            lead,
+        }
+    };
+    let set_id = h[32..48].try_into().expect("16 bytes");
+    Ok(Some((Found { set_id, kind, body }, packet_len)))
 }
 
 /// The main packet: slice size and the IDs of the protected files.
@@ -216,16 +280,6 @@ pub fn read_ifsc(body: &[u8]) -> Option<(Md5Hash, Vec<SliceCheck>)> {
     Some((body[0..16].try_into().ok()?, checks))
 }
 
-/// A recovery slice: its exponent and data.
-pub fn read_recovery(body: &[u8]) -> Option<(u32, &[u8])> {
-    (body.len() >= 4).then(|| {
-        (
-            u32::from_le_bytes(body[0..4].try_into().expect("4")),
-            &body[4..],
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,14 +289,51 @@ mod tests {
         let id = [7u8; 16];
         let a = packet(&id, CREATOR, &[&creator_body("kluis")]);
         let b = packet(&id, MAIN, &[&main_body(4096, &[[1; 16]])]);
-        let mut file = [a.clone(), b.clone()].concat();
-        let found = parse(&file);
-        assert_eq!(found.len(), 2);
+        let c = packet(&id, RECOVERY, &[&5u32.to_le_bytes(), &[9u8; 4096]]);
+        let mut file = [a.clone(), b.clone(), c.clone()].concat();
+        let read = |f: &[u8]| read_packets(&mut io::Cursor::new(f), f.len() as u64).unwrap();
+        let found = read(&file);
+        assert_eq!(found.len(), 3);
         assert_eq!(&found[0].kind, CREATOR);
-        assert_eq!(read_main(found[1].body), Some((4096, vec![[1; 16]])));
+        let Body::Held(main) = &found[1].body else {
+            panic!("the main packet is held")
+        };
+        assert_eq!(read_main(main), Some((4096, vec![[1; 16]])));
+        let at = (a.len() + b.len() + HEADER_LEN) as u64;
+        assert_eq!(
+            found[2].body,
+            Body::At {
+                offset: at,
+                len: 4100,
+                lead: 5u32.to_le_bytes()
+            }
+        );
         file[70] ^= 1;
-        let found = parse(&file);
-        assert_eq!(found.len(), 1);
+        let found = read(&file);
+        assert_eq!(found.len(), 2);
         assert_eq!(&found[0].kind, MAIN);
+        let last = file.len() - 1;
+        file[last] ^= 1;
+        assert_eq!(read(&file).len(), 1, "a damaged recovery slice is skipped");
+    }
+
+    #[test]
+    fn packets_across_the_search_window_are_found() {
+        let id = [3u8; 16];
+        // A magic split by the window's end, then a recovery slice longer
+        // than the window.
+        let small = packet(&id, CREATOR, &[&creator_body("kluis")]);
+        let big = packet(
+            &id,
+            RECOVERY,
+            &[&1u32.to_le_bytes(), &vec![1u8; WINDOW + 8]],
+        );
+        let mut file = vec![0u8; WINDOW - 3];
+        file.extend(&small);
+        file.extend(&big);
+        file.extend(&small);
+        let found = read_packets(&mut io::Cursor::new(&file), file.len() as u64).unwrap();
+        let kinds: Vec<&[u8; 16]> = found.iter().map(|p| &p.kind).collect();
+        assert_eq!(kinds, vec![CREATOR, RECOVERY, CREATOR]);
     }
 }

@@ -1,21 +1,22 @@
 //! Reading a recovery set back and repairing its file: gather the intact
 //! packets of every parity file, find the damaged slices by their MD5 and
-//! CRC32, solve for them over GF(2^16) with as many recovery blocks, and
+//! CRC32 (and the slices that moved, see [`super::slide`]), solve for them over GF(2^16) with as many recovery blocks, and
 //! write the repaired file to a new path (the caller checks it and renames
 //! it into place: the damaged original is never touched).
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
 
-use super::create::{Accumulator, read_full, slice_check};
+use super::create::{Accumulator, slice_check};
 use super::kernel::{Kernel, Multiplier};
-use super::packets::{self, FileDescription, Md5Hash, SliceCheck};
-use super::{gf16, is_parity_of};
+use super::packets::{self, Body, FileDescription, Md5Hash, SliceCheck};
+use super::{files_in, gf16, slide};
 use crate::error::{Error, IoContext, Result};
+use crate::util::io::read_full;
 
 /// A recovery set as read from its files.
 #[derive(Debug)]
@@ -24,10 +25,38 @@ pub struct Loaded {
     pub slice_size: u64,
     pub desc: FileDescription,
     pub checks: Vec<SliceCheck>,
-    /// Intact recovery blocks by exponent.
-    pub blocks: BTreeMap<u32, Vec<u8>>,
+    /// Intact recovery blocks by exponent: where they are, read only when
+    /// a repair needs them.
+    pub blocks: BTreeMap<u32, BlockAt>,
     /// The parity files read.
     pub files: Vec<PathBuf>,
+}
+
+/// An intact recovery block's data in a parity file.
+#[derive(Clone, Debug)]
+pub struct BlockAt {
+    pub path: PathBuf,
+    pub offset: u64,
+}
+
+impl BlockAt {
+    /// `into ^= block`, read in bounded pieces.
+    fn xor_into(&self, into: &mut [u8]) -> Result<()> {
+        let mut file = File::open(&self.path).at(&self.path)?;
+        file.seek(SeekFrom::Start(self.offset)).at(&self.path)?;
+        let mut buf = vec![0u8; into.len().min(1 << 20)];
+        for piece in into.chunks_mut(buf.len().max(1)) {
+            let got = &mut buf[..piece.len()];
+            if read_full(&mut file, got).at(&self.path)? < piece.len() {
+                return Err(Error::Damaged {
+                    path: self.path.clone(),
+                    detail: "a recovery block ended early (the file changed since it was checked); nothing was replaced".into(),
+                });
+            }
+            piece.iter_mut().zip(got.iter()).for_each(|(a, b)| *a ^= b);
+        }
+        Ok(())
+    }
 }
 
 impl Loaded {
@@ -36,58 +65,63 @@ impl Loaded {
     }
 }
 
-/// The parity files of `file` in `dir`, sorted.
-pub fn parity_files(dir: &Path, file: &str) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir).at(dir)? {
-        let name = entry.at(dir)?.file_name().to_string_lossy().into_owned();
-        if is_parity_of(&name, file) {
-            out.push(dir.join(name));
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// Reads every intact packet of `file`'s parity files in `dir`. `None`
-/// when there are no parity files or no intact main, file description and
-/// checksum packets for `file` among them.
+/// Reads every intact packet of `file`'s parity files in `dir`, in bounded
+/// memory (recovery blocks are located, not read). `None` when there are
+/// no parity files or no intact main, file description and checksum
+/// packets for `file` among them.
 pub fn load(dir: &Path, file: &str) -> Result<Option<Loaded>> {
-    let files = parity_files(dir, file)?;
-    let mut contents = Vec::new();
-    for f in &files {
-        contents.push(fs::read(f).at(f)?);
+    let files = files_in(dir, file)?;
+    let mut found: Vec<(usize, packets::Found)> = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let mut handle = File::open(f).at(f)?;
+        let len = handle.metadata().at(f)?.len();
+        let packets = packets::read_packets(&mut handle, len).at(f)?;
+        found.extend(packets.into_iter().map(|p| (i, p)));
     }
-    let found: Vec<packets::Found> = contents.iter().flat_map(|c| packets::parse(c)).collect();
+    let held = |p: &packets::Found| match &p.body {
+        Body::Held(b) => Some(b.clone()),
+        Body::At { .. } => None,
+    };
     // The set is the one whose main packet names a file described as `file`.
-    for main in found.iter().filter(|p| &p.kind == packets::MAIN) {
-        let Some((slice_size, ids)) = packets::read_main(main.body) else {
+    for (_, main) in found.iter().filter(|(_, p)| &p.kind == packets::MAIN) {
+        let Some(body) = held(main) else { continue };
+        let Some((slice_size, ids)) = packets::read_main(&body) else {
             continue;
         };
-        if packets::set_id(main.body) != main.set_id
+        if packets::set_id(&body) != main.set_id
             || ids.len() != 1
             || slice_size == 0
             || slice_size % 4 != 0
         {
             continue;
         }
-        let of_set = || found.iter().filter(|p| p.set_id == main.set_id);
+        let of_set = || {
+            found
+                .iter()
+                .map(|(i, p)| (*i, p))
+                .filter(|(_, p)| p.set_id == main.set_id)
+        };
         let desc = of_set()
-            .filter(|p| &p.kind == packets::FILE_DESC)
-            .filter_map(|p| packets::read_file_desc(p.body))
+            .filter(|(_, p)| &p.kind == packets::FILE_DESC)
+            .filter_map(|(_, p)| packets::read_file_desc(&held(p)?))
             .find(|d| d.file_id == ids[0] && d.name == file.as_bytes());
         let Some(desc) = desc else { continue };
         let checks = of_set()
-            .filter(|p| &p.kind == packets::IFSC)
-            .filter_map(|p| packets::read_ifsc(p.body))
+            .filter(|(_, p)| &p.kind == packets::IFSC)
+            .filter_map(|(_, p)| packets::read_ifsc(&held(p)?))
             .find(|(id, c)| id == &ids[0] && c.len() as u64 == desc.length.div_ceil(slice_size));
         let Some((_, checks)) = checks else { continue };
         let mut blocks = BTreeMap::new();
-        for p in of_set().filter(|p| &p.kind == packets::RECOVERY) {
-            if let Some((exp, data)) = packets::read_recovery(p.body)
-                && data.len() as u64 == slice_size
+        for (i, p) in of_set().filter(|(_, p)| &p.kind == packets::RECOVERY) {
+            if let Body::At { offset, len, lead } = p.body
+                && len == 4 + slice_size
             {
-                blocks.entry(exp).or_insert_with(|| data.to_vec());
+                blocks
+                    .entry(u32::from_le_bytes(lead))
+                    .or_insert_with(|| BlockAt {
+                        path: files[i].clone(),
+                        offset: offset + 4,
+                    });
             }
         }
         return Ok(Some(Loaded {
@@ -102,10 +136,14 @@ pub fn load(dir: &Path, file: &str) -> Result<Option<Loaded>> {
     Ok(None)
 }
 
-/// Which slices of the file on disk are damaged.
+/// Which slices of the file on disk are damaged, and which moved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Damage {
+    /// Slices found nowhere: to be rebuilt.
     pub damaged: Vec<usize>,
+    /// Slices found away from their place (bytes inserted or deleted
+    /// before them): index → offset.
+    pub moved: BTreeMap<usize, u64>,
     /// The file's length on disk (differs from the set's when truncated or
     /// extended).
     pub length: u64,
@@ -113,11 +151,21 @@ pub struct Damage {
 
 impl Damage {
     pub fn is_intact(&self, loaded: &Loaded) -> bool {
-        self.damaged.is_empty() && self.length == loaded.desc.length
+        self.damaged.is_empty() && self.moved.is_empty() && self.length == loaded.desc.length
+    }
+
+    /// Where slice `i` is read from (it is not damaged).
+    fn offset(&self, loaded: &Loaded, i: usize) -> u64 {
+        self.moved
+            .get(&i)
+            .copied()
+            .unwrap_or(i as u64 * loaded.slice_size)
     }
 }
 
-/// Checks each slice of `path` where it belongs.
+/// Checks each slice of `path` where it belongs, then, when the length
+/// changed, looks for the ones that do not match elsewhere (shifted by an
+/// insertion or deletion).
 pub fn scan(path: &Path, loaded: &Loaded) -> Result<Damage> {
     let mut file = File::open(path).at(path)?;
     let length = file.metadata().at(path)?.len();
@@ -131,7 +179,21 @@ pub fn scan(path: &Path, loaded: &Loaded) -> Result<Damage> {
             damaged.push(i);
         }
     }
-    Ok(Damage { damaged, length })
+    // Only an insertion or deletion moves slices, and it changes the
+    // length (an insertion and a deletion of the same size aside): damage
+    // in place is not worth a byte-by-byte pass over the whole file.
+    let moved = if damaged.is_empty() || length == loaded.desc.length {
+        BTreeMap::new()
+    } else {
+        let last = slice_len(loaded, loaded.checks.len() - 1) as u64;
+        slide::find_moved(path, &loaded.checks, loaded.slice_size, last, &damaged)?
+    };
+    damaged.retain(|i| !moved.contains_key(i));
+    Ok(Damage {
+        damaged,
+        moved,
+        length,
+    })
 }
 
 fn slice_len(loaded: &Loaded, i: usize) -> usize {
@@ -153,7 +215,10 @@ pub fn rebuild(path: &Path, loaded: &Loaded, damage: &Damage, out: &Path) -> Res
     }
     let constants = gf16::input_constants(loaded.checks.len());
     let rebuilt = if d == 0 {
-        Vec::new()
+        Rebuilt {
+            sums: Vec::new(),
+            inverse: Vec::new(),
+        }
     } else {
         let (exps, inverse) =
             choose(loaded, &damage.damaged, &constants).ok_or_else(|| Error::BeyondRepair {
@@ -170,32 +235,43 @@ pub fn rebuild(path: &Path, loaded: &Loaded, damage: &Damage, out: &Path) -> Res
             let mut buf = vec![0u8; want];
             if next.peek() == Some(&&i) {
                 next.next();
-                file.seek(SeekFrom::Current(want as i64)).at(path)?;
                 buf.clear();
             } else {
+                file.seek(SeekFrom::Start(damage.offset(loaded, i)))
+                    .at(path)?;
                 read_full(&mut file, &mut buf).at(path)?;
             }
             acc.push(buf);
         }
         let mut sums = acc.finish();
         for (s, e) in sums.iter_mut().zip(&exps) {
-            for (a, b) in s.data.iter_mut().zip(&loaded.blocks[e]) {
-                *a ^= b;
-            }
+            loaded.blocks[e].xor_into(&mut s.data)?;
         }
-        let kernel = Kernel::detect();
-        inverse
-            .iter()
-            .map(|row| {
-                let mut slice = vec![0u8; size];
-                for (f, s) in row.iter().zip(&sums) {
-                    kernel.mul_acc(&mut slice, &s.data, &Multiplier::new(*f));
-                }
-                slice
-            })
-            .collect::<Vec<_>>()
+        Rebuilt {
+            sums: sums.into_iter().map(|s| s.data).collect(),
+            inverse,
+        }
     };
     write_repaired(path, loaded, damage, &rebuilt, out)
+}
+
+/// The damaged slices, each made when it is written: the sums (the
+/// recovery blocks with the intact slices' part taken out, the only large
+/// buffer) and the rows of the inverse that combine them.
+struct Rebuilt {
+    sums: Vec<Vec<u8>>,
+    inverse: Vec<Vec<u16>>,
+}
+
+impl Rebuilt {
+    /// The `k`th damaged slice.
+    fn slice(&self, k: usize, into: &mut [u8]) {
+        into.fill(0);
+        let kernel = Kernel::detect();
+        for (f, s) in self.inverse[k].iter().zip(&self.sums) {
+            kernel.mul_acc(into, s, &Multiplier::new(*f));
+        }
+    }
 }
 
 /// Picks recovery blocks whose matrix over the damaged slices is
@@ -276,7 +352,7 @@ fn write_repaired(
     path: &Path,
     loaded: &Loaded,
     damage: &Damage,
-    rebuilt: &[Vec<u8>],
+    rebuilt: &Rebuilt,
     out: &Path,
 ) -> Result<()> {
     let mut src = File::open(path).at(path)?;
@@ -287,21 +363,21 @@ fn write_repaired(
         .at(out)?;
     let mut md5 = Md5::new();
     let mut buf = vec![0u8; loaded.slice_size as usize];
-    let mut fixed = damage.damaged.iter().zip(rebuilt).peekable();
+    let mut fixed = damage.damaged.iter().enumerate().peekable();
     for i in 0..loaded.checks.len() {
         let want = slice_len(loaded, i);
-        let data: &[u8] = match fixed.peek() {
-            Some((k, slice)) if **k == i => {
-                let s = &slice[..want];
+        match fixed.peek() {
+            Some((k, at)) if **at == i => {
+                rebuilt.slice(*k, &mut buf);
                 fixed.next();
-                src.seek(SeekFrom::Current(want as i64)).at(path)?;
-                s
             }
             _ => {
+                src.seek(SeekFrom::Start(damage.offset(loaded, i)))
+                    .at(path)?;
                 read_full(&mut src, &mut buf[..want]).at(path)?;
-                &buf[..want]
             }
-        };
+        }
+        let data = &buf[..want];
         md5.update(data);
         dst.write_all(data).at(out)?;
     }
@@ -315,11 +391,4 @@ fn write_repaired(
         });
     }
     Ok(())
-}
-
-/// Reads a whole file (tests and small helpers).
-pub fn read_all(path: &Path) -> Result<Vec<u8>> {
-    let mut v = Vec::new();
-    File::open(path).at(path)?.read_to_end(&mut v).at(path)?;
-    Ok(v)
 }

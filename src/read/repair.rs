@@ -2,8 +2,10 @@
 //! parity files (no key needed), writes the repaired archive under a
 //! temporary name, checks it against the medium index's SHA-256 and
 //! renames it over the damaged one: until that rename the original is
-//! untouched, and a result that fails its check never replaces it. With
-//! `--add-parity`, writes parity files for an archive that has none.
+//! untouched, and a result that fails its check never replaces it. An
+//! intact copy of the same archive on another medium that is plugged in
+//! (as the vault's catalog knows it) is used first. With `--add-parity`,
+//! writes parity files for an archive that has none.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -12,25 +14,38 @@ use serde::Serialize;
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::hex;
-use crate::parity::create::{Creator, read_full};
-use crate::parity::{self, RecoverySet, Settings, recovery_count, repair, slice_size_for};
+use crate::parity::create::{Creator, complete};
+use crate::parity::{RecoverySet, Settings, recovery_count, repair, slice_size_for};
+use crate::util::io::read_full;
+use crate::vault::catalog::{Catalog, CatalogArchive};
 use crate::vault::media::{self, Medium, hash_file, sync_dir};
 
 /// What `repair` did to one archive.
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub archive: PathBuf,
-    /// `intact`, `repaired`, `parity-added`, `has-parity`.
+    /// `intact`, `repaired` (from parity), `copied` (from another copy),
+    /// `parity-added`, `has-parity`.
     pub result: &'static str,
     pub slices: u64,
     pub damaged: u64,
     pub recovery_blocks: u64,
     /// Recovery blocks left over after this repair.
     pub blocks_left: u64,
+    /// With `copied`: the intact copy the archive was copied from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copied_from: Option<OtherCopy>,
     /// Leftovers of interrupted runs (kluis's own temporary names) removed
     /// from the medium while this run held its lock.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cleaned: Vec<String>,
+}
+
+/// Another copy of the same archive, on another medium that is plugged in.
+#[derive(Clone, Debug, Serialize)]
+pub struct OtherCopy {
+    pub medium: String,
+    pub path: PathBuf,
 }
 
 /// The archives a path names: the file itself, or every archive of a
@@ -59,14 +74,80 @@ fn split(path: &Path) -> Result<(PathBuf, String)> {
     Ok((dir, name))
 }
 
-/// The SHA-256 the medium's index records for the archive, if any.
-fn indexed_sha256(dir: &Path, name: &str) -> Option<String> {
-    let m = Medium::open(dir, None).ok()?;
-    m.find(name).map(|a| a.sha256.clone())
+/// The SHA-256 the archive should have: the medium index's, else the
+/// catalog's for this medium; and the catalog's entry for it.
+fn expected<'c>(
+    medium: Option<&Medium>,
+    catalog: Option<&'c Catalog>,
+    name: &str,
+) -> (Option<String>, Option<&'c CatalogArchive>) {
+    let indexed = medium.and_then(|m| m.find(name));
+    let known = catalog.and_then(|c| match indexed {
+        Some(a) => c.by_id(&a.archive_id),
+        None => c.find(name).filter(|a| a.file == name),
+    });
+    let sha = indexed.map(|a| a.sha256.clone()).or_else(|| {
+        let label = medium.map(Medium::label).unwrap_or_default();
+        known.map(|a| a.expected_on(label).1.to_owned())
+    });
+    (sha, known)
 }
 
-/// Repairs one archive from its parity files.
-pub fn repair_archive(path: &Path) -> Result<Report> {
+/// An intact copy of `archive` elsewhere: a live copy the catalog records
+/// on another medium that is plugged in, whose medium index names the same
+/// archive id and whose file has the SHA-256 `want`.
+fn other_copy(archive: &CatalogArchive, dir: &Path, want: &str) -> Option<OtherCopy> {
+    let here = dir.canonicalize().ok()?;
+    archive.live_copies().find_map(|c| {
+        let path = c.path.join(&archive.file);
+        let same_id = Medium::open(&c.path, None)
+            .ok()?
+            .find(&archive.file)
+            .is_some_and(|a| a.archive_id == archive.archive_id);
+        let good = c.path.canonicalize().ok()? != here
+            && same_id
+            && archive.expected_on(&c.medium).1 == want
+            && hash_file(&path).is_ok_and(|(_, h)| hex(&h) == want);
+        good.then(|| OtherCopy {
+            medium: c.medium.clone(),
+            path,
+        })
+    })
+}
+
+/// Replaces `path` by a checked copy of `from`: copied under a temporary
+/// name, synced, read back against `want`, renamed into place.
+fn copy_over(from: &Path, path: &Path, dir: &Path, name: &str, want: &str) -> Result<()> {
+    let temp = dir.join(media::temp_name(name));
+    let result = (|| {
+        fs::copy(from, &temp).at(&temp)?;
+        fs::File::open(&temp).and_then(|f| f.sync_all()).at(&temp)?;
+        let (_, got) = hash_file(&temp)?;
+        if hex(&got) != want {
+            return Err(Error::Damaged {
+                path: from.into(),
+                detail: "the copy made from it does not match the catalog's SHA-256; nothing was replaced".into(),
+            });
+        }
+        finish(&temp, path, dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// The last step of every repair: the checked temporary file renamed over
+/// the damaged one.
+fn finish(temp: &Path, path: &Path, dir: &Path) -> Result<()> {
+    crate::util::testpoint::pause_point("repair-before-rename");
+    fs::rename(temp, path).at(path)?;
+    sync_dir(dir)
+}
+
+/// Repairs one archive: from an intact copy on another medium that is
+/// plugged in (as the catalog knows them), else from its parity files.
+pub fn repair_archive(path: &Path, catalog: Option<&Catalog>) -> Result<Report> {
     let (dir, name) = split(path)?;
     let medium = Medium::open(&dir, None).ok();
     let lock = medium.as_ref().map(Medium::lock).transpose()?;
@@ -74,35 +155,56 @@ pub fn repair_archive(path: &Path) -> Result<Report> {
         (Some(m), Some(l)) => m.clean_leftovers(l)?,
         _ => Vec::new(),
     };
-    let loaded = repair::load(&dir, &name)?.ok_or_else(|| Error::NoParity { path: path.into() })?;
-    let damage = repair::scan(path, &loaded)?;
-    let blocks = loaded.blocks.len() as u64;
+    let (want, known) = expected(medium.as_ref(), catalog, &name);
+    let parity = match repair::load(&dir, &name)? {
+        Some(loaded) => {
+            let damage = repair::scan(path, &loaded)?;
+            Some((loaded, damage))
+        }
+        None => None,
+    };
+    let intact = match (&parity, &want) {
+        (Some((loaded, damage)), _) => damage.is_intact(loaded),
+        (None, Some(want)) => hex(&hash_file(path)?.1) == *want,
+        (None, None) => return Err(Error::NoParity { path: path.into() }),
+    };
+    let blocks = parity.as_ref().map_or(0, |(l, _)| l.blocks.len() as u64);
     let mut report = Report {
         archive: path.into(),
         result: "intact",
-        slices: loaded.checks.len() as u64,
-        damaged: damage.damaged.len() as u64,
+        slices: parity.as_ref().map_or(0, |(l, _)| l.checks.len() as u64),
+        damaged: parity.as_ref().map_or(0, |(_, d)| d.damaged.len() as u64),
         recovery_blocks: blocks,
         blocks_left: blocks,
+        copied_from: None,
         cleaned,
     };
-    if damage.is_intact(&loaded) {
+    if intact {
         return Ok(report);
     }
+    if let (Some(want), Some(known)) = (&want, known)
+        && let Some(other) = other_copy(known, &dir, want)
+    {
+        copy_over(&other.path, path, &dir, &name, want)?;
+        report.result = "copied";
+        report.copied_from = Some(other);
+        return Ok(report);
+    }
+    let Some((loaded, damage)) = parity else {
+        return Err(Error::NoParity { path: path.into() });
+    };
     let temp = dir.join(media::temp_name(&name));
     let result = repair::rebuild(path, &loaded, &damage, &temp).and_then(|()| {
-        if let Some(want) = indexed_sha256(&dir, &name) {
+        if let Some(want) = &want {
             let (_, got) = hash_file(&temp)?;
-            if hex(&got) != want {
+            if hex(&got) != *want {
                 return Err(Error::Damaged {
                     path: path.into(),
                     detail: "the repaired archive does not match the medium index's SHA-256 (the parity files belong to another file?); nothing was replaced".into(),
                 });
             }
         }
-        crate::util::testpoint::pause_point("repair-before-rename");
-        fs::rename(&temp, path).at(path)?;
-        sync_dir(&dir)
+        finish(&temp, path, &dir)
     });
     if result.is_err() {
         let _ = fs::remove_file(&temp);
@@ -117,7 +219,7 @@ pub fn repair_archive(path: &Path) -> Result<Report> {
 /// against the medium index first: damage is never protected).
 pub fn add_parity(path: &Path, settings: &Settings) -> Result<Report> {
     let (dir, name) = split(path)?;
-    let medium = Medium::open(&dir, None)?;
+    let mut medium = Medium::open(&dir, None)?;
     let lock = medium.lock()?;
     let cleaned = medium.clean_leftovers(&lock)?;
     if let Some(loaded) = repair::load(&dir, &name)? {
@@ -128,10 +230,11 @@ pub fn add_parity(path: &Path, settings: &Settings) -> Result<Report> {
             damaged: 0,
             recovery_blocks: loaded.blocks.len() as u64,
             blocks_left: loaded.blocks.len() as u64,
+            copied_from: None,
             cleaned,
         });
     }
-    if let Some(want) = indexed_sha256(&dir, &name) {
+    if let Some(want) = medium.find(&name).map(|a| a.sha256.clone()) {
         let (_, got) = hash_file(path)?;
         if hex(&got) != want {
             return Err(Error::Damaged {
@@ -155,25 +258,24 @@ pub fn add_parity(path: &Path, settings: &Settings) -> Result<Report> {
         std::io::Write::write_all(&mut creator, &buf[..n]).at(path)?;
     }
     let mut created = creator.finish()?;
-    if (created.blocks.len() as u32) < blocks {
-        let more: Vec<u32> = (created.blocks.len() as u32..blocks).collect();
-        created.blocks.extend(parity::create::blocks_from_file(
-            path,
-            slice,
-            &more,
-            settings.budget,
-        )?);
-    }
+    complete(&mut created, blocks, path, settings.budget)?;
     let set = RecoverySet::new(created, crate::TOOL_VERSION);
     let mut temps = Vec::new();
-    let staged = crate::vault::parity::stage(&medium, &name, &set, &mut temps)
-        .and_then(|s| crate::vault::parity::install(&medium, &s));
+    let staged = crate::vault::parity::stage(&medium, &name, &set, &mut temps).and_then(|s| {
+        crate::vault::parity::install(&medium, &s)?;
+        Ok(s)
+    });
     if staged.is_err() {
         for t in &temps {
             let _ = fs::remove_file(t);
         }
     }
-    staged?;
+    let staged = staged?;
+    // SHA256SUMS lists the parity files of an archive the index knows.
+    if let Some(entry) = medium.index.archives.iter_mut().find(|a| a.file == name) {
+        entry.parity = crate::vault::parity::indexed(&staged);
+        medium.save()?;
+    }
     Ok(Report {
         archive: path.into(),
         result: "parity-added",
@@ -181,6 +283,7 @@ pub fn add_parity(path: &Path, settings: &Settings) -> Result<Report> {
         damaged: 0,
         recovery_blocks: set.blocks.len() as u64,
         blocks_left: set.blocks.len() as u64,
+        copied_from: None,
         cleaned,
     })
 }

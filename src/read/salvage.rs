@@ -28,6 +28,7 @@ use crate::read::restore::{
     Existing, Parents, Selection, make_dir, make_link, remove_existing, safe_link, safe_target,
     write_file,
 };
+use crate::util::io::read_full;
 use crate::vault::media;
 
 const CHUNK: u64 = 64 << 10;
@@ -129,19 +130,6 @@ impl Chunks {
         }
         pos
     }
-}
-
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// What the frame scanner yields.

@@ -20,6 +20,7 @@ use crate::format::tarwalk;
 use crate::format::{KLUIS_DIR, MANIFEST_MEMBER};
 use crate::keys::Identities;
 use crate::keys::signing::PublicKey;
+use crate::parity;
 use crate::vault::catalog::Catalog;
 use crate::vault::media::{self, Medium};
 
@@ -64,6 +65,43 @@ pub struct ArchiveCheck {
     /// recorded one): not damage, the records may match their manifest.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub authenticity: Vec<String>,
+    /// For a damaged archive with parity files: what they can repair.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parity: Option<ParityVerdict>,
+}
+
+/// A damaged archive's slices as its PAR2 checksums see them, against the
+/// intact recovery blocks.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ParityVerdict {
+    pub slices: u64,
+    pub damaged: u64,
+    pub recovery_blocks: u64,
+    /// As many intact recovery blocks as damaged slices: `kluis repair`
+    /// (or stock `par2 repair`) can rebuild them.
+    pub repairable: bool,
+}
+
+impl ParityVerdict {
+    /// Loads `file`'s parity files in `dir` and checks each slice; `None`
+    /// without usable parity files, or when they find the file as they
+    /// describe it (then they cannot help: they belong to this very file).
+    pub fn of(dir: &Path, file: &str) -> Result<Option<ParityVerdict>> {
+        let Some(loaded) = parity::repair::load(dir, file)? else {
+            return Ok(None);
+        };
+        let damage = parity::repair::scan(&dir.join(file), &loaded)?;
+        if damage.is_intact(&loaded) {
+            return Ok(None);
+        }
+        let (damaged, blocks) = (damage.damaged.len() as u64, loaded.blocks.len() as u64);
+        Ok(Some(ParityVerdict {
+            slices: loaded.checks.len() as u64,
+            damaged,
+            recovery_blocks: blocks,
+            repairable: damaged <= blocks,
+        }))
+    }
 }
 
 impl ArchiveCheck {
@@ -342,6 +380,11 @@ pub fn run_with_keys(
                 }
                 Err(e) => return Err(e),
             }
+        }
+        if !check.intact() {
+            // What the parity can do is a hint: a parity file that cannot be
+            // read leaves it out, the damage is reported all the same.
+            check.parity = ParityVerdict::of(&dir, &name).ok().flatten();
         }
         report.archives.push(check);
     }

@@ -1,5 +1,6 @@
-//! Small primitives every layer may use: a bounded line reader and the
-//! test-only pause points. Nothing here knows about archives or vaults.
+//! Small primitives every layer may use: a bounded line reader, reading
+//! until a buffer is full, and the test-only pause points. Nothing here knows about archives or vaults.
 
+pub mod io;
 pub mod lines;
 pub mod testpoint;

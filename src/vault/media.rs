@@ -63,6 +63,18 @@ pub struct IndexedArchive {
     pub size: u64,
     pub sha256: String,
     pub created: DateTime<Utc>,
+    /// The archive's PAR2 parity files beside it (absent: none, or an index
+    /// written before parity existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parity: Vec<IndexedFile>,
+}
+
+/// A file kept beside an archive (its parity), as `SHA256SUMS` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexedFile {
+    pub file: String,
+    pub size: u64,
+    pub sha256: String,
 }
 
 /// `kluis-medium.json`.
@@ -203,10 +215,14 @@ impl Medium {
         atomic_write(&self.dir.join(INDEX_FILE), &json)?;
         let mut sums = Vec::new();
         for a in &self.index.archives {
-            let hash: [u8; 32] = unhex(&a.sha256)
-                .and_then(|v| v.try_into().ok())
-                .unwrap_or([0; 32]);
-            sums.extend(sha256sum_line(&hash, a.file.as_bytes()));
+            let listed = std::iter::once((&a.sha256, &a.file))
+                .chain(a.parity.iter().map(|p| (&p.sha256, &p.file)));
+            for (sha256, file) in listed {
+                let hash: [u8; 32] = unhex(sha256)
+                    .and_then(|v| v.try_into().ok())
+                    .unwrap_or([0; 32]);
+                sums.extend(sha256sum_line(&hash, file.as_bytes()));
+            }
         }
         let sums_path = self.dir.join(SUMS_FILE);
         let sig_path = self.dir.join(SUMS_SIGNATURE_FILE);
@@ -756,6 +772,7 @@ mod tests {
             size: 3,
             sha256: "00".repeat(32),
             created: Utc::now(),
+            parity: Vec::new(),
         })
         .unwrap();
         let again = Medium::open(dir.path(), None).unwrap();

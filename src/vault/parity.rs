@@ -9,14 +9,29 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
-use crate::parity::{RecoverySet, is_parity_of};
-use crate::vault::media::{Medium, hash_file, sync_dir};
+use crate::format::manifest::hex;
+use crate::parity::{RecoverySet, files_in};
+use crate::vault::media::{IndexedFile, Medium, hash_file, sync_dir};
 
 /// A parity file written under a temporary name, read back and checked.
 #[derive(Debug)]
 pub struct Staged {
     pub temp: PathBuf,
     pub name: String,
+    pub size: u64,
+    pub sha256: [u8; 32],
+}
+
+/// The staged files as the medium index lists them (for `SHA256SUMS`).
+pub fn indexed(staged: &[Staged]) -> Vec<IndexedFile> {
+    staged
+        .iter()
+        .map(|s| IndexedFile {
+            file: s.name.clone(),
+            size: s.size,
+            sha256: hex(&s.sha256),
+        })
+        .collect()
 }
 
 /// Writes `set`'s files for `file` into the medium under temporary names,
@@ -57,7 +72,12 @@ pub fn stage(
                 file: name,
             });
         }
-        out.push(Staged { temp, name });
+        out.push(Staged {
+            temp,
+            name,
+            size: len,
+            sha256: read,
+        });
     }
     Ok(out)
 }
@@ -70,23 +90,10 @@ pub fn install(medium: &Medium, staged: &[Staged]) -> Result<Vec<PathBuf>> {
         .collect()
 }
 
-/// The parity files of `file` on the medium folder `dir`.
-pub fn files_of(dir: &Path, file: &str) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir).at(dir)? {
-        let name = entry.at(dir)?.file_name().to_string_lossy().into_owned();
-        if is_parity_of(&name, file) {
-            out.push(dir.join(name));
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 /// Removes `file`'s parity files from `dir` (they reveal the archive's
 /// size and hashes, nothing else) and syncs the folder.
 pub fn remove(dir: &Path, file: &str) -> Result<usize> {
-    let files = files_of(dir, file)?;
+    let files = files_in(dir, file)?;
     for f in &files {
         fs::remove_file(f).at(f)?;
     }
@@ -98,7 +105,7 @@ pub fn remove(dir: &Path, file: &str) -> Result<usize> {
 
 /// Total size of `file`'s parity files in `dir`.
 pub fn size_of(dir: &Path, file: &str) -> u64 {
-    files_of(dir, file)
+    files_in(dir, file)
         .unwrap_or_default()
         .iter()
         .filter_map(|p| fs::metadata(p).ok())

@@ -250,9 +250,11 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
     let mut copies = Vec::new();
     for (medium, temp) in media.iter_mut().zip(&temps) {
         let path = medium.install(temp, &file)?;
+        let mut parity_files = Vec::new();
         if let Some((_, staged)) = &staged {
             let i = copies.len();
             crate::vault::parity::install(medium, &staged[i])?;
+            parity_files = crate::vault::parity::indexed(&staged[i]);
         }
         medium.add(IndexedArchive {
             archive_id: metadata.archive_id.clone(),
@@ -264,6 +266,7 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
             size: sealed.size,
             sha256: hex(&sealed.sha256),
             created: metadata.created,
+            parity: parity_files,
         })?;
         copies.push((medium.label().to_owned(), path));
     }

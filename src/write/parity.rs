@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Result;
-use crate::parity::create::{Creator, blocks_from_file};
+use crate::parity::create::{Creator, complete};
 use crate::parity::{self, RecoverySet, Settings, recovery_count, slice_size_for};
 use crate::progress::Progress;
 use crate::vault::media::{CopyWriter, Medium};
@@ -124,18 +124,7 @@ pub fn finish(
     let mut created = creator.finish()?;
     let slices = created.checks.len() as u64;
     let need = recovery_count(slices, settings.percent, settings.spare);
-    let have = created.blocks.len() as u32;
-    if have > need {
-        created.blocks.truncate(need as usize);
-    } else if have < need {
-        let more: Vec<u32> = (have..need).collect();
-        created.blocks.extend(blocks_from_file(
-            written,
-            created.slice_size,
-            &more,
-            settings.budget,
-        )?);
-    }
+    complete(&mut created, need, written, settings.budget)?;
     let set = RecoverySet::new(created, crate::TOOL_VERSION);
     let mut files = Vec::new();
     for m in media {

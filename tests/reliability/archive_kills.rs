@@ -85,10 +85,17 @@ fn archive_state(
         assert_eq!(entry.1, fs::metadata(m.join(NEW)).unwrap().len());
     }
 
-    // SHA256SUMS: old, or old plus the new archive's line.
+    // SHA256SUMS: old, or old plus the new archive's line and those of its
+    // parity files (which are in place and match).
     if w.changed(Rewrite::Sums) {
         let mut expected = w.old_sums.clone();
         expected.push((NEW.into(), new_sha.clone().unwrap()));
+        for (f, h) in &w.sums {
+            if f.starts_with(NEW) && f.ends_with(".par2") {
+                assert_eq!(&file_sha256(&m.join(f)), h, "SHA256SUMS line of {f}");
+                expected.push((f.clone(), h.clone()));
+            }
+        }
         expected.sort();
         let mut got = w.sums.clone();
         got.sort();
@@ -216,7 +223,7 @@ fn archive_killed_anywhere_leaves_old_or_new_and_the_next_run_copes() {
     }
 
     // Kills between the small writes, built exactly: the template, the
-    // archive in place, and the new version of each file written before
+    // archive (with its parity files) in place, and the new version of each file written before
     // the cut (taken from a run that finished).
     let done = env.p("done");
     put_files(&done, &template);
@@ -233,6 +240,14 @@ fn archive_killed_anywhere_leaves_old_or_new_and_the_next_run_copes() {
                 let _ = fs::remove_file(m.join("SHA256SUMS.minisig"));
             }
             fs::write(m.join(f), &finished[*f]).unwrap();
+            // As kluis does: the parity files go in place with the archive.
+            if *f == NEW {
+                for (name, bytes) in &finished {
+                    if name.starts_with(NEW) && name.ends_with(".par2") {
+                        fs::write(m.join(name), bytes).unwrap();
+                    }
+                }
+            }
         }
         fs::write(&cat_path, &cat_before).unwrap();
         let stage = archive_state(&env, &key, &m, &template, &cat_before);

@@ -43,7 +43,8 @@ fn catalog_files(vault: &Path) -> Vec<String> {
 }
 
 /// The medium is consistent: every `*.kluis` is in its index with its real
-/// hash, and `SHA256SUMS` lists exactly the index's archives.
+/// hash, and `SHA256SUMS` lists exactly the index's archives and their parity
+/// files.
 #[track_caller]
 fn medium_consistent(m: &Path) {
     let index = parse_json(&m.join(INDEX));
@@ -62,10 +63,18 @@ fn medium_consistent(m: &Path) {
     }
     let mut sums = parse_sums(&fs::read(m.join(SUMS)).unwrap());
     sums.sort();
-    let expected: Vec<(String, String)> = listed
+    let mut expected: Vec<(String, String)> = listed
         .iter()
         .map(|(f, (sha, _))| (f.clone(), sha.clone()))
         .collect();
+    // Each archive's parity files too.
+    for a in index["archives"].as_array().unwrap() {
+        for p in a["parity"].as_array().into_iter().flatten() {
+            let f = p["file"].as_str().unwrap().to_owned();
+            expected.push((f, p["sha256"].as_str().unwrap().to_owned()));
+        }
+    }
+    expected.sort();
     assert_eq!(sums, expected, "SHA256SUMS and the medium index disagree");
 }
 
