@@ -4,9 +4,11 @@
 
 pub mod manifest;
 pub mod meta;
+pub mod pathindex;
 pub mod reader;
 pub mod seektable;
 pub mod signatures;
+pub(crate) mod spool;
 pub mod tarwalk;
 pub mod writer;
 
