@@ -2,6 +2,7 @@
 //! pax tar. `writer` produces it, `reader` reads it, `seektable` is the zstd
 //! seekable-format index both share.
 
+pub mod filehash;
 pub mod manifest;
 pub mod meta;
 pub mod pathindex;
