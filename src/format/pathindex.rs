@@ -5,7 +5,8 @@
 //! decompressing only the frames they probe.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::btree_map;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::io::{self, BufReader, Read};
 
 use super::manifest::Entry;
@@ -287,8 +288,11 @@ impl PathIndex {
         if self.size == 0 {
             return Ok(());
         }
+        // The first path of each block probed, kept for the next range (a
+        // name and its folder, `N` and `N/`, probe the same blocks).
+        let mut probed = BTreeMap::new();
         for range in ranges {
-            if !self.scan_range(reader, range, each)? {
+            if !self.scan_range(reader, range, &mut probed, each)? {
                 break;
             }
         }
@@ -299,25 +303,29 @@ impl PathIndex {
         &self,
         reader: &mut ArchiveReader,
         range: &PathRange,
+        probed: &mut BTreeMap<usize, Vec<u8>>,
         each: &mut dyn FnMut(Entry) -> bool,
     ) -> Result<bool> {
         // The first block whose first path is not below `from`; the range
         // starts in the block before it.
-        let mut probed: Vec<(usize, Vec<u8>)> = Vec::new();
         let (mut lo, mut hi) = (0, self.starts.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
-            let first = self.first_path(reader, mid)?;
-            let below = first < range.from;
-            probed.push((mid, first));
-            if below {
+            let first = match probed.entry(mid) {
+                btree_map::Entry::Occupied(known) => known.into_mut(),
+                btree_map::Entry::Vacant(new) => new.insert(self.first_path(reader, mid)?),
+            };
+            if *first < range.from {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        probed.sort();
-        if probed.windows(2).any(|w| w[0].1 > w[1].1) {
+        if probed
+            .values()
+            .zip(probed.values().skip(1))
+            .any(|(a, b)| a > b)
+        {
             return Err(bad(reader, "its lines are not sorted by path"));
         }
         let block = lo.saturating_sub(1);
