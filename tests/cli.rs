@@ -25,6 +25,10 @@ mod list;
 mod media;
 #[path = "cli/not_archives.rs"]
 mod not_archives;
+#[path = "cli/one_pass_verify.rs"]
+mod one_pass_verify;
+#[path = "cli/path_index.rs"]
+mod path_index;
 #[path = "cli/restore_target.rs"]
 mod restore_target;
 #[path = "cli/roundtrip.rs"]

@@ -173,6 +173,7 @@ fn stock_tar_sees_located_members_as_plain_files() {
             "kluis/SHA256SUMS",
             "kluis/test-index.tsv",
             "kluis/test-blob.bin",
+            "kluis/paths.jsonl",
             "kluis/footer.json"
         ]
     );

@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use kluis::error::Error;
-use kluis::format::manifest::{Kind, hex, write_escaped_name};
+use kluis::format::manifest::{Entry, Kind, hex, write_escaped_name};
 use kluis::format::reader::ArchiveReader;
 use kluis::format::writer::WriteOptions;
 use kluis::keys;
 use kluis::read::restore::{self, Selection};
+use kluis::read::select;
 use kluis::read::verify;
 use kluis::retention::{FiscalYearStart, RetentionConfig};
 use kluis::sources::table::{self, ColumnRule, TableArg, TableOptions};
@@ -628,6 +629,39 @@ pub fn list(args: ListArgs) -> Result<Outcome> {
     let selection = Selection::new(&args.patterns)?;
     let mut reader = ArchiveReader::open(&args.archive, &ids)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // Names, prefixes and globs with a literal start: through the path
+    // index, in path order.
+    let mut shown = 0u64;
+    let mut failed = None;
+    let lookup = select::through_index(&mut reader, &selection, &mut |entry| {
+        shown += 1;
+        match list_line(&mut out, &entry, args.json) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(Error::io("stdout", e));
+    }
+    match lookup {
+        select::Lookup::Done => {
+            return out
+                .flush()
+                .map(|()| Outcome::Ok)
+                .map_err(|e| Error::io("stdout", e));
+        }
+        select::Lookup::NoIndex => {}
+        // Part of the listing is out: the manifest would repeat it.
+        select::Lookup::Unusable(e) if shown > 0 => return Err(e),
+        select::Lookup::Unusable(e) => eprintln!(
+            "{} {}",
+            paint(Stream::Stderr, Tone::Warn, "warning:"),
+            select::fallback_note(&e)
+        ),
+    }
     if !args.json {
         // Names only: the rest of each line is not parsed.
         for name in selection.prefilter(reader.manifest_names()?) {
@@ -646,33 +680,43 @@ pub fn list(args: ListArgs) -> Result<Outcome> {
     }
     for entry in selection.prefilter(reader.manifest()?) {
         let entry = entry?;
-        if !selection.matches(&entry.path) {
-            continue;
+        if selection.matches(&entry.path) {
+            list_line(&mut out, &entry, true).map_err(|e| Error::io("stdout", e))?;
         }
-        let mut value = json!({
-            "path": entry.display_path(),
-            "type": entry.kind,
-            "size": entry.size,
-            "mtime": chrono::DateTime::from_timestamp(entry.mtime, entry.mtime_nsec).map(|t| t.to_rfc3339()),
-            "sha256": entry.sha256.map(|h| hex(&h)),
-            "target": entry.target.as_ref().map(|t| String::from_utf8_lossy(t).into_owned()),
-        });
-        // `path` is for reading; a name that is not UTF-8 also goes
-        // exactly, as hex (as in the manifest).
-        if std::str::from_utf8(&entry.path).is_err() {
-            value["path_hex"] = json!(hex(&entry.path));
-        }
-        if let Some(t) = entry
-            .target
-            .as_ref()
-            .filter(|t| std::str::from_utf8(t).is_err())
-        {
-            value["target_hex"] = json!(hex(t));
-        }
-        writeln!(out, "{value}").map_err(|e| Error::io("stdout", e))?;
     }
     out.flush().map_err(|e| Error::io("stdout", e))?;
     Ok(Outcome::Ok)
+}
+
+/// One record as `list` shows it: its name (a folder's with `/`), or with
+/// `--json` an object.
+fn list_line(out: &mut impl Write, entry: &Entry, json: bool) -> std::io::Result<()> {
+    if !json {
+        let suffix = if entry.kind == Kind::Dir { "/" } else { "" };
+        write_escaped_name(out, &entry.path)?;
+        return writeln!(out, "{suffix}");
+    }
+    let mut value = json!({
+        "path": entry.display_path(),
+        "type": entry.kind,
+        "size": entry.size,
+        "mtime": chrono::DateTime::from_timestamp(entry.mtime, entry.mtime_nsec).map(|t| t.to_rfc3339()),
+        "sha256": entry.sha256.map(|h| hex(&h)),
+        "target": entry.target.as_ref().map(|t| String::from_utf8_lossy(t).into_owned()),
+    });
+    // `path` is for reading; a name that is not UTF-8 also goes
+    // exactly, as hex (as in the manifest).
+    if std::str::from_utf8(&entry.path).is_err() {
+        value["path_hex"] = json!(hex(&entry.path));
+    }
+    if let Some(t) = entry
+        .target
+        .as_ref()
+        .filter(|t| std::str::from_utf8(t).is_err())
+    {
+        value["target_hex"] = json!(hex(t));
+    }
+    writeln!(out, "{value}")
 }
 
 #[derive(Args)]
@@ -730,6 +774,9 @@ pub fn restore(quiet: bool, args: RestoreArgs) -> Result<Outcome> {
         other => other?,
     };
     bar.finish();
+    if let Some(why) = &report.index_note {
+        eprintln!("{} {why}", paint(Stream::Stderr, Tone::Warn, "warning:"));
+    }
     if args.json {
         print_json(&json!({
             "files": report.files, "dirs": report.dirs, "symlinks": report.symlinks, "bytes": report.bytes, "present": report.present,

@@ -2,11 +2,14 @@
 //! pax tar. `writer` produces it, `reader` reads it, `seektable` is the zstd
 //! seekable-format index both share.
 
+pub mod filehash;
 pub mod manifest;
 pub mod meta;
+pub mod pathindex;
 pub mod reader;
 pub mod seektable;
 pub mod signatures;
+pub(crate) mod spool;
 pub mod tarwalk;
 pub mod writer;
 

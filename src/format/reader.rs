@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::filehash::FileHash;
 use super::meta::{Footer, MemberRef, Metadata};
 use super::seektable::{self, FOOTER_LEN, Frame};
 use super::tarwalk;
@@ -19,22 +20,31 @@ use crate::util::lines::read_line;
 
 /// Counts the ciphertext bytes read from the file, so that tests and
 /// reports can show how little of an archive a partial restore touches.
+/// With a [`FileHash`], it also hands the bytes to it (with where they
+/// were read), so that a full check hashes the file as it reads it.
 pub(crate) struct Counting<R> {
     inner: R,
     count: Arc<AtomicU64>,
+    hash: Option<Arc<FileHash>>,
+    pos: u64,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(hash) = &self.hash {
+            hash.feed(self.pos, &buf[..n]);
+        }
+        self.pos += n as u64;
         Ok(n)
     }
 }
 
 impl<R: Seek> Seek for Counting<R> {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.inner.seek(pos)
+        self.pos = self.inner.seek(pos)?;
+        Ok(self.pos)
     }
 }
 
@@ -46,8 +56,23 @@ pub(crate) fn decrypt(
     identities: &Identities,
     count: Arc<AtomicU64>,
 ) -> Result<Plain> {
+    decrypt_hashing(path, identities, count, None)
+}
+
+/// [`decrypt`], handing every byte read to `hash`.
+fn decrypt_hashing(
+    path: &Path,
+    identities: &Identities,
+    count: Arc<AtomicU64>,
+    hash: Option<Arc<FileHash>>,
+) -> Result<Plain> {
     let file = File::open(path).at(path)?;
-    let counting = Counting { inner: file, count };
+    let counting = Counting {
+        inner: file,
+        count,
+        hash,
+        pos: 0,
+    };
     let decryptor = age::Decryptor::new_buffered(BufReader::with_capacity(128 << 10, counting))
         .map_err(|e| crate::keys::header_error(path, e))?;
     let scrypt = decryptor.is_scrypt();
@@ -79,6 +104,8 @@ pub struct ArchiveReader {
     /// `StreamReader` stays stuck on a failed chunk (age 0.12), so without
     /// a fresh stream every later read would fail too.
     identities: Identities,
+    /// Takes the file's SHA-256 from the bytes read (see [`FileHash`]).
+    hash: Option<Arc<FileHash>>,
     poisoned: bool,
     /// The archive error behind the last I/O error a [`TarCursor`] returned:
     /// kept here because the tar crate, which sees only the `io::Error`,
@@ -99,15 +126,22 @@ impl ArchiveReader {
     /// Opens `path` with any of `identities`, reads the seek table, the
     /// footer and the metadata. Reads a few frames, not the whole archive.
     pub fn open(path: &Path, identities: &Identities) -> Result<Self> {
-        Self::open_counting(path, identities, Arc::new(AtomicU64::new(0)))
+        Self::open_counting(path, identities, Arc::new(AtomicU64::new(0)), None)
+    }
+
+    /// [`ArchiveReader::open`], handing every byte this reader (and its
+    /// prefetcher) reads from the file to `hash`.
+    pub fn open_hashing(path: &Path, identities: &Identities, hash: Arc<FileHash>) -> Result<Self> {
+        Self::open_counting(path, identities, Arc::new(AtomicU64::new(0)), Some(hash))
     }
 
     fn open_counting(
         path: &Path,
         identities: &Identities,
         read_count: Arc<AtomicU64>,
+        hash: Option<Arc<FileHash>>,
     ) -> Result<Self> {
-        let plain = decrypt(path, identities, read_count.clone())?;
+        let plain = decrypt_hashing(path, identities, read_count.clone(), hash.clone())?;
         let mut reader = ArchiveReader {
             path: path.into(),
             plain,
@@ -122,6 +156,7 @@ impl ArchiveReader {
             read_count,
             prefetch: None,
             identities: identities.clone(),
+            hash,
             poisoned: false,
             fault: None,
         };
@@ -178,8 +213,13 @@ impl ArchiveReader {
 
     fn plain_seek(&mut self, pos: u64) -> io::Result<()> {
         if self.poisoned {
-            self.plain = decrypt(&self.path, &self.identities, self.read_count.clone())
-                .map_err(|e| io::Error::other(e.to_string()))?;
+            self.plain = decrypt_hashing(
+                &self.path,
+                &self.identities,
+                self.read_count.clone(),
+                self.hash.clone(),
+            )
+            .map_err(|e| io::Error::other(e.to_string()))?;
             self.plain_pos = Some(0);
             self.poisoned = false;
         }
@@ -334,7 +374,12 @@ impl ArchiveReader {
     fn sibling(&self) -> Result<Self> {
         Ok(ArchiveReader {
             path: self.path.clone(),
-            plain: decrypt(&self.path, &self.identities, self.read_count.clone())?,
+            plain: decrypt_hashing(
+                &self.path,
+                &self.identities,
+                self.read_count.clone(),
+                self.hash.clone(),
+            )?,
             plain_pos: None,
             frames: self.frames.clone(),
             footer: self.footer.clone(),
@@ -346,6 +391,7 @@ impl ArchiveReader {
             read_count: self.read_count.clone(),
             prefetch: None,
             identities: self.identities.clone(),
+            hash: self.hash.clone(),
             poisoned: false,
             fault: None,
         })

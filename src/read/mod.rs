@@ -5,4 +5,5 @@
 pub mod repair;
 pub mod restore;
 pub mod salvage;
+pub mod select;
 pub mod verify;

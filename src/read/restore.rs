@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::{Entry, Kind};
-use crate::format::reader::{ArchiveReader, ManifestLines};
+use crate::format::reader::ArchiveReader;
 use crate::format::writer::Mtime;
 use crate::format::{RECORDS_PREFIX, TABLES_PREFIX};
 use crate::keys::Identities;
@@ -23,111 +23,9 @@ use crate::progress::Progress;
 use crate::util::testpoint::{pause_point, pause_point_n};
 use crate::vault::media::temp_name;
 
-/// Which records a command is about: all, or those matching glob patterns.
-pub struct Selection {
-    patterns: Vec<Pattern>,
-}
-
-enum Pattern {
-    /// No glob characters: compared as text, and looked for in manifest
-    /// lines before they are parsed.
-    Literal(String),
-    Glob(glob::Pattern),
-}
-
-impl Pattern {
-    fn matches(&self, candidate: &str) -> bool {
-        match self {
-            // A folder selects what is in it.
-            Pattern::Literal(p) => candidate
-                .strip_prefix(p.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
-            Pattern::Glob(p) => {
-                let options = glob::MatchOptions {
-                    require_literal_separator: false,
-                    ..Default::default()
-                };
-                p.matches_with(candidate, options)
-                    || candidate
-                        .char_indices()
-                        .filter(|(_, c)| *c == '/')
-                        .any(|(i, _)| p.matches_with(&candidate[..i], options))
-            }
-        }
-    }
-}
-
-impl Selection {
-    /// Patterns match the whole member path (`records/invoices/*.pdf`) or
-    /// the path below `records/` (`invoices/*.pdf`); a folder selects what
-    /// is in it.
-    pub fn new(patterns: &[String]) -> Result<Self> {
-        let patterns = patterns
-            .iter()
-            .map(|p| {
-                let p = p.trim_end_matches('/');
-                if p.contains(['*', '?', '[']) {
-                    glob::Pattern::new(p)
-                        .map(Pattern::Glob)
-                        .map_err(|e| Error::Usage(format!("bad pattern {p:?}: {e}")))
-                } else {
-                    Ok(Pattern::Literal(p.to_owned()))
-                }
-            })
-            .collect::<Result<_>>()?;
-        Ok(Selection { patterns })
-    }
-
-    pub fn is_all(&self) -> bool {
-        self.patterns.is_empty()
-    }
-
-    pub fn matches(&self, path: &[u8]) -> bool {
-        if self.patterns.is_empty() {
-            return true;
-        }
-        let text = String::from_utf8_lossy(path);
-        let short = text.strip_prefix(RECORDS_PREFIX).unwrap_or(&text);
-        self.patterns
-            .iter()
-            .any(|p| p.matches(&text) || p.matches(short))
-    }
-
-    /// Skips the manifest lines that cannot match (none when the selection
-    /// is all); check each record left with [`Selection::matches`].
-    pub fn prefilter<'a, T>(&self, lines: ManifestLines<'a, T>) -> ManifestLines<'a, T> {
-        match self.line_filter() {
-            Some(keep) => lines.prefilter(keep),
-            None => lines,
-        }
-    }
-
-    /// A cheap test of a manifest line before it is parsed: `false` only
-    /// for lines whose record cannot match. When every pattern is literal,
-    /// a matching record's JSON line holds the pattern verbatim (JSON
-    /// escapes only `"`, `\` and control characters), unless its name is
-    /// stored as `path_hex`.
-    pub fn line_filter(&self) -> Option<impl Fn(&[u8]) -> bool + use<>> {
-        let mut finders = Vec::new();
-        for p in &self.patterns {
-            match p {
-                Pattern::Literal(text)
-                    if !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) =>
-                {
-                    finders.push(memchr::memmem::Finder::new(text.as_bytes()).into_owned());
-                }
-                _ => return None,
-            }
-        }
-        if finders.is_empty() {
-            return None;
-        }
-        let hexed = memchr::memmem::Finder::new(b"\"path_hex\"").into_owned();
-        Some(move |line: &[u8]| {
-            finders.iter().any(|f| f.find(line).is_some()) || hexed.find(line).is_some()
-        })
-    }
-}
+pub use super::select::Selection;
+use super::select::{Lookup, fallback_note, through_index};
+use crate::format::pathindex::PATHS_MEMBER;
 
 /// What a restore does about a record whose name is already taken in the
 /// target folder.
@@ -157,6 +55,9 @@ pub struct Report {
     /// Ciphertext bytes read, and the archive's size.
     pub bytes_read: u64,
     pub archive_size: u64,
+    /// Why the path index could not be used, when it could not: the
+    /// records were found through the manifest instead.
+    pub index_note: Option<String>,
 }
 
 /// Maps a member path to a path under `target`, refusing anything that is
@@ -287,15 +188,17 @@ pub fn run(
     // Nothing can be in the way in an empty folder.
     let empty = fs::read_dir(&target).at(&target)?.next().is_none();
 
-    // Pass 1: what will be written, and is it safe?
+    // Pass 1: what will be written, and is it safe? The selected records
+    // come from the path index when it can give them, else the manifest.
+    let (indexed, index_note) = if selection.is_all() {
+        (None, None)
+    } else {
+        from_index(&mut index, selection)
+    };
     let mut total = 0u64;
     let mut selected = 0u64;
     let mut collected: Option<Vec<Entry>> = (!selection.is_all()).then(Vec::new);
-    for entry in selection.prefilter(index.manifest()?) {
-        let entry = entry?;
-        if !selection.matches(&entry.path) {
-            continue;
-        }
+    let mut consider = |entry: Entry| -> Result<()> {
         selected += 1;
         total = total.saturating_add(entry.size);
         let unsafe_entry = |reason| Error::UnsafeEntry {
@@ -320,6 +223,22 @@ pub fn run(
                 collected = None;
             }
         }
+        Ok(())
+    };
+    match indexed {
+        Some(list) => {
+            for entry in list {
+                consider(entry)?;
+            }
+        }
+        None => {
+            for entry in selection.prefilter(index.manifest()?) {
+                let entry = entry?;
+                if selection.matches(&entry.path) {
+                    consider(entry)?;
+                }
+            }
+        }
     }
     if selected == 0 && !selection.is_all() {
         return Err(Error::Usage(
@@ -338,6 +257,7 @@ pub fn run(
         progress,
         report: Report {
             archive_size: fs::metadata(archive).at(archive)?.len(),
+            index_note,
             ..Report::default()
         },
         dirs: Vec::new(),
@@ -399,6 +319,64 @@ pub fn run(
         });
     }
     Ok(out.report)
+}
+
+/// The selected records through the path index, in tar order, each
+/// checked against its member's headers; `None` to read the manifest
+/// instead (no index, more records than are held in memory, or an index
+/// that cannot be used, with a note saying why).
+fn from_index(
+    reader: &mut ArchiveReader,
+    selection: &Selection,
+) -> (Option<Vec<Entry>>, Option<String>) {
+    let mut list = Vec::new();
+    let mut too_many = false;
+    let lookup = through_index(reader, selection, &mut |entry| {
+        if list.len() == COLLECT_LIMIT {
+            too_many = true;
+            return false;
+        }
+        list.push(entry);
+        true
+    });
+    match lookup {
+        Lookup::Done if !too_many => {}
+        Lookup::Done | Lookup::NoIndex => return (None, None),
+        Lookup::Unusable(e) => return (None, Some(fallback_note(&e))),
+    }
+    // In tar order: the frames are then read once each, in order.
+    list.sort_by_key(|e| e.offset);
+    for entry in &list {
+        if let Err(why) = is_member_at(reader, entry) {
+            let e = Error::Damaged {
+                path: reader.path().into(),
+                detail: format!("{PATHS_MEMBER}: {why}"),
+            };
+            return (None, Some(fallback_note(&e)));
+        }
+    }
+    (Some(list), None)
+}
+
+/// Whether the member at `entry.offset` is the record the entry describes
+/// (a path index entry is trusted no further than this and the SHA-256).
+fn is_member_at(reader: &mut ArchiveReader, entry: &Entry) -> std::result::Result<(), String> {
+    let (path, header, data) = reader.member_at(entry.offset).map_err(|e| e.to_string())?;
+    let kind = match header.entry_type() {
+        tar::EntryType::Regular => Some(Kind::File),
+        tar::EntryType::Directory => Some(Kind::Dir),
+        tar::EntryType::Symlink => Some(Kind::Symlink),
+        _ => None,
+    };
+    let size_ok = entry.kind != Kind::File || header.entry_size().ok() == Some(entry.size);
+    if path != entry.path || data != entry.data_offset || kind != Some(entry.kind) || !size_ok {
+        return Err(format!(
+            "its entry for {} does not match the member at tar offset {}",
+            entry.display_path(),
+            entry.offset
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `dest` already is the record: a file of the right size and
@@ -880,103 +858,5 @@ mod tests {
         assert!(safe_link(b"records/l", b"../../x").is_err());
         assert!(safe_link(b"records/l", b"/etc/passwd").is_err());
         assert!(safe_link(b"records/a/l", b"../../../etc").is_err());
-    }
-
-    #[test]
-    fn selection() {
-        let s = Selection::new(&["invoices/*.pdf".into(), "records/ledger".into()]).unwrap();
-        assert!(s.matches(b"records/invoices/INV-1.pdf"));
-        assert!(s.matches(b"records/ledger/2019.csv"));
-        assert!(!s.matches(b"records/receipts/a.jpg"));
-        assert!(Selection::new(&[]).unwrap().matches(b"anything"));
-        assert!(
-            Selection::new(&["*INV-2019-000123*".into()])
-                .unwrap()
-                .matches(b"records/invoices/INV-2019-000123.pdf")
-        );
-    }
-
-    #[test]
-    fn literal_patterns_match_like_globs() {
-        let paths: [&[u8]; 7] = [
-            b"records/invoices",
-            b"records/invoices/INV-1.pdf",
-            b"records/invoices-old/INV-1.pdf",
-            b"records/invoice",
-            b"tables/orders/2019.csv",
-            b"records/Caf\xc3\xa9/bon.pdf",
-            b"records/\xff.bin",
-        ];
-        for pattern in [
-            "invoices",
-            "invoices/",
-            "records/invoices/INV-1.pdf",
-            "invoice",
-            "tables/orders",
-            "orders",
-            "Café",
-            "records",
-        ] {
-            let literal = Selection::new(&[pattern.into()]).unwrap();
-            assert!(matches!(literal.patterns[0], Pattern::Literal(_)));
-            let glob = Selection {
-                patterns: vec![Pattern::Glob(
-                    glob::Pattern::new(pattern.trim_end_matches('/')).unwrap(),
-                )],
-            };
-            for path in paths {
-                assert_eq!(
-                    literal.matches(path),
-                    glob.matches(path),
-                    "{pattern} on {}",
-                    String::from_utf8_lossy(path)
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn line_filter_keeps_every_line_that_may_match() {
-        let entry = |path: &[u8]| Entry {
-            path: path.to_vec(),
-            kind: Kind::File,
-            size: 1,
-            mode: 0o644,
-            mtime: 0,
-            mtime_nsec: 0,
-            sha256: Some([0; 32]),
-            target: None,
-            offset: 0,
-            data_offset: 512,
-        };
-        let s = Selection::new(&["invoices/INV-1.pdf".into(), "Café".into()]).unwrap();
-        let keep = s.line_filter().expect("literal patterns filter");
-        for (path, kept) in [
-            (&b"records/invoices/INV-1.pdf"[..], true),
-            (b"records/Caf\xc3\xa9/bon.pdf", true),
-            (b"records/invoices/INV-2.pdf", false),
-            // A name that is not UTF-8 is stored as hex: always parsed.
-            (b"records/\xff.bin", true),
-        ] {
-            let line = entry(path).to_json_line();
-            assert_eq!(keep(line.as_bytes()), kept, "{line}");
-            if !kept {
-                assert!(!s.matches(path));
-            }
-        }
-        // Globs, and characters JSON escapes, are not pre-filtered.
-        assert!(
-            Selection::new(&["*.pdf".into()])
-                .unwrap()
-                .line_filter()
-                .is_none()
-        );
-        assert!(
-            Selection::new(&["a\"b".into()])
-                .unwrap()
-                .line_filter()
-                .is_none()
-        );
-        assert!(Selection::new(&[]).unwrap().line_filter().is_none());
     }
 }

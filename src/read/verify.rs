@@ -7,11 +7,13 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::format::filehash::FileHash;
 use crate::format::manifest::{Entry, Kind, hex};
 use crate::format::reader::ArchiveReader;
 use crate::format::seektable::Frame;
@@ -262,7 +264,18 @@ pub fn run_with_keys(
             path: path.clone(),
             ..ArchiveCheck::default()
         };
-        match media::hash_file(&path) {
+        // With a key, the full check reads the whole file in order: the
+        // SHA-256 of the ciphertext is taken from the bytes it reads, so the
+        // file is read once.
+        let full = identities.map(|ids| {
+            let hash = FileHash::new();
+            (full_check_hashing(&path, ids, Some(hash.clone())), hash)
+        });
+        let hashed = match &full {
+            Some((_, hash)) => hash.finish(&path),
+            None => media::hash_file(&path),
+        };
+        match hashed {
             Ok((size, hash)) => {
                 check.size = size;
                 check.sha256 = hex(&hash);
@@ -347,8 +360,8 @@ pub fn run_with_keys(
                 }
             }
         }
-        if let Some(ids) = identities {
-            match full_check(&path, ids) {
+        if let (Some(ids), Some((full, _))) = (identities, full) {
+            match full {
                 Ok(full) => {
                     check.full = Some(full);
                     let state = ArchiveReader::open(&path, ids)
@@ -444,8 +457,22 @@ fn medium_signature(medium: &Medium, keys: &[PublicKey]) -> Result<SignatureStat
 // The walk's error carries where it happened; it is built once per check.
 #[allow(clippy::result_large_err)]
 pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
-    let mut stream = ArchiveReader::open(path, identities)?;
-    let mut index = ArchiveReader::open(path, identities)?;
+    full_check_hashing(path, identities, None)
+}
+
+/// [`full_check`], handing every byte it reads from the file to `hash`.
+#[allow(clippy::result_large_err)]
+pub fn full_check_hashing(
+    path: &Path,
+    identities: &Identities,
+    hash: Option<Arc<FileHash>>,
+) -> Result<FullCheck> {
+    let open = |path: &Path| match &hash {
+        Some(h) => ArchiveReader::open_hashing(path, identities, h.clone()),
+        None => ArchiveReader::open(path, identities),
+    };
+    let mut stream = open(path)?;
+    let mut index = open(path)?;
     if std::fs::metadata(path).map_or(0, |m| m.len()) > crate::read::restore::PREFETCH_FROM {
         stream.prefetch()?;
     }

@@ -156,6 +156,7 @@ fn craft(env: &Env, key: &Key, name: &str, build: impl FnOnce(&mut ArchiveWriter
     let options = WriteOptions {
         level: 3,
         workers: 1,
+        ..WriteOptions::default()
     };
     write_archive(&path, key, &options, build);
     path

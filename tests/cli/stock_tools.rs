@@ -39,10 +39,17 @@ fn stock_tools_recover_and_check_a_kluis_archive() {
             "manifest.jsonl",
             "manifest.jsonl.minisig",
             "metadata.json",
-            "metadata.json.minisig"
+            "metadata.json.minisig",
+            "paths.jsonl"
         ]
     );
     bash(&out, "sha256sum --strict -c kluis/SHA256SUMS").ok();
+    // The path index holds exactly the manifest's lines (FORMAT.md §4.5.1).
+    bash(
+        &out,
+        "cmp <(LC_ALL=C sort kluis/manifest.jsonl) <(LC_ALL=C sort kluis/paths.jsonl)",
+    )
+    .ok();
     assert_same_tree(&src, &out.join("records"));
 
     // Every regular file is in the archive's SHA256SUMS, nothing else.

@@ -71,6 +71,10 @@ const PINNED: &[(&str, &str)] = &[
         "e22e0555e21fbcd77da5e154ab44057cd52d15cb2164e055408273897f2f872b",
     ),
     (
+        "indexed.kluis",
+        "e8e1929a1d69d430b7bbc7f21174c5ac6bb3486af775903034b2abf0bbde1dbc",
+    ),
+    (
         "test-key-2.txt",
         "789807bcef42f26c6cdf2a7280d06d43a47391bbcad7bd9690d0ab283cdd1a42",
     ),

@@ -70,10 +70,18 @@ pub fn flip_byte_in_frame_of(archive: &Path, key: &Key, record: &[u8]) -> (Vec<E
         .find(|e| e.path == record)
         .map(|e| e.data_offset + e.size / 2)
         .unwrap();
+    drop(reader);
+    (entries, flip_byte_in_frame_at(archive, key, middle))
+}
+
+/// Flips one bit in the ciphertext of the data frame holding tar offset
+/// `at`, in place; returns that frame.
+pub fn flip_byte_in_frame_at(archive: &Path, key: &Key, at: u64) -> Frame {
+    let reader = ArchiveReader::open(archive, &key.identities()).unwrap();
     let frame = *reader
         .frames()
         .iter()
-        .find(|f| f.d_offset <= middle && middle < f.d_end())
+        .find(|f| f.d_offset <= at && at < f.d_end())
         .unwrap();
     drop(reader);
     let plain_pos = frame.c_offset + u64::from(frame.entry.compressed) / 2;
@@ -83,5 +91,5 @@ pub fn flip_byte_in_frame_of(archive: &Path, key: &Key, record: &[u8]) -> (Vec<E
     let at = start + (plain_pos / 65536) * chunk + plain_pos % 65536;
     bytes[at as usize] ^= 0x20;
     fs::write(archive, &bytes).unwrap();
-    (entries, frame)
+    frame
 }

@@ -17,7 +17,7 @@ mod headers;
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,11 +27,13 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use sha2::{Digest, Sha256};
 
 use super::meta::{Footer, MemberRef, Metadata, Totals};
+use super::pathindex::{INDEX_FRAME, IndexBuilder, PATHS_KEY, PATHS_MEMBER};
 use super::seektable::{self, FrameEntry};
+use super::spool::Spool;
 use super::{
     FOOTER_MEMBER, FRAME_CAP, FRAME_TARGET, MANIFEST_MEMBER, METADATA_MEMBER, SHA256SUMS_MEMBER,
 };
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::format::manifest::{Entry, Kind};
 use headers::{pad, pax_header, set_ustar_name};
 
@@ -42,6 +44,9 @@ pub struct WriteOptions {
     pub level: i32,
     /// Compression workers; defaults to the number of CPUs.
     pub workers: usize,
+    /// Write the path index `kluis/paths.jsonl` (docs/FORMAT.md §4.5);
+    /// off only to write archives as kluis did before it, for tests.
+    pub path_index: bool,
 }
 
 impl Default for WriteOptions {
@@ -49,6 +54,7 @@ impl Default for WriteOptions {
         WriteOptions {
             level: 3,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            path_index: true,
         }
     }
 }
@@ -159,6 +165,8 @@ pub struct ArchiveWriter<O: Write + Send + 'static = File> {
     footer: Footer,
     manifest: Spool,
     sums: Spool,
+    /// The path index, built as records come (`None` when not written).
+    index: Option<IndexBuilder>,
     /// `kluis/metadata.json` as written (signatures cover it).
     metadata_json: Vec<u8>,
     /// Set once the manifest and SHA256SUMS are written.
@@ -233,6 +241,7 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
             footer: Footer::new(&metadata.archive_id),
             manifest: Spool::new()?,
             sums: Spool::new()?,
+            index: options.path_index.then(IndexBuilder::new),
             metadata_json: Vec::new(),
             records_ended: false,
             cancel,
@@ -331,6 +340,9 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
         let mut line = entry.to_json_line().into_bytes();
         line.push(b'\n');
         self.manifest.write_all(&line)?;
+        if let Some(index) = &mut self.index {
+            index.push(&entry.path, &line)?;
+        }
         let totals = &mut self.footer.records;
         match entry.kind {
             Kind::File => {
@@ -548,10 +560,10 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
             name.starts_with("kluis/") && name.len() > 6,
             "{name}: not a kluis member"
         );
-        assert!(
-            !Footer::RESERVED.contains(&key) && !self.footer.extra.contains_key(key),
-            "footer key {key} taken"
-        );
+        let taken = Footer::RESERVED.contains(&key)
+            || self.footer.extra.contains_key(key)
+            || (key == PATHS_KEY && self.index.is_some());
+        assert!(!taken, "footer key {key} taken");
         self.end_records()?;
         let member = self.guarded(|w| {
             if let Framing::Lines { .. } = framing {
@@ -606,6 +618,17 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
     /// The outputs are NOT synced: the caller syncs and verifies them.
     pub fn finish(mut self) -> Result<(Sealed, Vec<(PathBuf, O)>)> {
         self.end_records()?;
+        if let Some(index) = self.index.take() {
+            // After the signatures, which follow SHA256SUMS (§4.6).
+            let (size, mut lines) = index.finish()?;
+            self.add_located(
+                PATHS_KEY,
+                PATHS_MEMBER,
+                size,
+                &mut lines,
+                Framing::Lines { every: INDEX_FRAME },
+            )?;
+        }
         let footer = serde_json::to_vec(&self.footer).expect("footer serialises");
         self.guarded(|w| w.tar().get_mut().cut())?;
         self.add_kluis_member(FOOTER_MEMBER, &footer)?;
@@ -899,70 +922,6 @@ fn write_frames<O: Write>(
         outputs,
         frames: table.len(),
     })
-}
-
-/// An anonymous temporary file holding manifest lines until the records are
-/// written, encrypted to a key that exists only in memory: memory stays
-/// flat, and no plaintext touches the disk.
-struct Spool {
-    identity: age::x25519::Identity,
-    writer: Option<age::stream::StreamWriter<BufWriter<File>>>,
-    file: Option<File>,
-    len: u64,
-}
-
-impl Spool {
-    fn new() -> Result<Self> {
-        let identity = age::x25519::Identity::generate();
-        let file = tempfile::tempfile().at(std::env::temp_dir())?;
-        let recipient = identity.to_public();
-        let writer =
-            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-                .expect("one x25519 recipient is always valid")
-                .wrap_output(BufWriter::new(file))
-                .at(std::env::temp_dir())?;
-        Ok(Spool {
-            identity,
-            writer: Some(writer),
-            file: None,
-            len: 0,
-        })
-    }
-
-    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        self.len += data.len() as u64;
-        self.writer.as_mut().expect("spool is open").write_all(data)
-    }
-
-    fn finish(&mut self) -> Result<()> {
-        let buffered = self
-            .writer
-            .take()
-            .expect("spool finishes once")
-            .finish()
-            .at(std::env::temp_dir())?;
-        let file = buffered
-            .into_inner()
-            .map_err(|e| Error::io(std::env::temp_dir(), e.into_error()))?;
-        self.file = Some(file);
-        Ok(())
-    }
-
-    fn reader(&mut self) -> Result<impl Read + use<>> {
-        let tmp = std::env::temp_dir();
-        let mut file = self
-            .file
-            .as_ref()
-            .expect("spool finished")
-            .try_clone()
-            .at(&tmp)?;
-        file.seek(SeekFrom::Start(0)).at(&tmp)?;
-        let decryptor = age::Decryptor::new_buffered(BufReader::new(file))
-            .map_err(|e| Error::io(&tmp, io::Error::other(e)))?;
-        decryptor
-            .decrypt(std::iter::once(&self.identity as &dyn age::Identity))
-            .map_err(|e| Error::io(&tmp, io::Error::other(e)))
-    }
 }
 
 #[cfg(test)]
