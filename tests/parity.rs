@@ -79,8 +79,8 @@ fn stock(dir: &Path, verb: &str, name: &str) -> bool {
 /// kluis's own repair into `out`; Err when refused.
 fn kluis_repair(dir: &Path, name: &str, out: &Path) -> kluis::Result<()> {
     let loaded = repair::load(dir, name)?.expect("parity files load");
-    let damage = repair::scan(&dir.join(name), &loaded)?;
-    repair::rebuild(&dir.join(name), &loaded, &damage, out)
+    let damage = repair::scan(&dir.join(name), &loaded, &repair::never)?;
+    repair::rebuild(&dir.join(name), &loaded, &damage, out, &repair::never)
 }
 
 #[test]

@@ -487,7 +487,7 @@ fn check_archive(plaintext: &[u8], biggest_frame: usize) {
             }
         }
     }
-    let _ = kluis::read::verify::full_check(&archive, ids);
+    let _ = kluis::read::verify::full_check(&archive, ids, &kluis::progress::Silent);
 
     let all = kluis::read::restore::Selection::new(&[]).expect("empty selection");
     let root = tempfile::tempdir().expect("temp dir");

@@ -505,7 +505,21 @@ pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result
                 args.paths.len()
             )));
         }
-        let report = verify::run_with_keys(path, ids.as_ref(), catalog.as_ref(), &extra)?;
+        let progress = Bar::new(true);
+        let report =
+            match verify::run_with_keys(path, ids.as_ref(), catalog.as_ref(), &extra, &progress) {
+                Err(Error::Interrupted { done: what }) if args.paths.len() == 1 => {
+                    return Ok(Outcome::Interrupted(what));
+                }
+                Err(Error::Interrupted { done: what }) => {
+                    return Ok(Outcome::Interrupted(format!(
+                        "verified {done} of {} paths; {}: {what}",
+                        args.paths.len(),
+                        path.display()
+                    )));
+                }
+                other => other?,
+            };
         all_ok &= report.ok();
         if let Some(v) = &vault {
             let _ = kluis::lifecycle::status::record_verification(v, &report, ids.is_some());

@@ -14,6 +14,8 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::hex;
 use crate::parity::create::{Creator, read_full};
 use crate::parity::{self, RecoverySet, Settings, recovery_count, repair, slice_size_for};
+use crate::progress::Progress;
+use crate::util::testpoint::{pause_point, pause_point_n};
 use crate::vault::media::{self, Medium, hash_file, sync_dir};
 
 /// What `repair` did to one archive.
@@ -65,8 +67,23 @@ fn indexed_sha256(dir: &Path, name: &str) -> Option<String> {
     m.find(name).map(|a| a.sha256.clone())
 }
 
+/// The account of a repair stopped by the user: the archive is as it was.
+fn untouched(path: &Path) -> Error {
+    Error::Interrupted {
+        done: format!(
+            "{}: nothing was repaired or written, the archive is as it was; `kluis repair` again does it",
+            path.display()
+        ),
+    }
+}
+
 /// Repairs one archive from its parity files.
-pub fn repair_archive(path: &Path) -> Result<Report> {
+///
+/// Stopped by the user ([`Progress::interrupted`], asked before every
+/// slice it scans, rebuilds or writes and before the rename), it removes
+/// its temporary file and returns [`Error::Interrupted`]: the archive is
+/// untouched until the rename.
+pub fn repair_archive(path: &Path, progress: &dyn Progress) -> Result<Report> {
     let (dir, name) = split(path)?;
     let medium = Medium::open(&dir, None).ok();
     let lock = medium.as_ref().map(Medium::lock).transpose()?;
@@ -75,7 +92,16 @@ pub fn repair_archive(path: &Path) -> Result<Report> {
         _ => Vec::new(),
     };
     let loaded = repair::load(&dir, &name)?.ok_or_else(|| Error::NoParity { path: path.into() })?;
-    let damage = repair::scan(path, &loaded)?;
+    // Test pause points `repair-scan-N`, `repair-rebuild-N`, `repair-write-N`.
+    let stop = |stage: &str, slice: u64| {
+        pause_point_n(&format!("repair-{stage}"), slice);
+        progress.interrupted()
+    };
+    let interrupted = |e: Error| match e {
+        Error::Interrupted { .. } => untouched(path),
+        e => e,
+    };
+    let damage = repair::scan(path, &loaded, &stop).map_err(interrupted)?;
     let blocks = loaded.blocks.len() as u64;
     let mut report = Report {
         archive: path.into(),
@@ -90,7 +116,7 @@ pub fn repair_archive(path: &Path) -> Result<Report> {
         return Ok(report);
     }
     let temp = dir.join(media::temp_name(&name));
-    let result = repair::rebuild(path, &loaded, &damage, &temp).and_then(|()| {
+    let result = repair::rebuild(path, &loaded, &damage, &temp, &stop).and_then(|()| {
         if let Some(want) = indexed_sha256(&dir, &name) {
             let (_, got) = hash_file(&temp)?;
             if hex(&got) != want {
@@ -100,22 +126,27 @@ pub fn repair_archive(path: &Path) -> Result<Report> {
                 });
             }
         }
-        crate::util::testpoint::pause_point("repair-before-rename");
+        pause_point("repair-before-rename");
+        if progress.interrupted() {
+            return Err(untouched(path));
+        }
         fs::rename(&temp, path).at(path)?;
         sync_dir(&dir)
     });
     if result.is_err() {
         let _ = fs::remove_file(&temp);
     }
-    result?;
+    result.map_err(interrupted)?;
     report.result = "repaired";
     report.blocks_left = blocks - report.damaged;
     Ok(report)
 }
 
 /// Writes parity files for an archive that has none (its SHA-256 checked
-/// against the medium index first: damage is never protected).
-pub fn add_parity(path: &Path, settings: &Settings) -> Result<Report> {
+/// against the medium index first: damage is never protected). Stopped by
+/// the user while it reads the archive, it writes nothing and returns
+/// [`Error::Interrupted`].
+pub fn add_parity(path: &Path, settings: &Settings, progress: &dyn Progress) -> Result<Report> {
     let (dir, name) = split(path)?;
     let medium = Medium::open(&dir, None)?;
     let lock = medium.lock()?;
@@ -148,6 +179,14 @@ pub fn add_parity(path: &Path, settings: &Settings) -> Result<Report> {
     let mut file = fs::File::open(path).at(path)?;
     let mut buf = vec![0u8; 1 << 20];
     loop {
+        if progress.interrupted() {
+            return Err(Error::Interrupted {
+                done: format!(
+                    "{}: no parity was added, nothing was written; `kluis repair --add-parity` again does it",
+                    path.display()
+                ),
+            });
+        }
         let n = read_full(&mut file, &mut buf).at(path)?;
         if n == 0 {
             break;

@@ -5,6 +5,7 @@
 //! Over 800 lines only with its tests (the code is about 700): path safety,
 //! writing a checked file and the selection are one concept, restoring.
 
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -21,7 +22,7 @@ use crate::format::{RECORDS_PREFIX, TABLES_PREFIX};
 use crate::keys::Identities;
 use crate::progress::Progress;
 use crate::util::testpoint::{pause_point, pause_point_n};
-use crate::vault::media::temp_name;
+use crate::vault::media::{is_own_temp_name, temp_name};
 
 /// Which records a command is about: all, or those matching glob patterns.
 pub struct Selection {
@@ -291,6 +292,7 @@ pub fn run(
     let mut total = 0u64;
     let mut selected = 0u64;
     let mut collected: Option<Vec<Entry>> = (!selection.is_all()).then(Vec::new);
+    let mut stale = StaleTemps::default();
     for entry in selection.prefilter(index.manifest()?) {
         let entry = entry?;
         if !selection.matches(&entry.path) {
@@ -306,6 +308,9 @@ pub fn run(
         let dest = safe_target(&target, &entry.path).map_err(unsafe_entry)?;
         if let Some(link) = &entry.target {
             safe_link(&entry.path, link).map_err(unsafe_entry)?;
+        }
+        if !empty && entry.kind == Kind::File {
+            stale.record(&dest);
         }
         if !force && !empty && entry.kind != Kind::Dir && fs::symlink_metadata(&dest).is_ok() {
             let kept = existing == Existing::Resume && already_restored(&dest, &entry)?;
@@ -327,6 +332,9 @@ pub fn run(
         ));
     }
 
+    stale.remove();
+    stale.note(progress);
+
     // Pass 2: write.
     progress.phase("restoring", total);
     pause_point("restore-checked");
@@ -335,6 +343,7 @@ pub fn run(
         force,
         resume: existing == Existing::Resume,
         seen: 0,
+        files_begun: 0,
         progress,
         report: Report {
             archive_size: fs::metadata(archive).at(archive)?.len(),
@@ -422,8 +431,9 @@ struct Restorer<'a> {
     force: bool,
     /// Records already in place were checked in pass 1: skip them.
     resume: bool,
-    /// Records come so far (for the test pause points).
+    /// Records come so far, and files begun (for the test pause points).
     seen: u64,
+    files_begun: u64,
     progress: &'a dyn Progress,
     report: Report,
     dirs: Vec<(PathBuf, u32, Mtime)>,
@@ -463,12 +473,21 @@ impl Restorer<'_> {
             )
             .map(|()| report.symlinks += 1),
             Kind::File => {
-                restore_file(data, &dest, entry, self.force, &self.checker, self.progress).map(
-                    |()| {
-                        report.files += 1;
-                        report.bytes += entry.size;
-                    },
+                self.files_begun += 1;
+                let begun = self.files_begun;
+                restore_file(
+                    data,
+                    &dest,
+                    entry,
+                    self.force,
+                    &self.checker,
+                    self.progress,
+                    begun,
                 )
+                .map(|()| {
+                    report.files += 1;
+                    report.bytes += entry.size;
+                })
             }
         };
         if let Err(reason) = outcome {
@@ -598,20 +617,111 @@ fn set_mode_and_time(file: &fs::File, mode: u32, mtime: Mtime) -> std::result::R
 }
 
 /// The temporary name a file is restored under, in its folder: kluis's
-/// own `.NAME.tmp-XXXXXXXX` (a fixed name when the record's is long or not
-/// UTF-8, which leaves room in the 255-byte limit).
+/// own `.NAME.tmp-XXXXXXXX`, NAME from [`temp_base`].
 fn restore_temp(dest: &Path) -> PathBuf {
-    let name = dest
-        .file_name()
-        .and_then(|n| n.to_str())
-        .filter(|n| n.len() <= 200)
-        .unwrap_or("kluis-restore");
-    dest.with_file_name(temp_name(name))
+    dest.with_file_name(temp_name(&temp_base(dest)))
 }
 
-/// Restores one file: the restoring thread reads and writes it under a
-/// temporary name, the checker hashes it and renames it into place (see
-/// [`Checker`]).
+/// The NAME in the temporary name of `dest`: its own name, or a fixed one
+/// when that is long or not UTF-8 (which leaves room in the 255-byte
+/// limit).
+fn temp_base(dest: &Path) -> String {
+    dest.file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| n.len() <= 200)
+        .unwrap_or("kluis-restore")
+        .to_owned()
+}
+
+/// Temporary files that a restore killed outright (`kill -9`, a power
+/// cut: it had no chance to remove them) left in the folders this restore
+/// writes into. Only kluis's own naming for a record this restore writes
+/// in that folder (`.NAME.tmp-XXXXXXXX`, see [`restore_temp`]), and only
+/// regular files in real folders (not reached through a symlink): nothing
+/// else is ever removed.
+#[derive(Default)]
+pub(crate) struct StaleTemps {
+    /// Folders looked into, and the last one.
+    seen: HashSet<PathBuf>,
+    last: PathBuf,
+    /// Leftovers found, by the record they were for (`folder/NAME`).
+    found: HashMap<PathBuf, Vec<PathBuf>>,
+    /// Those of records this restore writes.
+    claimed: Vec<PathBuf>,
+    removed: Vec<String>,
+}
+
+impl StaleTemps {
+    /// Notes a file record restored to `dest`: looks into its folder the
+    /// first time, and claims the leftovers of its name there.
+    pub(crate) fn record(&mut self, dest: &Path) {
+        let Some(folder) = dest.parent() else {
+            return;
+        };
+        if folder != self.last {
+            self.last = folder.to_path_buf();
+            if self.seen.insert(folder.to_path_buf()) {
+                self.look(folder);
+            }
+        }
+        if !self.found.is_empty()
+            && let Some(temps) = self.found.remove(&dest.with_file_name(temp_base(dest)))
+        {
+            self.claimed.extend(temps);
+        }
+    }
+
+    fn look(&mut self, folder: &Path) {
+        // The restore folder is canonical: a path below it canonicalises
+        // to itself unless a symlink is on the way.
+        if folder.canonicalize().ok().as_deref() != Some(folder) {
+            return;
+        }
+        let Ok(list) = fs::read_dir(folder) else {
+            return;
+        };
+        for e in list.flatten() {
+            let name = e.file_name();
+            let Some(name) = name.to_str().filter(|n| is_own_temp_name(n)) else {
+                continue;
+            };
+            if !e.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
+            // `.` NAME `.tmp-` 8 hex digits.
+            let base = &name[1..name.len() - ".tmp-".len() - 8];
+            self.found
+                .entry(folder.join(base))
+                .or_default()
+                .push(e.path());
+        }
+    }
+
+    /// Removes the leftovers claimed so far.
+    pub(crate) fn remove(&mut self) {
+        for path in self.claimed.drain(..) {
+            if fs::remove_file(&path).is_ok() {
+                self.removed.push(path.display().to_string());
+            }
+        }
+    }
+
+    /// Says in one note which were removed, if any.
+    pub(crate) fn note(&self, progress: &dyn Progress) {
+        if !self.removed.is_empty() {
+            progress.note(&format!(
+                "removed {} temporary file{} left by an interrupted restore ({})",
+                self.removed.len(),
+                if self.removed.len() == 1 { "" } else { "s" },
+                self.removed.join(", ")
+            ));
+        }
+    }
+}
+
+/// Restores one file, the `nth` of this restore: the restoring thread
+/// reads and writes it under a temporary name, the checker hashes it and
+/// renames it into place (see [`Checker`]).
 fn restore_file(
     data: &mut ArchiveReader,
     dest: &Path,
@@ -619,6 +729,7 @@ fn restore_file(
     force: bool,
     checker: &Checker,
     progress: &dyn Progress,
+    nth: u64,
 ) -> std::result::Result<(), String> {
     if force {
         // Only a folder is in the way of a rename.
@@ -662,6 +773,7 @@ fn restore_file(
             if first {
                 first = false;
                 pause_point("restore-writing");
+                pause_point_n("restore-writing", nth);
             }
         }
         set_mode_and_time(

@@ -25,8 +25,8 @@ use crate::format::{MANIFEST_MEMBER, MAX_FRAME};
 use crate::keys::Identities;
 use crate::progress::Progress;
 use crate::read::restore::{
-    Existing, Parents, Selection, make_dir, make_link, remove_existing, safe_link, safe_target,
-    write_file,
+    Existing, Parents, Selection, StaleTemps, make_dir, make_link, remove_existing, safe_link,
+    safe_target, write_file,
 };
 use crate::vault::media;
 
@@ -353,6 +353,7 @@ pub fn run(
     let mut manifest: Option<Vec<u8>> = None;
     let mut dirs: Vec<(PathBuf, u32, Mtime)> = Vec::new();
     let mut parents = Parents::default();
+    let mut stale = StaleTemps::default();
     let mut first = true;
     let mut buf = vec![0u8; 256 << 10];
     // What is left of the last frame when a walk stops on a malformed
@@ -451,6 +452,8 @@ pub fn run(
                         Err("something else of that name is in the way; not restored".into())
                     }
                     tar::EntryType::Regular => {
+                        stale.record(&dest);
+                        stale.remove();
                         let size = entry.size();
                         let written = remove_existing(&dest, force).and_then(|()| {
                             write_file(&dest, &mut entry, size, mode, mtime, &mut buf, progress)
@@ -478,6 +481,7 @@ pub fn run(
             break;
         }
     }
+    stale.note(progress);
     for (dir, mode, mtime) in dirs.iter().rev() {
         let _ = fs::set_permissions(dir, fs::Permissions::from_mode(mode & 0o1777 | 0o700));
         if let Ok(d) = fs::File::open(dir) {

@@ -20,6 +20,8 @@ use crate::format::tarwalk;
 use crate::format::{KLUIS_DIR, MANIFEST_MEMBER};
 use crate::keys::Identities;
 use crate::keys::signing::PublicKey;
+use crate::progress::{Progress, Silent};
+use crate::util::testpoint::pause_point_n;
 use crate::vault::catalog::Catalog;
 use crate::vault::media::{self, Medium};
 
@@ -106,15 +108,27 @@ pub fn run(
     identities: Option<&Identities>,
     catalog: Option<&Catalog>,
 ) -> Result<Report> {
-    run_with_keys(target, identities, catalog, &[])
+    run_with_keys(target, identities, catalog, &[], &Silent)
+}
+
+/// The account of a check stopped by the user.
+fn stopped(done: String) -> Error {
+    Error::Interrupted {
+        done: format!("{done}; nothing was changed"),
+    }
 }
 
 /// [`run`], with public keys to trust besides the catalog's.
+///
+/// Stopped by the user ([`Progress::interrupted`], asked between archives
+/// and, inside one, every MiB of the SHA-256 and every record of the full
+/// check), it returns [`Error::Interrupted`].
 pub fn run_with_keys(
     target: &Path,
     identities: Option<&Identities>,
     catalog: Option<&Catalog>,
     extra_keys: &[PublicKey],
+    progress: &dyn Progress,
 ) -> Result<Report> {
     let mut keys: Vec<PublicKey> = extra_keys.to_vec();
     for record in catalog.iter().flat_map(|c| &c.signing_keys) {
@@ -213,14 +227,26 @@ pub fn run_with_keys(
         }
     };
 
-    for name in files {
+    let count = files.len();
+    for (checked, name) in files.into_iter().enumerate() {
         let path = dir.join(&name);
+        let stopped_at = || {
+            stopped(format!(
+                "checked {checked} of {count} archives in {}, stopped at {name}",
+                dir.display()
+            ))
+        };
+        pause_point_n("verify-archive", checked as u64 + 1);
+        if progress.interrupted() {
+            return Err(stopped_at());
+        }
         let mut check = ArchiveCheck {
             path: path.clone(),
             ..ArchiveCheck::default()
         };
-        match media::hash_file(&path) {
-            Ok((size, hash)) => {
+        match media::hash_file_until(&path, &|| progress.interrupted()) {
+            Ok(None) => return Err(stopped_at()),
+            Ok(Some((size, hash))) => {
                 check.size = size;
                 check.sha256 = hex(&hash);
             }
@@ -305,7 +331,7 @@ pub fn run_with_keys(
             }
         }
         if let Some(ids) = identities {
-            match full_check(&path, ids) {
+            match full_check(&path, ids, progress) {
                 Ok(full) => {
                     check.full = Some(full);
                     let state = ArchiveReader::open(&path, ids)
@@ -334,6 +360,12 @@ pub fn run_with_keys(
                     | Error::UnsupportedVersion { .. }),
                 ) => {
                     check.problems.push(e.to_string());
+                }
+                Err(Error::Interrupted { done }) => {
+                    return Err(stopped(format!(
+                        "checked {checked} of {count} archives in {}, stopped inside {name}: {done}",
+                        dir.display()
+                    )));
                 }
                 Err(e) => return Err(e),
             }
@@ -393,9 +425,16 @@ fn medium_signature(medium: &Medium, keys: &[PublicKey]) -> Result<SignatureStat
 /// # Errors
 /// Wrong key and the like as errors; damage that keeps the archive from
 /// being opened as [`Error::Damaged`]. Damage to records is in the report.
+/// Stopped by the user ([`Progress::interrupted`], asked before every
+/// record and every 256 KiB of one): [`Error::Interrupted`] saying how
+/// many records were checked.
 // The walk's error carries where it happened; it is built once per check.
 #[allow(clippy::result_large_err)]
-pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
+pub fn full_check(
+    path: &Path,
+    identities: &Identities,
+    progress: &dyn Progress,
+) -> Result<FullCheck> {
     let mut stream = ArchiveReader::open(path, identities)?;
     let mut index = ArchiveReader::open(path, identities)?;
     if std::fs::metadata(path).map_or(0, |m| m.len()) > crate::read::restore::PREFETCH_FROM {
@@ -412,6 +451,9 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
         let mut archive = tar::Archive::new(guarded);
         let entries = archive.entries().map_err(|e| (Error::io(path, e), 0))?;
         for item in entries {
+            if progress.interrupted() {
+                return Err((interrupted(check.records), verified_until));
+            }
             let mut member = item.map_err(|e| (walk_error(path, &allowance, e), verified_until))?;
             allowance.admit(&member);
             let name = member.path_bytes().into_owned();
@@ -474,8 +516,12 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
             }
             // Only a plain file's content is read: a GNU sparse member
             // (which kluis never writes) may claim any size in holes.
+            pause_point_n("verify-record", check.records + 1);
             let mut hasher = Sha256::new();
             while kind == Some(Kind::File) {
+                if progress.interrupted() {
+                    return Err((interrupted(check.records), offset));
+                }
                 let n = member
                     .read(&mut hasher_buf)
                     .map_err(|e| (walk_error(path, &allowance, e), offset))?;
@@ -507,6 +553,7 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
 
     if let Err((error, _at)) = walk {
         let error = match error {
+            e @ Error::Interrupted { .. } => return Err(e),
             // Behind an I/O error of the walk: damage the cursor met (kept
             // by the reader; a read error of the medium counts as damage
             // too), or a tar stream that is not well formed.
@@ -534,6 +581,9 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
         }
         let rest: Vec<Result<Entry>> = pending.into_iter().map(Ok).chain(manifest).collect();
         for entry in rest {
+            if progress.interrupted() {
+                return Err(interrupted(check.records));
+            }
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
@@ -607,6 +657,16 @@ pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
         }
     }
     Ok(check)
+}
+
+/// A full check stopped after `records` records.
+fn interrupted(records: u64) -> Error {
+    Error::Interrupted {
+        done: format!(
+            "{records} record{} checked",
+            if records == 1 { "" } else { "s" }
+        ),
+    }
 }
 
 /// The error of the tar walk, naming a header bomb as damage.

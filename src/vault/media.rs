@@ -522,12 +522,20 @@ pub fn drop_cache(file: &File) {
 /// Size and SHA-256 of a file, read from the start, with its cached pages
 /// dropped first.
 pub fn hash_file(path: &Path) -> Result<(u64, [u8; 32])> {
+    Ok(hash_file_until(path, &|| false)?.expect("never stopped"))
+}
+
+/// [`hash_file`], asking `stop` before every MiB: `None` when it said to.
+pub fn hash_file_until(path: &Path, stop: &dyn Fn() -> bool) -> Result<Option<(u64, [u8; 32])>> {
     let mut file = File::open(path).at(path)?;
     drop_cache(&file);
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
     loop {
+        if stop() {
+            return Ok(None);
+        }
         let n = match file.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
@@ -538,7 +546,7 @@ pub fn hash_file(path: &Path) -> Result<(u64, [u8; 32])> {
         size += n as u64;
     }
     drop_cache(&file);
-    Ok((size, hasher.finalize().into()))
+    Ok(Some((size, hasher.finalize().into())))
 }
 
 fn archive_list(medium: &Medium) -> String {

@@ -180,7 +180,18 @@ pub fn run(
     };
     let mut medium = medium;
     for file in &files {
-        let done = rekey_one(
+        let stopped = || Error::Interrupted {
+            done: format!(
+                "rekeyed {} of {} archives on {}; {file} and the ones after it are as they were; `kluis rekey` again finishes",
+                report.archives.len(),
+                files.len(),
+                report.medium
+            ),
+        };
+        if progress.interrupted() {
+            return Err(stopped());
+        }
+        let done = match rekey_one(
             vault,
             &mut medium,
             file,
@@ -188,7 +199,10 @@ pub fn run(
             &recipients,
             &texts,
             progress,
-        )?;
+        ) {
+            Err(Error::Interrupted { .. }) => return Err(stopped()),
+            other => other?,
+        };
         report.archives.push(done);
     }
     report.seconds = started.elapsed().as_secs_f64();
@@ -462,6 +476,8 @@ fn write_new(
         for _ in 0..6 {
             free_tx.send(vec![0u8; CHUNK]).expect("room");
         }
+        // Stopped (by an error or the user), the decrypting thread ends
+        // once both channels are closed.
         let copied: Result<()> = std::thread::scope(|s| {
             let decrypting = s.spawn(move || {
                 for mut buf in free_rx {
@@ -487,11 +503,27 @@ fn write_new(
                 }
             });
             let mut written = 0u64;
+            let mut outcome = Ok(());
             for item in &full_rx {
-                let (buf, n) = item.map_err(|e| damaged(path, e))?;
-                stream
-                    .write_all(&buf[..n])
-                    .map_err(|e| Error::io(new_path, e))?;
+                // A safe point: the new file is not complete, the old one
+                // untouched.
+                if progress.interrupted() {
+                    outcome = Err(Error::Interrupted {
+                        done: String::new(),
+                    });
+                    break;
+                }
+                let (buf, n) = match item.map_err(|e| damaged(path, e)) {
+                    Ok(item) => item,
+                    Err(e) => {
+                        outcome = Err(e);
+                        break;
+                    }
+                };
+                if let Err(e) = stream.write_all(&buf[..n]) {
+                    outcome = Err(Error::io(new_path, e));
+                    break;
+                }
                 written += n as u64;
                 progress.advance(n as u64);
                 if written == n as u64 {
@@ -503,8 +535,9 @@ fn write_new(
                 }
             }
             drop(full_rx);
+            drop(free_tx);
             let _ = decrypting.join();
-            Ok(())
+            outcome
         });
         copied?;
         let sink = stream.finish().at(new_path)?;

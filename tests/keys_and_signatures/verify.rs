@@ -323,7 +323,9 @@ fn a_bad_signature_inside_an_archive_is_named() {
         }
         other => panic!("{other:?}"),
     }
-    let report = kluis::read::verify::run_with_keys(&bad, Some(&ids), None, &keys).unwrap();
+    let report =
+        kluis::read::verify::run_with_keys(&bad, Some(&ids), None, &keys, &kluis::progress::Silent)
+            .unwrap();
     assert!(!report.ok());
     assert!(
         report.archives[0]

@@ -386,6 +386,7 @@ fn write_archive(
             written_dirs.insert(d);
         }
         for (p, column) in picks.iter().zip(columns) {
+            stop_point(progress, req)?;
             let reader = &mut readers[p.source];
             let e = &p.entry;
             match e.kind {
@@ -514,6 +515,20 @@ fn write_archive(
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// A safe point between two records: stopped by the user, the share is
+/// abandoned (the caller removes its folder).
+pub(super) fn stop_point(progress: &dyn Progress, req: &Request) -> Result<()> {
+    if progress.interrupted() {
+        return Err(Error::Interrupted {
+            done: format!(
+                "nothing was shared: {} was removed, the archives are as they were",
+                req.to.display()
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn reader_path_hint(path: &[u8]) -> &Path {

@@ -49,6 +49,7 @@ pub(super) fn write_plain(
     let mut sums = Vec::new();
     let mut buf = vec![0u8; 256 << 10];
     for (p, column) in picks.iter().zip(columns) {
+        super::stop_point(progress, req)?;
         let reader = &mut readers[p.source];
         let e = &p.entry;
         let dest = safe_target(&target, &p.path).expect("checked above");
