@@ -28,6 +28,7 @@ use crate::read::restore::{
     Existing, Parents, Selection, StaleTemps, make_dir, make_link, remove_existing, safe_link,
     safe_target, write_file,
 };
+use crate::util::testpoint::pause_point_n;
 use crate::vault::media;
 
 const CHUNK: u64 = 64 << 10;
@@ -355,6 +356,8 @@ pub fn run(
     let mut parents = Parents::default();
     let mut stale = StaleTemps::default();
     let mut first = true;
+    // Members come so far (for the test pause points).
+    let mut seen = 0u64;
     let mut buf = vec![0u8; 256 << 10];
     // What is left of the last frame when a walk stops on a malformed
     // member: the next walk resynchronises on a header in it.
@@ -376,6 +379,8 @@ pub fn run(
         let mut archive_reader = tar::Archive::new(guarded);
         if let Ok(entries) = archive_reader.entries() {
             for item in entries {
+                seen += 1;
+                pause_point_n("salvage-record", seen);
                 if progress.interrupted() {
                     interrupted = true;
                     break;

@@ -1,5 +1,6 @@
 //! Ctrl-C is not a crash (issue 17): SIGINT and SIGTERM sent to `archive`,
-//! `restore`, `destroy` and the purge at their test pause points. Each must
+//! `restore` (and `--salvage`), `destroy`, the purge, `repair`, `verify`
+//! and `rekey` at their test pause points. Each must
 //! stop at its next safe point with the documented exit code (130, 143) and
 //! one `interrupted:` line, leave no temporary file on any medium or in the
 //! restore folder, remove nothing complete, and let the next run (or
@@ -524,4 +525,63 @@ fn verify_interrupted_inside_an_archive_and_between_archives() {
     assert!(contents(&env.p(STICK)) == medium, "the medium changed");
     assert!(env.catalog_bytes() == catalog, "the catalog changed");
     env.verify(&key, env.p(STICK)).run().ok();
+}
+
+/// `restore --salvage` of an archive cut short, interrupted (SIGINT,
+/// SIGTERM): only complete files, no temporary file; `--salvage --resume`
+/// finishes with what an uninterrupted salvage gives.
+#[test]
+fn salvage_interrupted_then_resumed() {
+    let (env, key) = Env::ready();
+    source(&env, 30);
+    let archive = env.archived(2019, "src");
+    let cut = env.damaged_copy(&archive, NEW, |b| b.truncate(b.len() - 3000));
+    let whole = restore_cmd(&env, &key, &cut, &["--salvage"]).run();
+    let out = env.p("out");
+    let want = files(&out);
+    assert!(want.len() > 20, "{whole}");
+    for (i, point) in ["salvage-record-3", "salvage-record-17"].iter().enumerate() {
+        fs::remove_dir_all(&out).unwrap();
+        let sig = Sig::alternate(i);
+        let cmd = restore_cmd(&env, &key, &cut, &["--salvage"]);
+        let ended = interrupt(&env, cmd, point, sig);
+        assert_interrupted(&ended, sig, "--salvage --resume");
+        assert_eq!(temps_below(&out), Vec::<PathBuf>::new(), "{point}");
+        let got = files(&out);
+        assert!(got.len() < want.len(), "{point}: nothing was left to do");
+        for (path, bytes) in &got {
+            assert_eq!(Some(bytes), want.get(path), "{point}: {}", path.display());
+        }
+        let resumed = restore_cmd(&env, &key, &cut, &["--salvage", "--resume"]).run();
+        assert_eq!(resumed.code, whole.code, "{resumed}");
+        assert!(
+            files(&out) == want,
+            "{point}: --resume did not finish{resumed}"
+        );
+        assert_eq!(temps_below(&out), Vec::<PathBuf>::new(), "{point}");
+    }
+}
+
+/// `rekey` interrupted while it writes the new copy: the archive stays as
+/// it was, no temporary file is left, one line says so; the next `rekey`
+/// finishes.
+#[test]
+fn rekey_interrupted_leaves_the_archive_as_it_was() {
+    let (env, key) = Env::ready();
+    source(&env, 5);
+    let archive = env.archived(2019, "src");
+    let before = fs::read(&archive).unwrap();
+    let rekey = || {
+        env.kluis()
+            .args(["rekey", "-i"])
+            .arg(&key.path)
+            .arg(env.p(STICK))
+    };
+    let ended = interrupt(&env, rekey(), "rekey-writing", Sig::Term);
+    assert_interrupted(&ended, Sig::Term, "rekeyed 0 of 1 archives");
+    assert!(fs::read(&archive).unwrap() == before, "the archive changed");
+    assert_eq!(temp_names(&env.p(STICK)), Vec::<String>::new());
+    rekey().run().ok();
+    assert!(fs::read(&archive).unwrap() != before, "not re-encrypted");
+    env.full_verify_alone(&key, &archive);
 }
