@@ -88,14 +88,14 @@ fn fixture() -> Fixture {
 fn salvage(f: &Fixture, path: &Path, n: usize) -> Vec<Vec<u8>> {
     let target = f.dir.join(format!("salvage-{n}"));
     let selection = Selection::new(&[]).unwrap();
-    match kluis::read::salvage::run(
-        path,
-        &f.ids,
-        &target,
-        &selection,
-        kluis::read::restore::Existing::Refuse,
-        &kluis::progress::Silent,
-    ) {
+    let req = kluis::read::restore::Request {
+        archive: path,
+        identities: &f.ids,
+        target: &target,
+        selection: &selection,
+        existing: kluis::read::restore::Existing::Refuse,
+    };
+    match kluis::read::salvage::run(&req, &kluis::progress::Silent) {
         Ok(_) => {}
         Err(_) => return Vec::new(),
     }

@@ -716,17 +716,17 @@ pub fn restore(quiet: bool, args: RestoreArgs) -> Result<Outcome> {
         (false, true) => restore::Existing::Resume,
         (false, false) => restore::Existing::Refuse,
     };
-    let report = match restore::run(
-        &args.archive,
-        &ids,
-        &args.target,
-        &selection,
+    let req = restore::Request {
+        archive: &args.archive,
+        identities: &ids,
+        target: &args.target,
+        selection: &selection,
         existing,
-        &bar,
-    ) {
+    };
+    let report = match restore::run(&req, &bar) {
         Err(Error::Damaged { .. } | Error::NotAnArchive { .. }) if args.salvage => {
             bar.finish();
-            return salvage(&args, &ids, &selection, existing, &bar);
+            return salvage(&args, &req, &bar);
         }
         other => other?,
     };
@@ -777,22 +777,9 @@ pub fn restore(quiet: bool, args: RestoreArgs) -> Result<Outcome> {
 }
 
 /// `restore --salvage` when the archive's index cannot be read.
-fn salvage(
-    args: &RestoreArgs,
-    ids: &keys::Identities,
-    selection: &Selection,
-    existing: restore::Existing,
-    progress: &Bar,
-) -> Result<Outcome> {
+fn salvage(args: &RestoreArgs, req: &restore::Request, progress: &Bar) -> Result<Outcome> {
     eprintln!("The archive's index is unreadable; scanning it from the start for intact records.");
-    let report = kluis::read::salvage::run(
-        &args.archive,
-        ids,
-        &args.target,
-        selection,
-        existing,
-        progress,
-    )?;
+    let report = kluis::read::salvage::run(req, progress)?;
     let lost: Vec<_> = report
         .lost
         .iter()

@@ -50,15 +50,13 @@ pub fn archives_at(path: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn split(path: &Path) -> Result<(PathBuf, String)> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| Error::Usage(format!("{}: not an archive file", path.display())))?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    Ok((dir, name))
+    match media::folder_and_name(path) {
+        (_, name) if name.is_empty() => Err(Error::Usage(format!(
+            "{}: not an archive file",
+            path.display()
+        ))),
+        split => Ok(split),
+    }
 }
 
 /// The SHA-256 the medium's index records for the archive, if any.

@@ -144,6 +144,18 @@ pub enum Existing {
     Resume,
 }
 
+/// What `restore` (and `restore --salvage`) is asked to do: the selected
+/// records of `archive` into the folder `target`, doing what `existing`
+/// says about names already taken there.
+#[derive(Clone, Copy)]
+pub struct Request<'a> {
+    pub archive: &'a Path,
+    pub identities: &'a Identities,
+    pub target: &'a Path,
+    pub selection: &'a Selection,
+    pub existing: Existing,
+}
+
 /// The outcome of a restore.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -273,35 +285,26 @@ pub(crate) const PREFETCH_FROM: u64 = 16 << 20;
 /// files under their names. Stopped by the user
 /// ([`Progress::interrupted`]), it finishes the file being checked,
 /// removes the one being written and returns [`Error::Interrupted`].
-pub fn run(
-    archive: &Path,
-    identities: &Identities,
-    target: &Path,
-    selection: &Selection,
-    existing: Existing,
-    progress: &dyn Progress,
-) -> Result<Report> {
-    let force = existing == Existing::Replace;
-    let mut index = ArchiveReader::open(archive, identities)?;
-    fs::create_dir_all(target).at(target)?;
-    let target = target.canonicalize().at(target)?;
+pub fn run(req: &Request, progress: &dyn Progress) -> Result<Report> {
+    let mut index = ArchiveReader::open(req.archive, req.identities)?;
+    let (target, force) = prepare_target(req)?;
     // Nothing can be in the way in an empty folder.
     let empty = fs::read_dir(&target).at(&target)?.next().is_none();
 
     // Pass 1: what will be written, and is it safe?
     let mut total = 0u64;
     let mut selected = 0u64;
-    let mut collected: Option<Vec<Entry>> = (!selection.is_all()).then(Vec::new);
+    let mut collected: Option<Vec<Entry>> = (!req.selection.is_all()).then(Vec::new);
     let mut stale = StaleTemps::default();
-    for entry in selection.prefilter(index.manifest()?) {
+    for entry in req.selection.prefilter(index.manifest()?) {
         let entry = entry?;
-        if !selection.matches(&entry.path) {
+        if !req.selection.matches(&entry.path) {
             continue;
         }
         selected += 1;
         total = total.saturating_add(entry.size);
         let unsafe_entry = |reason| Error::UnsafeEntry {
-            path: archive.into(),
+            path: req.archive.into(),
             entry: entry.display_path(),
             reason,
         };
@@ -313,7 +316,7 @@ pub fn run(
             stale.record(&dest);
         }
         if !force && !empty && entry.kind != Kind::Dir && fs::symlink_metadata(&dest).is_ok() {
-            let kept = existing == Existing::Resume && already_restored(&dest, &entry)?;
+            let kept = req.existing == Existing::Resume && already_restored(&dest, &entry)?;
             if !kept {
                 return Err(Error::WouldOverwrite { path: dest });
             }
@@ -326,7 +329,7 @@ pub fn run(
             }
         }
     }
-    if selected == 0 && !selection.is_all() {
+    if selected == 0 && !req.selection.is_all() {
         return Err(Error::Usage(
             "no record matches the given patterns; `kluis list` shows the names".into(),
         ));
@@ -341,12 +344,12 @@ pub fn run(
     let mut out = Restorer {
         target,
         force,
-        resume: existing == Existing::Resume,
+        resume: req.existing == Existing::Resume,
         seen: 0,
         files_begun: 0,
         progress,
         report: Report {
-            archive_size: fs::metadata(archive).at(archive)?.len(),
+            archive_size: fs::metadata(req.archive).at(req.archive)?.len(),
             ..Report::default()
         },
         dirs: Vec::new(),
@@ -366,16 +369,16 @@ pub fn run(
         // Everything (or very many): stream the manifest again while a
         // second reader follows it through the frames in order.
         None => {
-            let mut data = ArchiveReader::open(archive, identities)?;
+            let mut data = ArchiveReader::open(req.archive, req.identities)?;
             if out.report.archive_size > PREFETCH_FROM {
                 data.prefetch()?;
             }
-            for entry in selection.prefilter(index.manifest()?) {
+            for entry in req.selection.prefilter(index.manifest()?) {
                 if progress.interrupted() {
                     break;
                 }
                 let entry = entry?;
-                if selection.matches(&entry.path) {
+                if req.selection.matches(&entry.path) {
                     out.restore(&mut data, &entry);
                 }
             }
@@ -389,13 +392,7 @@ pub fn run(
         out.report.bytes -= size;
         out.report.failed.push((name, why));
     }
-    // Folder times last: writing into a folder changes its mtime.
-    for (dir, mode, mtime) in out.dirs.iter().rev() {
-        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(mode & 0o1777 | 0o700));
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.set_modified(mtime.to_system());
-        }
-    }
+    set_folder_times(&out.dirs);
     out.report.bytes_read += index.bytes_read();
     if progress.interrupted() {
         let r = &out.report;
@@ -408,6 +405,28 @@ pub fn run(
         });
     }
     Ok(out.report)
+}
+
+/// The restore folder (of `restore` and `--salvage`), created if need be,
+/// as the canonical path every record's path is built on; and whether
+/// existing files are replaced.
+pub(crate) fn prepare_target(req: &Request) -> Result<(PathBuf, bool)> {
+    let target = req.target;
+    fs::create_dir_all(target).at(target)?;
+    let canonical = target.canonicalize().at(target)?;
+    Ok((canonical, req.existing == Existing::Replace))
+}
+
+/// Gives the restored folders their mode (kept writable by the owner) and
+/// time, innermost first, once everything is written: writing into a
+/// folder changes its time.
+pub(crate) fn set_folder_times(dirs: &[(PathBuf, u32, Mtime)]) {
+    for (dir, mode, mtime) in dirs.iter().rev() {
+        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(mode & 0o1777 | 0o700));
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.set_modified(mtime.to_system());
+        }
+    }
 }
 
 /// Whether `dest` already is the record: a file of the right size and

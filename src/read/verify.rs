@@ -140,20 +140,8 @@ pub fn run_with_keys(
     let (dir, only) = if meta.is_dir() {
         (target.to_path_buf(), None)
     } else {
-        let dir = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
-        (
-            dir,
-            Some(
-                target
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            ),
-        )
+        let (dir, name) = media::folder_and_name(target);
+        (dir, Some(name))
     };
     let medium = Medium::open(&dir, None)
         .ok()

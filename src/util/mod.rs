@@ -1,5 +1,7 @@
-//! Small primitives every layer may use: a bounded line reader and the
-//! test-only pause points. Nothing here knows about archives or vaults.
+//! Small primitives every layer may use: a bounded line reader, a writer
+//! or reader that counts and hashes, and the test-only pause points.
+//! Nothing here knows about archives or vaults.
 
+pub mod hashing;
 pub mod lines;
 pub mod testpoint;

@@ -332,6 +332,21 @@ fn parse_index(bytes: &[u8]) -> std::result::Result<MediumIndex, String> {
     Ok(index)
 }
 
+/// The folder a file is in (`.` for a bare name) and the file's name: a
+/// command given one archive works on it in its medium folder.
+pub fn folder_and_name(path: &Path) -> (PathBuf, String) {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (dir, name)
+}
+
 /// `.NAME.tmp-XXXXXXXX`: hidden, and never ending in `.kluis`.
 pub fn temp_name(final_name: &str) -> String {
     let mut rnd = [0u8; 4];

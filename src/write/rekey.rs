@@ -39,6 +39,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::hex;
 use crate::keys::{self, Identities, Recipient};
 use crate::progress::Progress;
+use crate::util::hashing::Hashed;
 use crate::util::testpoint::pause_point;
 use crate::vault::Vault;
 use crate::vault::catalog::Rekey;
@@ -113,15 +114,7 @@ pub fn run(
     let (dir, only) = if target.is_dir() {
         (target.to_path_buf(), None)
     } else {
-        let dir = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let (dir, name) = media::folder_and_name(target);
         (dir, Some(name))
     };
     let texts = vault.config.recipients.clone();
@@ -397,25 +390,6 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
-/// Hashes what is written.
-struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// Writes the re-encryption of `path` to `new_path`: one thread decrypts
 /// (hashing the old ciphertext), this one encrypts and writes; the copy is
 /// read back from the medium as it is written.
@@ -458,11 +432,7 @@ fn write_new(
             .open(new_path)
             .at(new_path)?;
         let copy = CopyWriter::new(new_path.to_path_buf(), out)?;
-        let sink = HashingWriter {
-            inner: io::BufWriter::with_capacity(CHUNK, copy),
-            hasher: Sha256::new(),
-            len: 0,
-        };
+        let sink = Hashed::new(io::BufWriter::with_capacity(CHUNK, copy));
         let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r.as_ref() as _))
             .map_err(|e| Error::Key {
                 what: "recipients".into(),
@@ -541,8 +511,7 @@ fn write_new(
         });
         copied?;
         let sink = stream.finish().at(new_path)?;
-        let HashingWriter { inner, hasher, len } = sink;
-        let new_sha: [u8; 32] = hasher.finalize().into();
+        let (inner, (len, new_sha)) = sink.into_parts();
         let copy = inner
             .into_inner()
             .map_err(|e| Error::io(new_path, e.into_error()))?;
