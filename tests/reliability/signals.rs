@@ -585,3 +585,41 @@ fn rekey_interrupted_leaves_the_archive_as_it_was() {
     assert!(fs::read(&archive).unwrap() != before, "not re-encrypted");
     env.full_verify_alone(&key, &archive);
 }
+
+/// `share` interrupted between records (into a new archive, or a plain
+/// folder): nothing is shared, its folder is gone, the catalog records no
+/// share; run again, it shares.
+#[test]
+fn share_interrupted_shares_nothing() {
+    let (env, key) = Env::ready();
+    source(&env, 20);
+    let archive = env.archived(2019, "src");
+    let catalog = env.catalog_bytes();
+    let auditor = env.new_key("auditor.key");
+    let share = |how: &[&str]| {
+        env.kluis()
+            .args(["share", "-i"])
+            .arg(&key.path)
+            .arg(&archive)
+            .arg("--to")
+            .arg(env.p("shared"))
+            .args(how)
+            .args(["--reason", "audit"])
+    };
+    let recipient = ["--recipient", auditor.recipient.as_str()];
+    for (i, how) in [&recipient[..], &["--plain"]].into_iter().enumerate() {
+        let sig = Sig::alternate(i);
+        let ended = interrupt(&env, share(how), "share-record-10", sig);
+        assert_interrupted(&ended, sig, "nothing was shared");
+        assert!(
+            !env.p("shared").exists(),
+            "{how:?}: the share folder is left"
+        );
+        assert!(
+            env.catalog_bytes() == catalog,
+            "{how:?}: the catalog changed"
+        );
+    }
+    share(&recipient).run().ok();
+    assert!(env.catalog_bytes() != catalog, "the share is not recorded");
+}

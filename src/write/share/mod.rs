@@ -35,6 +35,7 @@ use crate::keys::{self, Identities};
 use crate::progress::Progress;
 use crate::read::restore::Selection;
 use crate::util::hashing::Hashed;
+use crate::util::testpoint::pause_point_n;
 use crate::vault::Vault;
 use crate::vault::catalog::Share;
 use crate::vault::media::{atomic_write, hash_file, sync_dir, temp_name};
@@ -385,8 +386,8 @@ fn write_archive(
             }
             written_dirs.insert(d);
         }
-        for (p, column) in picks.iter().zip(columns) {
-            stop_point(progress, req)?;
+        for (n, (p, column)) in picks.iter().zip(columns).enumerate() {
+            stop_point(progress, req, n)?;
             let reader = &mut readers[p.source];
             let e = &p.entry;
             match e.kind {
@@ -504,9 +505,10 @@ fn write_archive(
     result
 }
 
-/// A safe point between two records: stopped by the user, the share is
-/// abandoned (the caller removes its folder).
-pub(super) fn stop_point(progress: &dyn Progress, req: &Request) -> Result<()> {
+/// A safe point before the `n`th record (from 0): stopped by the user, the
+/// share is abandoned (the caller removes its folder).
+pub(super) fn stop_point(progress: &dyn Progress, req: &Request, n: usize) -> Result<()> {
+    pause_point_n("share-record", n as u64 + 1);
     if progress.interrupted() {
         return Err(Error::Interrupted {
             done: format!(

@@ -48,8 +48,8 @@ pub(super) fn write_plain(
     let mut parents = Parents::default();
     let mut sums = Vec::new();
     let mut buf = vec![0u8; 256 << 10];
-    for (p, column) in picks.iter().zip(columns) {
-        super::stop_point(progress, req)?;
+    for (n, (p, column)) in picks.iter().zip(columns).enumerate() {
+        super::stop_point(progress, req, n)?;
         let reader = &mut readers[p.source];
         let e = &p.entry;
         let dest = safe_target(&target, &p.path).expect("checked above");
