@@ -88,14 +88,14 @@ fn fixture() -> Fixture {
 fn salvage(f: &Fixture, path: &Path, n: usize) -> Vec<Vec<u8>> {
     let target = f.dir.join(format!("salvage-{n}"));
     let selection = Selection::new(&[]).unwrap();
-    match kluis::read::salvage::run(
-        path,
-        &f.ids,
-        &target,
-        &selection,
-        kluis::read::restore::Existing::Refuse,
-        &kluis::progress::Silent,
-    ) {
+    let req = kluis::read::restore::Request {
+        archive: path,
+        identities: &f.ids,
+        target: &target,
+        selection: &selection,
+        existing: kluis::read::restore::Existing::Refuse,
+    };
+    match kluis::read::salvage::run(&req, &kluis::progress::Silent) {
         Ok(_) => {}
         Err(_) => return Vec::new(),
     }
@@ -133,7 +133,11 @@ fn every_flipped_byte_is_detected_and_damage_stays_in_its_frames() {
             .unwrap()
             .write_all(&bytes)
             .unwrap();
-        let recovered = match kluis::read::verify::full_check(&damaged_path, &f.ids) {
+        let recovered = match kluis::read::verify::full_check(
+            &damaged_path,
+            &f.ids,
+            &kluis::progress::Silent,
+        ) {
             Ok(check) => {
                 assert!(
                     !check.problems.is_empty(),
@@ -206,7 +210,9 @@ fn every_truncation_is_detected_and_salvage_keeps_whole_frames_before_it() {
             .write_all(&f.archive[..len])
             .unwrap();
         // An error (the archive's end is gone) is detection too.
-        if let Ok(check) = kluis::read::verify::full_check(&damaged_path, &f.ids) {
+        if let Ok(check) =
+            kluis::read::verify::full_check(&damaged_path, &f.ids, &kluis::progress::Silent)
+        {
             assert!(
                 !check.problems.is_empty(),
                 "truncation {n} at {len} not detected"

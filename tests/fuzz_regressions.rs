@@ -146,15 +146,14 @@ fn salvage_goes_on_after_a_header_bomb() {
     harness::encrypt(&plain, &archive);
     let target = work.path().join("out");
     let all = kluis::read::restore::Selection::new(&[]).expect("selection");
-    kluis::read::salvage::run(
-        &archive,
-        harness::identities(),
-        &target,
-        &all,
-        kluis::read::restore::Existing::Refuse,
-        &kluis::progress::Silent,
-    )
-    .expect("salvage runs");
+    let req = kluis::read::restore::Request {
+        archive: &archive,
+        identities: harness::identities(),
+        target: &target,
+        selection: &all,
+        existing: kluis::read::restore::Existing::Refuse,
+    };
+    kluis::read::salvage::run(&req, &kluis::progress::Silent).expect("salvage runs");
     assert_eq!(
         std::fs::read(target.join("records/a.txt")).expect("a"),
         b"first"

@@ -138,7 +138,7 @@ fn located_members_round_trip_and_frame_on_line_starts() {
 fn the_full_check_passes_over_located_members() {
     let dir = tempfile::tempdir().unwrap();
     let (path, ids, _, _) = write(dir.path(), 40);
-    let check = kluis::read::verify::full_check(&path, &ids).unwrap();
+    let check = kluis::read::verify::full_check(&path, &ids, &kluis::progress::Silent).unwrap();
     assert!(check.problems.is_empty(), "{:?}", check.problems);
 }
 

@@ -63,8 +63,8 @@ fn stock(dir: &Path, verb: &str, name: &str) -> bool {
 /// kluis's own repair into `out`; Err when refused.
 fn kluis_repair(dir: &Path, name: &str, out: &Path) -> kluis::Result<()> {
     let loaded = repair::load(dir, name)?.expect("parity files load");
-    let damage = repair::scan(&dir.join(name), &loaded)?;
-    repair::rebuild(&dir.join(name), &loaded, &damage, out)
+    let damage = repair::scan(&dir.join(name), &loaded, &repair::never)?;
+    repair::rebuild(&dir.join(name), &loaded, &damage, out, &repair::never)
 }
 
 #[test]
@@ -488,7 +488,7 @@ fn parity_beyond_the_memory_budget_is_made_in_more_passes_and_repairs() {
 fn shifted_data_after_a_deletion_or_insertion_is_found_and_repaired() {
     let tmp = tempfile::tempdir().unwrap();
     let name = "2022-payroll.kluis";
-    let data = Rng(4).bytes(300_001);
+    let data = Rng::new(4).bytes(300_001);
     type Change = fn(&mut Vec<u8>);
     let cases: [(&str, Change); 3] = [
         ("delete", |d| drop(d.drain(100_000..100_005))),
@@ -507,7 +507,7 @@ fn shifted_data_after_a_deletion_or_insertion_is_found_and_repaired() {
         let path = dir.join(name);
         fs::write(&path, &bad).unwrap();
         let loaded = repair::load(&dir, name).unwrap().unwrap();
-        let damage = repair::scan(&path, &loaded).unwrap();
+        let damage = repair::scan(&path, &loaded, &repair::never).unwrap();
         assert!(
             damage.damaged.len() <= 2 && !damage.moved.is_empty(),
             "{what}: {:?} damaged, {} moved, {} blocks",

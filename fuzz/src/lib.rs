@@ -402,14 +402,14 @@ pub fn salvage_plaintext(plain: &[u8], biggest: usize) {
     let all = kluis::read::restore::Selection::new(&[]).expect("empty selection");
     let root = tempfile::tempdir().expect("temp dir");
     let target = root.path().join("target");
-    let _ = kluis::read::salvage::run(
-        &archive,
-        identities(),
-        &target,
-        &all,
-        kluis::read::restore::Existing::Refuse,
-        &kluis::progress::Silent,
-    );
+    let req = kluis::read::restore::Request {
+        archive: &archive,
+        identities: identities(),
+        target: &target,
+        selection: &all,
+        existing: kluis::read::restore::Existing::Refuse,
+    };
+    let _ = kluis::read::salvage::run(&req, &kluis::progress::Silent);
     stays_inside(root.path(), &target, "salvage");
     check_peak(base, biggest);
 }
@@ -487,19 +487,19 @@ fn check_archive(plaintext: &[u8], biggest_frame: usize) {
             }
         }
     }
-    let _ = kluis::read::verify::full_check(&archive, ids);
+    let _ = kluis::read::verify::full_check(&archive, ids, &kluis::progress::Silent);
 
     let all = kluis::read::restore::Selection::new(&[]).expect("empty selection");
     let root = tempfile::tempdir().expect("temp dir");
     let target = root.path().join("target");
-    let _ = kluis::read::restore::run(
-        &archive,
-        ids,
-        &target,
-        &all,
-        kluis::read::restore::Existing::Refuse,
-        &kluis::progress::Silent,
-    );
+    let req = kluis::read::restore::Request {
+        archive: &archive,
+        identities: ids,
+        target: &target,
+        selection: &all,
+        existing: kluis::read::restore::Existing::Refuse,
+    };
+    let _ = kluis::read::restore::run(&req, &kluis::progress::Silent);
     stays_inside(root.path(), &target, "restore");
     check_peak(base, biggest_frame);
 }

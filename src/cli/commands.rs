@@ -506,7 +506,21 @@ pub fn verify(vault_dir: Option<&Path>, quiet: bool, args: VerifyArgs) -> Result
                 args.paths.len()
             )));
         }
-        let report = verify::run_with_keys(path, ids.as_ref(), catalog.as_ref(), &extra)?;
+        let progress = Bar::new(true);
+        let report =
+            match verify::run_with_keys(path, ids.as_ref(), catalog.as_ref(), &extra, &progress) {
+                Err(Error::Interrupted { done: what }) if args.paths.len() == 1 => {
+                    return Ok(Outcome::Interrupted(what));
+                }
+                Err(Error::Interrupted { done: what }) => {
+                    return Ok(Outcome::Interrupted(format!(
+                        "verified {done} of {} paths; {}: {what}",
+                        args.paths.len(),
+                        path.display()
+                    )));
+                }
+                other => other?,
+            };
         all_ok &= report.ok();
         if let Some(v) = &vault {
             let _ = kluis::lifecycle::status::record_verification(v, &report, ids.is_some());
@@ -759,17 +773,17 @@ pub fn restore(quiet: bool, args: RestoreArgs) -> Result<Outcome> {
         (false, true) => restore::Existing::Resume,
         (false, false) => restore::Existing::Refuse,
     };
-    let report = match restore::run(
-        &args.archive,
-        &ids,
-        &args.target,
-        &selection,
+    let req = restore::Request {
+        archive: &args.archive,
+        identities: &ids,
+        target: &args.target,
+        selection: &selection,
         existing,
-        &bar,
-    ) {
+    };
+    let report = match restore::run(&req, &bar) {
         Err(Error::Damaged { .. } | Error::NotAnArchive { .. }) if args.salvage => {
             bar.finish();
-            return salvage(&args, &ids, &selection, existing, &bar);
+            return salvage(&args, &req, &bar);
         }
         other => other?,
     };
@@ -823,22 +837,9 @@ pub fn restore(quiet: bool, args: RestoreArgs) -> Result<Outcome> {
 }
 
 /// `restore --salvage` when the archive's index cannot be read.
-fn salvage(
-    args: &RestoreArgs,
-    ids: &keys::Identities,
-    selection: &Selection,
-    existing: restore::Existing,
-    progress: &Bar,
-) -> Result<Outcome> {
+fn salvage(args: &RestoreArgs, req: &restore::Request, progress: &Bar) -> Result<Outcome> {
     eprintln!("The archive's index is unreadable; scanning it from the start for intact records.");
-    let report = kluis::read::salvage::run(
-        &args.archive,
-        ids,
-        &args.target,
-        selection,
-        existing,
-        progress,
-    )?;
+    let report = kluis::read::salvage::run(req, progress)?;
     let lost: Vec<_> = report
         .lost
         .iter()

@@ -271,6 +271,7 @@ fn stops_cleanly(command: &Command) -> bool {
             | Command::Destroy(_)
             | Command::Rekey(_)
             | Command::Share(_)
+            | Command::Repair(_)
     )
 }
 

@@ -5,10 +5,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use kluis::progress::Progress;
 use kluis::read::repair;
 use kluis::vault::{self, Vault};
 use kluis::{Error, Result};
 
+use super::progress::Bar;
 use super::{Outcome, print_json};
 
 #[derive(Args)]
@@ -38,15 +40,32 @@ pub fn repair(vault_dir: Option<&Path>, args: RepairArgs) -> Result<Outcome> {
         settings.percent = p;
     }
     let mut outcome = Outcome::Ok;
+    let progress = Bar::new(true);
+    let mut done = 0;
     for path in &args.paths {
         for archive in repair::archives_at(path)? {
+            if progress.interrupted() {
+                return Ok(Outcome::Interrupted(format!(
+                    "{done} archive{} done; {} and the ones after it were not looked at",
+                    if done == 1 { "" } else { "s" },
+                    archive.display()
+                )));
+            }
             let report = if args.add_parity {
-                repair::add_parity(&archive, &settings)
+                repair::add_parity(&archive, &settings, &progress)
             } else {
-                repair::repair_archive(&archive, catalog.as_ref())
+                repair::repair_archive(&archive, catalog.as_ref(), &progress)
             };
+            done += 1;
             let report = match report {
                 Ok(r) => r,
+                Err(Error::Interrupted { done: what }) if done > 1 => {
+                    return Ok(Outcome::Interrupted(format!(
+                        "{} archive{} before it done; {what}",
+                        done - 1,
+                        if done == 2 { "" } else { "s" }
+                    )));
+                }
                 Err(e @ Error::BeyondRepair { .. }) => {
                     super::report_error(&e);
                     outcome = Outcome::NeedsAction;

@@ -18,6 +18,26 @@ use super::{files_in, gf16, slide};
 use crate::error::{Error, IoContext, Result};
 use crate::util::io::read_full;
 
+/// Asked before each slice whether to stop (the stage, `scan`, `rebuild`
+/// or `write`, and the slice's number from 1): how a caller interrupts a
+/// long repair, since this module knows nothing of progress or signals.
+/// Stopping gives [`Error::Interrupted`] with an empty account.
+pub type Stop<'a> = &'a dyn Fn(&str, u64) -> bool;
+
+/// A [`Stop`] that never stops.
+pub fn never(_stage: &str, _slice: u64) -> bool {
+    false
+}
+
+fn stopped(stop: Stop, stage: &str, i: usize) -> Result<()> {
+    if stop(stage, i as u64 + 1) {
+        return Err(Error::Interrupted {
+            done: String::new(),
+        });
+    }
+    Ok(())
+}
+
 /// A recovery set as read from its files.
 #[derive(Debug)]
 pub struct Loaded {
@@ -166,13 +186,14 @@ impl Damage {
 /// Checks each slice of `path` where it belongs, then, when the length
 /// changed, looks for the ones that do not match elsewhere (shifted by an
 /// insertion or deletion).
-pub fn scan(path: &Path, loaded: &Loaded) -> Result<Damage> {
+pub fn scan(path: &Path, loaded: &Loaded, stop: Stop) -> Result<Damage> {
     let mut file = File::open(path).at(path)?;
     let length = file.metadata().at(path)?.len();
     let size = loaded.slice_size as usize;
     let mut buf = vec![0u8; size];
     let mut damaged = Vec::new();
     for (i, check) in loaded.checks.iter().enumerate() {
+        stopped(stop, "scan", i)?;
         let want = slice_len(loaded, i);
         let n = read_full(&mut file, &mut buf[..want]).at(path)?;
         if n < want || slice_check(&buf[..want], size) != *check {
@@ -202,8 +223,15 @@ fn slice_len(loaded: &Loaded, i: usize) -> usize {
 }
 
 /// Rebuilds the damaged slices and writes the whole repaired file to `out`
-/// (created new), checked against the set's MD5.
-pub fn rebuild(path: &Path, loaded: &Loaded, damage: &Damage, out: &Path) -> Result<()> {
+/// (created new), checked against the set's MD5. Stopped, it leaves `out`
+/// for the caller to remove.
+pub fn rebuild(
+    path: &Path,
+    loaded: &Loaded,
+    damage: &Damage,
+    out: &Path,
+    stop: Stop,
+) -> Result<()> {
     let size = loaded.slice_size as usize;
     let d = damage.damaged.len();
     if d > loaded.blocks.len() {
@@ -231,6 +259,7 @@ pub fn rebuild(path: &Path, loaded: &Loaded, damage: &Damage, out: &Path) -> Res
         let mut file = File::open(path).at(path)?;
         let mut next = damage.damaged.iter().peekable();
         for i in 0..loaded.checks.len() {
+            stopped(stop, "rebuild", i)?;
             let want = slice_len(loaded, i);
             let mut buf = vec![0u8; want];
             if next.peek() == Some(&&i) {
@@ -252,7 +281,7 @@ pub fn rebuild(path: &Path, loaded: &Loaded, damage: &Damage, out: &Path) -> Res
             inverse,
         }
     };
-    write_repaired(path, loaded, damage, &rebuilt, out)
+    write_repaired(path, loaded, damage, &rebuilt, out, stop)
 }
 
 /// The damaged slices, each made when it is written: the sums (the
@@ -354,6 +383,7 @@ fn write_repaired(
     damage: &Damage,
     rebuilt: &Rebuilt,
     out: &Path,
+    stop: Stop,
 ) -> Result<()> {
     let mut src = File::open(path).at(path)?;
     let mut dst = OpenOptions::new()
@@ -365,6 +395,7 @@ fn write_repaired(
     let mut buf = vec![0u8; loaded.slice_size as usize];
     let mut fixed = damage.damaged.iter().enumerate().peekable();
     for i in 0..loaded.checks.len() {
+        stopped(stop, "write", i)?;
         let want = slice_len(loaded, i);
         match fixed.peek() {
             Some((k, at)) if **at == i => {

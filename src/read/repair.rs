@@ -16,7 +16,9 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::hex;
 use crate::parity::create::{Creator, complete};
 use crate::parity::{RecoverySet, Settings, recovery_count, repair, slice_size_for};
+use crate::progress::Progress;
 use crate::util::io::read_full;
+use crate::util::testpoint::{pause_point, pause_point_n};
 use crate::vault::catalog::{Catalog, CatalogArchive};
 use crate::vault::media::{self, Medium, hash_file, sync_dir};
 
@@ -63,15 +65,23 @@ pub fn archives_at(path: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn split(path: &Path) -> Result<(PathBuf, String)> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| Error::Usage(format!("{}: not an archive file", path.display())))?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    Ok((dir, name))
+    match media::folder_and_name(path) {
+        (_, name) if name.is_empty() => Err(Error::Usage(format!(
+            "{}: not an archive file",
+            path.display()
+        ))),
+        split => Ok(split),
+    }
+}
+
+/// The account of a repair stopped by the user: the archive is as it was.
+fn untouched(path: &Path) -> Error {
+    Error::Interrupted {
+        done: format!(
+            "{}: nothing was repaired or written, the archive is as it was; `kluis repair` again does it",
+            path.display()
+        ),
+    }
 }
 
 /// The SHA-256 the archive should have: the medium index's, else the
@@ -117,7 +127,14 @@ fn other_copy(archive: &CatalogArchive, dir: &Path, want: &str) -> Option<OtherC
 
 /// Replaces `path` by a checked copy of `from`: copied under a temporary
 /// name, synced, read back against `want`, renamed into place.
-fn copy_over(from: &Path, path: &Path, dir: &Path, name: &str, want: &str) -> Result<()> {
+fn copy_over(
+    from: &Path,
+    path: &Path,
+    dir: &Path,
+    name: &str,
+    want: &str,
+    progress: &dyn Progress,
+) -> Result<()> {
     let temp = dir.join(media::temp_name(name));
     let result = (|| {
         fs::copy(from, &temp).at(&temp)?;
@@ -129,7 +146,7 @@ fn copy_over(from: &Path, path: &Path, dir: &Path, name: &str, want: &str) -> Re
                 detail: "the copy made from it does not match the catalog's SHA-256; nothing was replaced".into(),
             });
         }
-        finish(&temp, path, dir)
+        finish(&temp, path, dir, progress)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&temp);
@@ -138,16 +155,28 @@ fn copy_over(from: &Path, path: &Path, dir: &Path, name: &str, want: &str) -> Re
 }
 
 /// The last step of every repair: the checked temporary file renamed over
-/// the damaged one.
-fn finish(temp: &Path, path: &Path, dir: &Path) -> Result<()> {
-    crate::util::testpoint::pause_point("repair-before-rename");
+/// the damaged one, unless the user stopped it.
+fn finish(temp: &Path, path: &Path, dir: &Path, progress: &dyn Progress) -> Result<()> {
+    pause_point("repair-before-rename");
+    if progress.interrupted() {
+        return Err(untouched(path));
+    }
     fs::rename(temp, path).at(path)?;
     sync_dir(dir)
 }
 
 /// Repairs one archive: from an intact copy on another medium that is
 /// plugged in (as the catalog knows them), else from its parity files.
-pub fn repair_archive(path: &Path, catalog: Option<&Catalog>) -> Result<Report> {
+///
+/// Stopped by the user ([`Progress::interrupted`], asked before every
+/// slice it scans, rebuilds or writes and before the rename), it removes
+/// its temporary file and returns [`Error::Interrupted`]: the archive is
+/// untouched until the rename.
+pub fn repair_archive(
+    path: &Path,
+    catalog: Option<&Catalog>,
+    progress: &dyn Progress,
+) -> Result<Report> {
     let (dir, name) = split(path)?;
     let medium = Medium::open(&dir, None).ok();
     let lock = medium.as_ref().map(Medium::lock).transpose()?;
@@ -156,9 +185,18 @@ pub fn repair_archive(path: &Path, catalog: Option<&Catalog>) -> Result<Report> 
         _ => Vec::new(),
     };
     let (want, known) = expected(medium.as_ref(), catalog, &name);
+    // Test pause points `repair-scan-N`, `repair-rebuild-N`, `repair-write-N`.
+    let stop = |stage: &str, slice: u64| {
+        pause_point_n(&format!("repair-{stage}"), slice);
+        progress.interrupted()
+    };
+    let interrupted = |e: Error| match e {
+        Error::Interrupted { .. } => untouched(path),
+        e => e,
+    };
     let parity = match repair::load(&dir, &name)? {
         Some(loaded) => {
-            let damage = repair::scan(path, &loaded)?;
+            let damage = repair::scan(path, &loaded, &stop).map_err(interrupted)?;
             Some((loaded, damage))
         }
         None => None,
@@ -185,7 +223,7 @@ pub fn repair_archive(path: &Path, catalog: Option<&Catalog>) -> Result<Report> 
     if let (Some(want), Some(known)) = (&want, known)
         && let Some(other) = other_copy(known, &dir, want)
     {
-        copy_over(&other.path, path, &dir, &name, want)?;
+        copy_over(&other.path, path, &dir, &name, want, progress)?;
         report.result = "copied";
         report.copied_from = Some(other);
         return Ok(report);
@@ -194,7 +232,7 @@ pub fn repair_archive(path: &Path, catalog: Option<&Catalog>) -> Result<Report> 
         return Err(Error::NoParity { path: path.into() });
     };
     let temp = dir.join(media::temp_name(&name));
-    let result = repair::rebuild(path, &loaded, &damage, &temp).and_then(|()| {
+    let result = repair::rebuild(path, &loaded, &damage, &temp, &stop).and_then(|()| {
         if let Some(want) = &want {
             let (_, got) = hash_file(&temp)?;
             if hex(&got) != *want {
@@ -204,20 +242,22 @@ pub fn repair_archive(path: &Path, catalog: Option<&Catalog>) -> Result<Report> 
                 });
             }
         }
-        finish(&temp, path, &dir)
+        finish(&temp, path, &dir, progress)
     });
     if result.is_err() {
         let _ = fs::remove_file(&temp);
     }
-    result?;
+    result.map_err(interrupted)?;
     report.result = "repaired";
     report.blocks_left = blocks - report.damaged;
     Ok(report)
 }
 
 /// Writes parity files for an archive that has none (its SHA-256 checked
-/// against the medium index first: damage is never protected).
-pub fn add_parity(path: &Path, settings: &Settings) -> Result<Report> {
+/// against the medium index first: damage is never protected). Stopped by
+/// the user while it reads the archive, it writes nothing and returns
+/// [`Error::Interrupted`].
+pub fn add_parity(path: &Path, settings: &Settings, progress: &dyn Progress) -> Result<Report> {
     let (dir, name) = split(path)?;
     let mut medium = Medium::open(&dir, None)?;
     let lock = medium.lock()?;
@@ -251,6 +291,14 @@ pub fn add_parity(path: &Path, settings: &Settings) -> Result<Report> {
     let mut file = fs::File::open(path).at(path)?;
     let mut buf = vec![0u8; 1 << 20];
     loop {
+        if progress.interrupted() {
+            return Err(Error::Interrupted {
+                done: format!(
+                    "{}: no parity was added, nothing was written; `kluis repair --add-parity` again does it",
+                    path.display()
+                ),
+            });
+        }
         let n = read_full(&mut file, &mut buf).at(path)?;
         if n == 0 {
             break;

@@ -5,6 +5,7 @@
 //! Over 800 lines only with its tests (the code is about 700): path safety,
 //! writing a checked file and the selection are one concept, restoring.
 
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -21,7 +22,7 @@ use crate::format::{RECORDS_PREFIX, TABLES_PREFIX};
 use crate::keys::Identities;
 use crate::progress::Progress;
 use crate::util::testpoint::{pause_point, pause_point_n};
-use crate::vault::media::temp_name;
+use crate::vault::media::{is_own_temp_name, temp_name};
 
 pub use super::select::Selection;
 use super::select::{Lookup, fallback_note, through_index};
@@ -39,6 +40,18 @@ pub enum Existing {
     /// SHA-256 (a link: the right target), and restore the rest
     /// (`--resume`); refuse before writing anything when it differs.
     Resume,
+}
+
+/// What `restore` (and `restore --salvage`) is asked to do: the selected
+/// records of `archive` into the folder `target`, doing what `existing`
+/// says about names already taken there.
+#[derive(Clone, Copy)]
+pub struct Request<'a> {
+    pub archive: &'a Path,
+    pub identities: &'a Identities,
+    pub target: &'a Path,
+    pub selection: &'a Selection,
+    pub existing: Existing,
 }
 
 /// The outcome of a restore.
@@ -173,18 +186,10 @@ pub(crate) const PREFETCH_FROM: u64 = 16 << 20;
 /// files under their names. Stopped by the user
 /// ([`Progress::interrupted`]), it finishes the file being checked,
 /// removes the one being written and returns [`Error::Interrupted`].
-pub fn run(
-    archive: &Path,
-    identities: &Identities,
-    target: &Path,
-    selection: &Selection,
-    existing: Existing,
-    progress: &dyn Progress,
-) -> Result<Report> {
-    let force = existing == Existing::Replace;
-    let mut index = ArchiveReader::open(archive, identities)?;
-    fs::create_dir_all(target).at(target)?;
-    let target = target.canonicalize().at(target)?;
+pub fn run(req: &Request, progress: &dyn Progress) -> Result<Report> {
+    let selection = req.selection;
+    let mut index = ArchiveReader::open(req.archive, req.identities)?;
+    let (target, force) = prepare_target(req)?;
     // Nothing can be in the way in an empty folder.
     let empty = fs::read_dir(&target).at(&target)?.next().is_none();
 
@@ -198,11 +203,12 @@ pub fn run(
     let mut total = 0u64;
     let mut selected = 0u64;
     let mut collected: Option<Vec<Entry>> = (!selection.is_all()).then(Vec::new);
+    let mut stale = StaleTemps::default();
     let mut consider = |entry: Entry| -> Result<()> {
         selected += 1;
         total = total.saturating_add(entry.size);
         let unsafe_entry = |reason| Error::UnsafeEntry {
-            path: archive.into(),
+            path: req.archive.into(),
             entry: entry.display_path(),
             reason,
         };
@@ -210,8 +216,11 @@ pub fn run(
         if let Some(link) = &entry.target {
             safe_link(&entry.path, link).map_err(unsafe_entry)?;
         }
+        if !empty && entry.kind == Kind::File {
+            stale.record(&dest);
+        }
         if !force && !empty && entry.kind != Kind::Dir && fs::symlink_metadata(&dest).is_ok() {
-            let kept = existing == Existing::Resume && already_restored(&dest, &entry)?;
+            let kept = req.existing == Existing::Resume && already_restored(&dest, &entry)?;
             if !kept {
                 return Err(Error::WouldOverwrite { path: dest });
             }
@@ -240,11 +249,14 @@ pub fn run(
             }
         }
     }
-    if selected == 0 && !selection.is_all() {
+    if selected == 0 && !req.selection.is_all() {
         return Err(Error::Usage(
             "no record matches the given patterns; `kluis list` shows the names".into(),
         ));
     }
+
+    stale.remove();
+    stale.note(progress);
 
     // Pass 2: write.
     progress.phase("restoring", total);
@@ -252,11 +264,12 @@ pub fn run(
     let mut out = Restorer {
         target,
         force,
-        resume: existing == Existing::Resume,
+        resume: req.existing == Existing::Resume,
         seen: 0,
+        files_begun: 0,
         progress,
         report: Report {
-            archive_size: fs::metadata(archive).at(archive)?.len(),
+            archive_size: fs::metadata(req.archive).at(req.archive)?.len(),
             index_note,
             ..Report::default()
         },
@@ -277,16 +290,16 @@ pub fn run(
         // Everything (or very many): stream the manifest again while a
         // second reader follows it through the frames in order.
         None => {
-            let mut data = ArchiveReader::open(archive, identities)?;
+            let mut data = ArchiveReader::open(req.archive, req.identities)?;
             if out.report.archive_size > PREFETCH_FROM {
                 data.prefetch()?;
             }
-            for entry in selection.prefilter(index.manifest()?) {
+            for entry in req.selection.prefilter(index.manifest()?) {
                 if progress.interrupted() {
                     break;
                 }
                 let entry = entry?;
-                if selection.matches(&entry.path) {
+                if req.selection.matches(&entry.path) {
                     out.restore(&mut data, &entry);
                 }
             }
@@ -300,13 +313,7 @@ pub fn run(
         out.report.bytes -= size;
         out.report.failed.push((name, why));
     }
-    // Folder times last: writing into a folder changes its mtime.
-    for (dir, mode, mtime) in out.dirs.iter().rev() {
-        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(mode & 0o1777 | 0o700));
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.set_modified(mtime.to_system());
-        }
-    }
+    set_folder_times(&out.dirs);
     out.report.bytes_read += index.bytes_read();
     if progress.interrupted() {
         let r = &out.report;
@@ -379,6 +386,28 @@ fn is_member_at(reader: &mut ArchiveReader, entry: &Entry) -> std::result::Resul
     Ok(())
 }
 
+/// The restore folder (of `restore` and `--salvage`), created if need be,
+/// as the canonical path every record's path is built on; and whether
+/// existing files are replaced.
+pub(crate) fn prepare_target(req: &Request) -> Result<(PathBuf, bool)> {
+    let target = req.target;
+    fs::create_dir_all(target).at(target)?;
+    let canonical = target.canonicalize().at(target)?;
+    Ok((canonical, req.existing == Existing::Replace))
+}
+
+/// Gives the restored folders their mode (kept writable by the owner) and
+/// time, innermost first, once everything is written: writing into a
+/// folder changes its time.
+pub(crate) fn set_folder_times(dirs: &[(PathBuf, u32, Mtime)]) {
+    for (dir, mode, mtime) in dirs.iter().rev() {
+        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(mode & 0o1777 | 0o700));
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.set_modified(mtime.to_system());
+        }
+    }
+}
+
 /// Whether `dest` already is the record: a file of the right size and
 /// SHA-256, or a link to the right target (`--resume`).
 fn already_restored(dest: &Path, entry: &Entry) -> Result<bool> {
@@ -400,8 +429,9 @@ struct Restorer<'a> {
     force: bool,
     /// Records already in place were checked in pass 1: skip them.
     resume: bool,
-    /// Records come so far (for the test pause points).
+    /// Records come so far, and files begun (for the test pause points).
     seen: u64,
+    files_begun: u64,
     progress: &'a dyn Progress,
     report: Report,
     dirs: Vec<(PathBuf, u32, Mtime)>,
@@ -441,12 +471,21 @@ impl Restorer<'_> {
             )
             .map(|()| report.symlinks += 1),
             Kind::File => {
-                restore_file(data, &dest, entry, self.force, &self.checker, self.progress).map(
-                    |()| {
-                        report.files += 1;
-                        report.bytes += entry.size;
-                    },
+                self.files_begun += 1;
+                let begun = self.files_begun;
+                restore_file(
+                    data,
+                    &dest,
+                    entry,
+                    self.force,
+                    &self.checker,
+                    self.progress,
+                    begun,
                 )
+                .map(|()| {
+                    report.files += 1;
+                    report.bytes += entry.size;
+                })
             }
         };
         if let Err(reason) = outcome {
@@ -576,20 +615,111 @@ fn set_mode_and_time(file: &fs::File, mode: u32, mtime: Mtime) -> std::result::R
 }
 
 /// The temporary name a file is restored under, in its folder: kluis's
-/// own `.NAME.tmp-XXXXXXXX` (a fixed name when the record's is long or not
-/// UTF-8, which leaves room in the 255-byte limit).
+/// own `.NAME.tmp-XXXXXXXX`, NAME from [`temp_base`].
 fn restore_temp(dest: &Path) -> PathBuf {
-    let name = dest
-        .file_name()
-        .and_then(|n| n.to_str())
-        .filter(|n| n.len() <= 200)
-        .unwrap_or("kluis-restore");
-    dest.with_file_name(temp_name(name))
+    dest.with_file_name(temp_name(&temp_base(dest)))
 }
 
-/// Restores one file: the restoring thread reads and writes it under a
-/// temporary name, the checker hashes it and renames it into place (see
-/// [`Checker`]).
+/// The NAME in the temporary name of `dest`: its own name, or a fixed one
+/// when that is long or not UTF-8 (which leaves room in the 255-byte
+/// limit).
+fn temp_base(dest: &Path) -> String {
+    dest.file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| n.len() <= 200)
+        .unwrap_or("kluis-restore")
+        .to_owned()
+}
+
+/// Temporary files that a restore killed outright (`kill -9`, a power
+/// cut: it had no chance to remove them) left in the folders this restore
+/// writes into. Only kluis's own naming for a record this restore writes
+/// in that folder (`.NAME.tmp-XXXXXXXX`, see [`restore_temp`]), and only
+/// regular files in real folders (not reached through a symlink): nothing
+/// else is ever removed.
+#[derive(Default)]
+pub(crate) struct StaleTemps {
+    /// Folders looked into, and the last one.
+    seen: HashSet<PathBuf>,
+    last: PathBuf,
+    /// Leftovers found, by the record they were for (`folder/NAME`).
+    found: HashMap<PathBuf, Vec<PathBuf>>,
+    /// Those of records this restore writes.
+    claimed: Vec<PathBuf>,
+    removed: Vec<String>,
+}
+
+impl StaleTemps {
+    /// Notes a file record restored to `dest`: looks into its folder the
+    /// first time, and claims the leftovers of its name there.
+    pub(crate) fn record(&mut self, dest: &Path) {
+        let Some(folder) = dest.parent() else {
+            return;
+        };
+        if folder != self.last {
+            self.last = folder.to_path_buf();
+            if self.seen.insert(folder.to_path_buf()) {
+                self.look(folder);
+            }
+        }
+        if !self.found.is_empty()
+            && let Some(temps) = self.found.remove(&dest.with_file_name(temp_base(dest)))
+        {
+            self.claimed.extend(temps);
+        }
+    }
+
+    fn look(&mut self, folder: &Path) {
+        // The restore folder is canonical: a path below it canonicalises
+        // to itself unless a symlink is on the way.
+        if folder.canonicalize().ok().as_deref() != Some(folder) {
+            return;
+        }
+        let Ok(list) = fs::read_dir(folder) else {
+            return;
+        };
+        for e in list.flatten() {
+            let name = e.file_name();
+            let Some(name) = name.to_str().filter(|n| is_own_temp_name(n)) else {
+                continue;
+            };
+            if !e.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
+            // `.` NAME `.tmp-` 8 hex digits.
+            let base = &name[1..name.len() - ".tmp-".len() - 8];
+            self.found
+                .entry(folder.join(base))
+                .or_default()
+                .push(e.path());
+        }
+    }
+
+    /// Removes the leftovers claimed so far.
+    pub(crate) fn remove(&mut self) {
+        for path in self.claimed.drain(..) {
+            if fs::remove_file(&path).is_ok() {
+                self.removed.push(path.display().to_string());
+            }
+        }
+    }
+
+    /// Says in one note which were removed, if any.
+    pub(crate) fn note(&self, progress: &dyn Progress) {
+        if !self.removed.is_empty() {
+            progress.note(&format!(
+                "removed {} temporary file{} left by an interrupted restore ({})",
+                self.removed.len(),
+                if self.removed.len() == 1 { "" } else { "s" },
+                self.removed.join(", ")
+            ));
+        }
+    }
+}
+
+/// Restores one file, the `nth` of this restore: the restoring thread
+/// reads and writes it under a temporary name, the checker hashes it and
+/// renames it into place (see [`Checker`]).
 fn restore_file(
     data: &mut ArchiveReader,
     dest: &Path,
@@ -597,6 +727,7 @@ fn restore_file(
     force: bool,
     checker: &Checker,
     progress: &dyn Progress,
+    nth: u64,
 ) -> std::result::Result<(), String> {
     if force {
         // Only a folder is in the way of a rename.
@@ -640,6 +771,7 @@ fn restore_file(
             if first {
                 first = false;
                 pause_point("restore-writing");
+                pause_point_n("restore-writing", nth);
             }
         }
         set_mode_and_time(

@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -25,10 +24,11 @@ use crate::format::{MANIFEST_MEMBER, MAX_FRAME};
 use crate::keys::Identities;
 use crate::progress::Progress;
 use crate::read::restore::{
-    Existing, Parents, Selection, make_dir, make_link, remove_existing, safe_link, safe_target,
-    write_file,
+    Existing, Parents, Request, StaleTemps, make_dir, make_link, prepare_target, remove_existing,
+    safe_link, safe_target, set_folder_times, write_file,
 };
 use crate::util::io::read_full;
+use crate::util::testpoint::pause_point_n;
 use crate::vault::media;
 
 const CHUNK: u64 = 64 << 10;
@@ -305,26 +305,17 @@ fn resume_keeps(existing: Existing, dest: &Path, size: u64) -> bool {
 }
 
 /// Salvages the records of `archive` into `target`.
-pub fn run(
-    archive: &Path,
-    identities: &Identities,
-    target: &Path,
-    selection: &Selection,
-    existing: Existing,
-    progress: &dyn Progress,
-) -> Result<Report> {
-    let force = existing == Existing::Replace;
-    let plain = decrypt(archive, identities, Arc::new(AtomicU64::new(0)))?;
-    fs::create_dir_all(target).at(target)?;
-    let target = target.canonicalize().at(target)?;
+pub fn run(req: &Request, progress: &dyn Progress) -> Result<Report> {
+    let plain = decrypt(req.archive, req.identities, Arc::new(AtomicU64::new(0)))?;
+    let (target, force) = prepare_target(req)?;
     let chunks = Chunks {
         plain,
         bad: Vec::new(),
         end: None,
-        path: archive.into(),
-        identities: identities.clone(),
+        path: req.archive.into(),
+        identities: req.identities.clone(),
         poisoned: false,
-        limit: fs::metadata(archive).at(archive)?.len(),
+        limit: fs::metadata(req.archive).at(req.archive)?.len(),
         natural_end: false,
     };
     let mut frames = Frames {
@@ -341,7 +332,10 @@ pub fn run(
     let mut manifest: Option<Vec<u8>> = None;
     let mut dirs: Vec<(PathBuf, u32, Mtime)> = Vec::new();
     let mut parents = Parents::default();
+    let mut stale = StaleTemps::default();
     let mut first = true;
+    // Members come so far (for the test pause points).
+    let mut seen = 0u64;
     let mut buf = vec![0u8; 256 << 10];
     // What is left of the last frame when a walk stops on a malformed
     // member: the next walk resynchronises on a header in it.
@@ -363,6 +357,8 @@ pub fn run(
         let mut archive_reader = tar::Archive::new(guarded);
         if let Ok(entries) = archive_reader.entries() {
             for item in entries {
+                seen += 1;
+                pause_point_n("salvage-record", seen);
                 if progress.interrupted() {
                     interrupted = true;
                     break;
@@ -381,7 +377,7 @@ pub fn run(
                     }
                     continue;
                 }
-                if !selection.matches(&path) {
+                if !req.selection.matches(&path) {
                     continue;
                 }
                 let Ok(dest) = safe_target(&target, &path) else {
@@ -410,7 +406,7 @@ pub fn run(
                             .link_name_bytes()
                             .map(|l| l.into_owned())
                             .unwrap_or_default();
-                        let present = existing == Existing::Resume
+                        let present = req.existing == Existing::Resume
                             && fs::read_link(&dest)
                                 .is_ok_and(|t| t.as_os_str().as_bytes() == link.as_slice());
                         if present {
@@ -422,7 +418,7 @@ pub fn run(
                                 .map(|()| report.symlinks += 1)
                         }
                     }
-                    tar::EntryType::Regular if resume_keeps(existing, &dest, entry.size()) => {
+                    tar::EntryType::Regular if resume_keeps(req.existing, &dest, entry.size()) => {
                         // `--resume`: what is there is checked against the
                         // manifest below, like a restored file.
                         media::hash_file(&dest)
@@ -434,11 +430,14 @@ pub fn run(
                             .map_err(|e| e.to_string())
                     }
                     tar::EntryType::Regular
-                        if existing == Existing::Resume && fs::symlink_metadata(&dest).is_ok() =>
+                        if req.existing == Existing::Resume
+                            && fs::symlink_metadata(&dest).is_ok() =>
                     {
                         Err("something else of that name is in the way; not restored".into())
                     }
                     tar::EntryType::Regular => {
+                        stale.record(&dest);
+                        stale.remove();
                         let size = entry.size();
                         let written = remove_existing(&dest, force).and_then(|()| {
                             write_file(&dest, &mut entry, size, mode, mtime, &mut buf, progress)
@@ -466,12 +465,8 @@ pub fn run(
             break;
         }
     }
-    for (dir, mode, mtime) in dirs.iter().rev() {
-        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(mode & 0o1777 | 0o700));
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.set_modified(mtime.to_system());
-        }
-    }
+    stale.note(progress);
+    set_folder_times(&dirs);
     if interrupted {
         return Err(Error::Interrupted {
             done: format!(

@@ -23,6 +23,8 @@ use crate::format::{KLUIS_DIR, MANIFEST_MEMBER};
 use crate::keys::Identities;
 use crate::keys::signing::PublicKey;
 use crate::parity;
+use crate::progress::{Progress, Silent};
+use crate::util::testpoint::pause_point_n;
 use crate::vault::catalog::Catalog;
 use crate::vault::media::{self, Medium};
 
@@ -92,7 +94,7 @@ impl ParityVerdict {
         let Some(loaded) = parity::repair::load(dir, file)? else {
             return Ok(None);
         };
-        let damage = parity::repair::scan(&dir.join(file), &loaded)?;
+        let damage = parity::repair::scan(&dir.join(file), &loaded, &parity::repair::never)?;
         if damage.is_intact(&loaded) {
             return Ok(None);
         }
@@ -151,15 +153,27 @@ pub fn run(
     identities: Option<&Identities>,
     catalog: Option<&Catalog>,
 ) -> Result<Report> {
-    run_with_keys(target, identities, catalog, &[])
+    run_with_keys(target, identities, catalog, &[], &Silent)
+}
+
+/// The account of a check stopped by the user.
+fn stopped(done: String) -> Error {
+    Error::Interrupted {
+        done: format!("{done}; nothing was changed"),
+    }
 }
 
 /// [`run`], with public keys to trust besides the catalog's.
+///
+/// Stopped by the user ([`Progress::interrupted`], asked between archives
+/// and, inside one, every MiB of the SHA-256 and every record of the full
+/// check), it returns [`Error::Interrupted`].
 pub fn run_with_keys(
     target: &Path,
     identities: Option<&Identities>,
     catalog: Option<&Catalog>,
     extra_keys: &[PublicKey],
+    progress: &dyn Progress,
 ) -> Result<Report> {
     let mut keys: Vec<PublicKey> = extra_keys.to_vec();
     for record in catalog.iter().flat_map(|c| &c.signing_keys) {
@@ -171,20 +185,8 @@ pub fn run_with_keys(
     let (dir, only) = if meta.is_dir() {
         (target.to_path_buf(), None)
     } else {
-        let dir = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
-        (
-            dir,
-            Some(
-                target
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            ),
-        )
+        let (dir, name) = media::folder_and_name(target);
+        (dir, Some(name))
     };
     let medium = Medium::open(&dir, None)
         .ok()
@@ -258,8 +260,19 @@ pub fn run_with_keys(
         }
     };
 
-    for name in files {
+    let count = files.len();
+    for (checked, name) in files.into_iter().enumerate() {
         let path = dir.join(&name);
+        let stopped_at = || {
+            stopped(format!(
+                "checked {checked} of {count} archives in {}, stopped at {name}",
+                dir.display()
+            ))
+        };
+        pause_point_n("verify-archive", checked as u64 + 1);
+        if progress.interrupted() {
+            return Err(stopped_at());
+        }
         let mut check = ArchiveCheck {
             path: path.clone(),
             ..ArchiveCheck::default()
@@ -269,14 +282,24 @@ pub fn run_with_keys(
         // file is read once.
         let full = identities.map(|ids| {
             let hash = FileHash::new();
-            (full_check_hashing(&path, ids, Some(hash.clone())), hash)
+            (
+                full_check_hashing(&path, ids, Some(hash.clone()), progress),
+                hash,
+            )
         });
+        if let Some((Err(Error::Interrupted { done }), _)) = &full {
+            return Err(stopped(format!(
+                "checked {checked} of {count} archives in {}, stopped inside {name}: {done}",
+                dir.display()
+            )));
+        }
         let hashed = match &full {
-            Some((_, hash)) => hash.finish(&path),
-            None => media::hash_file(&path),
+            Some((_, hash)) => hash.finish(&path).map(Some),
+            None => media::hash_file_until(&path, &|| progress.interrupted()),
         };
         match hashed {
-            Ok((size, hash)) => {
+            Ok(None) => return Err(stopped_at()),
+            Ok(Some((size, hash))) => {
                 check.size = size;
                 check.sha256 = hex(&hash);
             }
@@ -391,6 +414,12 @@ pub fn run_with_keys(
                 ) => {
                     check.problems.push(e.to_string());
                 }
+                Err(Error::Interrupted { done }) => {
+                    return Err(stopped(format!(
+                        "checked {checked} of {count} archives in {}, stopped inside {name}: {done}",
+                        dir.display()
+                    )));
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -454,10 +483,17 @@ fn medium_signature(medium: &Medium, keys: &[PublicKey]) -> Result<SignatureStat
 /// # Errors
 /// Wrong key and the like as errors; damage that keeps the archive from
 /// being opened as [`Error::Damaged`]. Damage to records is in the report.
+/// Stopped by the user ([`Progress::interrupted`], asked before every
+/// record and every 256 KiB of one): [`Error::Interrupted`] saying how
+/// many records were checked.
 // The walk's error carries where it happened; it is built once per check.
 #[allow(clippy::result_large_err)]
-pub fn full_check(path: &Path, identities: &Identities) -> Result<FullCheck> {
-    full_check_hashing(path, identities, None)
+pub fn full_check(
+    path: &Path,
+    identities: &Identities,
+    progress: &dyn Progress,
+) -> Result<FullCheck> {
+    full_check_hashing(path, identities, None, progress)
 }
 
 /// [`full_check`], handing every byte it reads from the file to `hash`.
@@ -466,6 +502,7 @@ pub fn full_check_hashing(
     path: &Path,
     identities: &Identities,
     hash: Option<Arc<FileHash>>,
+    progress: &dyn Progress,
 ) -> Result<FullCheck> {
     let open = |path: &Path| match &hash {
         Some(h) => ArchiveReader::open_hashing(path, identities, h.clone()),
@@ -487,6 +524,9 @@ pub fn full_check_hashing(
         let mut archive = tar::Archive::new(guarded);
         let entries = archive.entries().map_err(|e| (Error::io(path, e), 0))?;
         for item in entries {
+            if progress.interrupted() {
+                return Err((interrupted(check.records), verified_until));
+            }
             let mut member = item.map_err(|e| (walk_error(path, &allowance, e), verified_until))?;
             allowance.admit(&member);
             let name = member.path_bytes().into_owned();
@@ -549,8 +589,12 @@ pub fn full_check_hashing(
             }
             // Only a plain file's content is read: a GNU sparse member
             // (which kluis never writes) may claim any size in holes.
+            pause_point_n("verify-record", check.records + 1);
             let mut hasher = Sha256::new();
             while kind == Some(Kind::File) {
+                if progress.interrupted() {
+                    return Err((interrupted(check.records), offset));
+                }
                 let n = member
                     .read(&mut hasher_buf)
                     .map_err(|e| (walk_error(path, &allowance, e), offset))?;
@@ -582,6 +626,7 @@ pub fn full_check_hashing(
 
     if let Err((error, _at)) = walk {
         let error = match error {
+            e @ Error::Interrupted { .. } => return Err(e),
             // Behind an I/O error of the walk: damage the cursor met (kept
             // by the reader; a read error of the medium counts as damage
             // too), or a tar stream that is not well formed.
@@ -609,6 +654,9 @@ pub fn full_check_hashing(
         }
         let rest: Vec<Result<Entry>> = pending.into_iter().map(Ok).chain(manifest).collect();
         for entry in rest {
+            if progress.interrupted() {
+                return Err(interrupted(check.records));
+            }
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
@@ -682,6 +730,16 @@ pub fn full_check_hashing(
         }
     }
     Ok(check)
+}
+
+/// A full check stopped after `records` records.
+fn interrupted(records: u64) -> Error {
+    Error::Interrupted {
+        done: format!(
+            "{records} record{} checked",
+            if records == 1 { "" } else { "s" }
+        ),
+    }
 }
 
 /// The error of the tar walk, naming a header bomb as damage.

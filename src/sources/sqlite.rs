@@ -20,8 +20,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 use super::table::dates::Window;
 use super::table::spec::{Counts, Filtered, TableSpec};
-use super::table::stream::HashSink;
 use crate::error::{Error, IoContext, Result};
+use crate::util::hashing::HashSink;
 use crate::util::testpoint::pause_point;
 
 /// How long to wait for another program's lock before giving up.

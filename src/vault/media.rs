@@ -341,6 +341,21 @@ fn parse_index(bytes: &[u8]) -> std::result::Result<MediumIndex, String> {
     Ok(index)
 }
 
+/// The folder a file is in (`.` for a bare name) and the file's name: a
+/// command given one archive works on it in its medium folder.
+pub fn folder_and_name(path: &Path) -> (PathBuf, String) {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (dir, name)
+}
+
 /// `.NAME.tmp-XXXXXXXX`: hidden, and never ending in `.kluis`.
 pub fn temp_name(final_name: &str) -> String {
     let mut rnd = [0u8; 4];
@@ -531,12 +546,20 @@ pub fn drop_cache(file: &File) {
 /// Size and SHA-256 of a file, read from the start, with its cached pages
 /// dropped first.
 pub fn hash_file(path: &Path) -> Result<(u64, [u8; 32])> {
+    Ok(hash_file_until(path, &|| false)?.expect("never stopped"))
+}
+
+/// [`hash_file`], asking `stop` before every MiB: `None` when it said to.
+pub fn hash_file_until(path: &Path, stop: &dyn Fn() -> bool) -> Result<Option<(u64, [u8; 32])>> {
     let mut file = File::open(path).at(path)?;
     drop_cache(&file);
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
     loop {
+        if stop() {
+            return Ok(None);
+        }
         let n = match file.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
@@ -547,7 +570,7 @@ pub fn hash_file(path: &Path) -> Result<(u64, [u8; 32])> {
         size += n as u64;
     }
     drop_cache(&file);
-    Ok((size, hasher.finalize().into()))
+    Ok(Some((size, hasher.finalize().into())))
 }
 
 fn archive_list(medium: &Medium) -> String {

@@ -39,6 +39,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::hex;
 use crate::keys::{self, Identities, Recipient};
 use crate::progress::Progress;
+use crate::util::hashing::Hashed;
 use crate::util::testpoint::pause_point;
 use crate::vault::Vault;
 use crate::vault::catalog::Rekey;
@@ -113,15 +114,7 @@ pub fn run(
     let (dir, only) = if target.is_dir() {
         (target.to_path_buf(), None)
     } else {
-        let dir = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let (dir, name) = media::folder_and_name(target);
         (dir, Some(name))
     };
     let texts = vault.config.recipients.clone();
@@ -180,7 +173,18 @@ pub fn run(
     };
     let mut medium = medium;
     for file in &files {
-        let done = rekey_one(
+        let stopped = || Error::Interrupted {
+            done: format!(
+                "rekeyed {} of {} archives on {}; {file} and the ones after it are as they were; `kluis rekey` again finishes",
+                report.archives.len(),
+                files.len(),
+                report.medium
+            ),
+        };
+        if progress.interrupted() {
+            return Err(stopped());
+        }
+        let done = match rekey_one(
             vault,
             &mut medium,
             file,
@@ -188,7 +192,10 @@ pub fn run(
             &recipients,
             &texts,
             progress,
-        )?;
+        ) {
+            Err(Error::Interrupted { .. }) => return Err(stopped()),
+            other => other?,
+        };
         report.archives.push(done);
     }
     report.seconds = started.elapsed().as_secs_f64();
@@ -383,25 +390,6 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
-/// Hashes what is written.
-struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// Writes the re-encryption of `path` to `new_path`: one thread decrypts
 /// (hashing the old ciphertext), this one encrypts and writes; the copy is
 /// read back from the medium as it is written.
@@ -444,11 +432,7 @@ fn write_new(
             .open(new_path)
             .at(new_path)?;
         let copy = CopyWriter::new(new_path.to_path_buf(), out)?;
-        let sink = HashingWriter {
-            inner: io::BufWriter::with_capacity(CHUNK, copy),
-            hasher: Sha256::new(),
-            len: 0,
-        };
+        let sink = Hashed::new(io::BufWriter::with_capacity(CHUNK, copy));
         let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r.as_ref() as _))
             .map_err(|e| Error::Key {
                 what: "recipients".into(),
@@ -462,6 +446,8 @@ fn write_new(
         for _ in 0..6 {
             free_tx.send(vec![0u8; CHUNK]).expect("room");
         }
+        // Stopped (by an error or the user), the decrypting thread ends
+        // once both channels are closed.
         let copied: Result<()> = std::thread::scope(|s| {
             let decrypting = s.spawn(move || {
                 for mut buf in free_rx {
@@ -487,11 +473,27 @@ fn write_new(
                 }
             });
             let mut written = 0u64;
+            let mut outcome = Ok(());
             for item in &full_rx {
-                let (buf, n) = item.map_err(|e| damaged(path, e))?;
-                stream
-                    .write_all(&buf[..n])
-                    .map_err(|e| Error::io(new_path, e))?;
+                // A safe point: the new file is not complete, the old one
+                // untouched.
+                if progress.interrupted() {
+                    outcome = Err(Error::Interrupted {
+                        done: String::new(),
+                    });
+                    break;
+                }
+                let (buf, n) = match item.map_err(|e| damaged(path, e)) {
+                    Ok(item) => item,
+                    Err(e) => {
+                        outcome = Err(e);
+                        break;
+                    }
+                };
+                if let Err(e) = stream.write_all(&buf[..n]) {
+                    outcome = Err(Error::io(new_path, e));
+                    break;
+                }
                 written += n as u64;
                 progress.advance(n as u64);
                 if written == n as u64 {
@@ -503,13 +505,13 @@ fn write_new(
                 }
             }
             drop(full_rx);
+            drop(free_tx);
             let _ = decrypting.join();
-            Ok(())
+            outcome
         });
         copied?;
         let sink = stream.finish().at(new_path)?;
-        let HashingWriter { inner, hasher, len } = sink;
-        let new_sha: [u8; 32] = hasher.finalize().into();
+        let (inner, (len, new_sha)) = sink.into_parts();
         let copy = inner
             .into_inner()
             .map_err(|e| Error::io(new_path, e.into_error()))?;

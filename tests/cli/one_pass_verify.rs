@@ -31,8 +31,13 @@ fn the_full_check_reads_the_whole_file_once_in_order() {
     });
     for archive in [&small, &large] {
         let hash = FileHash::new();
-        let full =
-            verify::full_check_hashing(archive, &key.identities(), Some(hash.clone())).unwrap();
+        let full = verify::full_check_hashing(
+            archive,
+            &key.identities(),
+            Some(hash.clone()),
+            &kluis::progress::Silent,
+        )
+        .unwrap();
         assert!(full.problems.is_empty(), "{:?}", full.problems);
         let size = std::fs::metadata(archive).unwrap().len();
         // Every byte was hashed as the check read it: nothing is left to read.
@@ -71,8 +76,14 @@ fn a_damaged_archive_gets_its_whole_hash_and_the_same_report() {
     let damaged = env.damaged_copy(&archive, "damaged.kluis", |_| {});
     flip_byte_in_frame_of(&damaged, &key, b"records/scans/scan-05.pdf");
     let hash = FileHash::new();
-    let full = verify::full_check_hashing(&damaged, &key.identities(), Some(hash.clone())).unwrap();
-    let plain = verify::full_check(&damaged, &key.identities()).unwrap();
+    let full = verify::full_check_hashing(
+        &damaged,
+        &key.identities(),
+        Some(hash.clone()),
+        &kluis::progress::Silent,
+    )
+    .unwrap();
+    let plain = verify::full_check(&damaged, &key.identities(), &kluis::progress::Silent).unwrap();
     assert_eq!(full.problems, plain.problems);
     assert!(
         full.problems.iter().any(|p| p.path.contains("scan-05")),

@@ -10,6 +10,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use kluis::format::manifest::Entry;
+use kluis::format::meta::Metadata;
 use kluis::format::pathindex::{PATHS_KEY, PATHS_MEMBER, PathIndex};
 use kluis::format::reader::ArchiveReader;
 use kluis::format::writer::{ArchiveWriter, Framing, Mtime, WriteOptions};
@@ -208,7 +209,7 @@ fn list_and_restore_go_through_the_index() {
     assert_eq!(fs::read(env.p("out/records/a\nb")).unwrap(), invoice(4));
     let restored: Vec<_> = snapshot(&env.p("out/records"))
         .into_iter()
-        .filter(|(_, n)| matches!(n, Node::File { .. }))
+        .filter(|(_, n)| matches!(n.what, What::File(_)))
         .collect();
     assert_eq!(restored.len(), 2);
 }
@@ -502,7 +503,10 @@ fn make_indexed_vector() {
     let mut w = ArchiveWriter::new(
         vec![(path.clone(), file)],
         &key.recipients(),
-        &crafted_metadata("Kluis Testvectoren B.V."),
+        &Metadata {
+            organisation: "Kluis Testvectoren B.V.".into(),
+            ..crafted_metadata()
+        },
         &WriteOptions::default(),
     )
     .unwrap();

@@ -72,7 +72,14 @@ fn signed_vectors_keep_verifying() {
         SignatureState::Bad { what, .. } => assert_eq!(what, "kluis/SHA256SUMS"),
         other => panic!("{other:?}"),
     }
-    let report = kluis::read::verify::run_with_keys(&signed, Some(&ids), None, &[public]).unwrap();
+    let report = kluis::read::verify::run_with_keys(
+        &signed,
+        Some(&ids),
+        None,
+        &[public],
+        &kluis::progress::Silent,
+    )
+    .unwrap();
     assert!(report.ok(), "{report:?}");
     // The old vector stays unsigned, and fine.
     assert_eq!(

@@ -208,7 +208,9 @@ fn a_bad_signature_inside_an_archive_is_named() {
         }
         other => panic!("{other:?}"),
     }
-    let report = kluis::read::verify::run_with_keys(&bad, Some(&ids), None, &keys).unwrap();
+    let report =
+        kluis::read::verify::run_with_keys(&bad, Some(&ids), None, &keys, &kluis::progress::Silent)
+            .unwrap();
     assert!(!report.ok());
     let archive = &report.archives[0];
     assert!(

@@ -1,5 +1,6 @@
 //! Ctrl-C is not a crash (issue 17): SIGINT and SIGTERM sent to `archive`,
-//! `restore`, `destroy` and the purge at their test pause points. Each must
+//! `restore` (and `--salvage`), `destroy`, the purge, `repair`, `verify`
+//! and `rekey` at their test pause points. Each must
 //! stop at its next safe point with the documented exit code (130, 143) and
 //! one `interrupted:` line, leave no temporary file on any medium or in the
 //! restore folder, remove nothing complete, and let the next run (or
@@ -385,4 +386,240 @@ fn leftovers_are_cleaned_by_the_next_run_only_if_ours() {
     for t in theirs {
         assert!(m.join(t).exists(), "{t} was removed");
     }
+}
+
+/// A restore killed outright (SIGKILL, inside a file) cannot remove its
+/// temporary files; the next restore into that folder (`--resume`, plain
+/// while nothing complete is in the way, or `--force`) removes them, saying
+/// so in one line, and nothing that is not its own; every file then
+/// matches.
+#[test]
+fn restore_killed_leaves_a_temporary_file_the_next_one_removes() {
+    let (env, key) = Env::ready();
+    source(&env, 20);
+    let archive = env.archived(2019, "src");
+    let want: BTreeMap<PathBuf, Vec<u8>> = files(&env.p("src"))
+        .into_iter()
+        .map(|(p, b)| (Path::new("records").join(p), b))
+        .collect();
+    let out = env.p("out");
+    for (extra, point) in [
+        (&["--resume"][..], "restore-writing-10"),
+        (&[], "restore-writing-1"),
+        (&["--force"], "restore-writing-10"),
+    ] {
+        let _ = fs::remove_dir_all(&out);
+        let ended = env.run_killed(restore_cmd(&env, &key, &archive, &[]), Kill::AtPause(point));
+        assert!(ended.killed, "{ended}");
+        // The file being written, and those written whose check had not
+        // renamed them into place yet.
+        let left = temps_below(&out);
+        assert!(!left.is_empty(), "{point}: no temporary file left");
+        let folder = left[0].parent().unwrap();
+        // Not the temporary file of a record restored there: kept.
+        let foreign = [
+            folder.join(".notes.tmp-mine"),
+            folder.join(".not-a-record.pdf.tmp-0a1b2c3d"),
+            out.join(".INV-00000.pdf.tmp-0a1b2c3d"),
+        ];
+        for f in &foreign {
+            fs::write(f, b"not kluis's").unwrap();
+        }
+        let run = restore_cmd(&env, &key, &archive, extra).run();
+        let lines: Vec<&str> = run
+            .ok()
+            .stderr
+            .lines()
+            .filter(|l| l.contains("left by an interrupted restore"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{extra:?}: one line{run}");
+        let removed = format!("removed {} temporary file", left.len());
+        assert!(lines[0].contains(&removed), "{removed}{run}");
+        for l in &left {
+            assert!(!l.exists(), "{extra:?}: {} stayed", l.display());
+        }
+        for f in &foreign {
+            assert!(f.exists(), "{extra:?}: {} was removed", f.display());
+            fs::remove_file(f).unwrap();
+        }
+        assert_eq!(temps_below(&out), Vec::<PathBuf>::new(), "{extra:?}");
+        assert!(files(&out) == want, "{extra:?}: other content restored");
+    }
+}
+
+/// `repair` interrupted while it scans for damage, rebuilds, writes the
+/// repaired copy, or just before putting it in place: the damaged archive
+/// stays as it was, no temporary file is left, one line says so; the next
+/// `repair` finishes.
+#[test]
+fn repair_interrupted_leaves_the_archive_as_it_was() {
+    let (env, key) = Env::ready();
+    source(&env, 5);
+    let archive = env.archived(2019, "src");
+    let good = fs::read(&archive).unwrap();
+    let mut bad = good.clone();
+    bad[8192..12288].fill(0);
+    let points = [
+        "repair-scan-2",
+        "repair-rebuild-100",
+        "repair-write-200",
+        "repair-before-rename",
+    ];
+    for (i, point) in points.iter().enumerate() {
+        fs::write(&archive, &bad).unwrap();
+        let sig = Sig::alternate(i);
+        let ended = interrupt(&env, env.kluis().arg("repair").arg(&archive), point, sig);
+        assert_interrupted(&ended, sig, "nothing was repaired");
+        assert!(
+            fs::read(&archive).unwrap() == bad,
+            "{point}: archive changed"
+        );
+        assert_eq!(temp_names(&env.p(STICK)), Vec::<String>::new(), "{point}");
+    }
+    env.kluis()
+        .arg("repair")
+        .arg(env.p(STICK))
+        .run()
+        .ok()
+        .stdout_has("repaired 1 damaged");
+    assert!(fs::read(&archive).unwrap() == good);
+    env.full_verify_alone(&key, &archive);
+}
+
+/// `verify` with a key stops inside an archive (between records, and
+/// inside a record's content) and between the archives of a medium;
+/// nothing is changed, the catalog records no verification.
+#[test]
+fn verify_interrupted_inside_an_archive_and_between_archives() {
+    let (env, key) = Env::ready();
+    source(&env, 30);
+    let archive = env.archived(2019, "src");
+    fs::create_dir_all(env.p("src-2020")).unwrap();
+    fs::write(env.p("src-2020/a.txt"), "2020\n").unwrap();
+    env.archive(2020, &[STICK], &[], &["src-2020"]).ok();
+    let medium = contents(&env.p(STICK));
+    let catalog = env.catalog_bytes();
+    for (point, sig, says) in [
+        (
+            "verify-record-5",
+            Sig::Int,
+            "stopped inside 2019-financial.kluis",
+        ),
+        (
+            "verify-record-20",
+            Sig::Term,
+            "stopped inside 2019-financial.kluis",
+        ),
+    ] {
+        let ended = interrupt(&env, env.verify(&key, &archive), point, sig);
+        assert_interrupted(&ended, sig, says);
+        assert!(ended.stderr.contains("records checked"), "{ended}");
+    }
+    let ended = interrupt(
+        &env,
+        env.verify(&key, env.p(STICK)),
+        "verify-archive-2",
+        Sig::Int,
+    );
+    assert_interrupted(&ended, Sig::Int, "checked 1 of 2 archives");
+    assert!(contents(&env.p(STICK)) == medium, "the medium changed");
+    assert!(env.catalog_bytes() == catalog, "the catalog changed");
+    env.verify(&key, env.p(STICK)).run().ok();
+}
+
+/// `restore --salvage` of an archive cut short, interrupted (SIGINT,
+/// SIGTERM): only complete files, no temporary file; `--salvage --resume`
+/// finishes with what an uninterrupted salvage gives.
+#[test]
+fn salvage_interrupted_then_resumed() {
+    let (env, key) = Env::ready();
+    source(&env, 30);
+    let archive = env.archived(2019, "src");
+    let cut = env.damaged_copy(&archive, NEW, |b| b.truncate(b.len() - 3000));
+    let whole = restore_cmd(&env, &key, &cut, &["--salvage"]).run();
+    let out = env.p("out");
+    let want = files(&out);
+    assert!(want.len() > 20, "{whole}");
+    for (i, point) in ["salvage-record-3", "salvage-record-17"].iter().enumerate() {
+        fs::remove_dir_all(&out).unwrap();
+        let sig = Sig::alternate(i);
+        let cmd = restore_cmd(&env, &key, &cut, &["--salvage"]);
+        let ended = interrupt(&env, cmd, point, sig);
+        assert_interrupted(&ended, sig, "--salvage --resume");
+        assert_eq!(temps_below(&out), Vec::<PathBuf>::new(), "{point}");
+        let got = files(&out);
+        assert!(got.len() < want.len(), "{point}: nothing was left to do");
+        for (path, bytes) in &got {
+            assert_eq!(Some(bytes), want.get(path), "{point}: {}", path.display());
+        }
+        let resumed = restore_cmd(&env, &key, &cut, &["--salvage", "--resume"]).run();
+        assert_eq!(resumed.code, whole.code, "{resumed}");
+        assert!(
+            files(&out) == want,
+            "{point}: --resume did not finish{resumed}"
+        );
+        assert_eq!(temps_below(&out), Vec::<PathBuf>::new(), "{point}");
+    }
+}
+
+/// `rekey` interrupted while it writes the new copy: the archive stays as
+/// it was, no temporary file is left, one line says so; the next `rekey`
+/// finishes.
+#[test]
+fn rekey_interrupted_leaves_the_archive_as_it_was() {
+    let (env, key) = Env::ready();
+    source(&env, 5);
+    let archive = env.archived(2019, "src");
+    let before = fs::read(&archive).unwrap();
+    let rekey = || {
+        env.kluis()
+            .args(["rekey", "-i"])
+            .arg(&key.path)
+            .arg(env.p(STICK))
+    };
+    let ended = interrupt(&env, rekey(), "rekey-writing", Sig::Term);
+    assert_interrupted(&ended, Sig::Term, "rekeyed 0 of 1 archives");
+    assert!(fs::read(&archive).unwrap() == before, "the archive changed");
+    assert_eq!(temp_names(&env.p(STICK)), Vec::<String>::new());
+    rekey().run().ok();
+    assert!(fs::read(&archive).unwrap() != before, "not re-encrypted");
+    env.full_verify_alone(&key, &archive);
+}
+
+/// `share` interrupted between records (into a new archive, or a plain
+/// folder): nothing is shared, its folder is gone, the catalog records no
+/// share; run again, it shares.
+#[test]
+fn share_interrupted_shares_nothing() {
+    let (env, key) = Env::ready();
+    source(&env, 20);
+    let archive = env.archived(2019, "src");
+    let catalog = env.catalog_bytes();
+    let auditor = env.new_key("auditor.key");
+    let share = |how: &[&str]| {
+        env.kluis()
+            .args(["share", "-i"])
+            .arg(&key.path)
+            .arg(&archive)
+            .arg("--to")
+            .arg(env.p("shared"))
+            .args(how)
+            .args(["--reason", "audit"])
+    };
+    let recipient = ["--recipient", auditor.recipient.as_str()];
+    for (i, how) in [&recipient[..], &["--plain"]].into_iter().enumerate() {
+        let sig = Sig::alternate(i);
+        let ended = interrupt(&env, share(how), "share-record-10", sig);
+        assert_interrupted(&ended, sig, "nothing was shared");
+        assert!(
+            !env.p("shared").exists(),
+            "{how:?}: the share folder is left"
+        );
+        assert!(
+            env.catalog_bytes() == catalog,
+            "{how:?}: the catalog changed"
+        );
+    }
+    share(&recipient).run().ok();
+    assert!(env.catalog_bytes() != catalog, "the share is not recorded");
 }

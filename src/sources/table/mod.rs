@@ -28,13 +28,14 @@ use crate::error::{IoContext, Result};
 use crate::format::writer::Mtime;
 use crate::progress::Progress;
 
+pub(crate) use crate::util::hashing::{HashSink, Hashed};
 pub use columns::{SENSITIVE_PHRASES, SENSITIVE_WORD_STARTS, SENSITIVE_WORDS, looks_sensitive};
 pub(crate) use csv::{CsvRecords, RawRecord};
 pub use csv::{DELIMITERS, detect_delimiter, parse_delimiter};
 pub use dates::{DateFormat, Window, fiscal_year_of};
 pub use options::{ColumnRule, TableArg, TableConfig, TableOptions};
 pub use spec::{Counts, Filtered, Origin, TablePlan, TableReport, TableSpec};
-pub(crate) use stream::{BOM, HashSink, Hashed};
+pub(crate) use stream::BOM;
 
 /// The longest row accepted: a longer one is almost always a wrong delimiter
 /// or an unclosed quote, and refusing it keeps memory flat.

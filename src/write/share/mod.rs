@@ -22,7 +22,6 @@ use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::{Entry, Kind, hex, sha256sum_line};
@@ -35,6 +34,8 @@ use crate::keys::signing::{SIG_EXTENSION, SigningKey};
 use crate::keys::{self, Identities};
 use crate::progress::Progress;
 use crate::read::restore::Selection;
+use crate::util::hashing::Hashed;
+use crate::util::testpoint::pause_point_n;
 use crate::vault::Vault;
 use crate::vault::catalog::Share;
 use crate::vault::media::{atomic_write, hash_file, sync_dir, temp_name};
@@ -385,7 +386,8 @@ fn write_archive(
             }
             written_dirs.insert(d);
         }
-        for (p, column) in picks.iter().zip(columns) {
+        for (n, (p, column)) in picks.iter().zip(columns).enumerate() {
+            stop_point(progress, req, n)?;
             let reader = &mut readers[p.source];
             let e = &p.entry;
             match e.kind {
@@ -407,22 +409,9 @@ fn write_archive(
                         let member = e.display_path();
                         let jsonl = is_jsonl(&e.path);
                         let mut counter = Counter { len: 0 };
-                        let mut check = Sha256::new();
-                        {
-                            let mut content = Verified::new(
-                                reader.tar_from(e.data_offset).take(e.size),
-                                &mut check,
-                            );
-                            filter_rows(
-                                &mut content,
-                                &mut counter,
-                                jsonl,
-                                column,
-                                window,
-                                &member,
-                            )?;
-                        }
-                        if Some(<[u8; 32]>::from(check.finalize())) != e.sha256 {
+                        let mut content = Hashed::new(reader.tar_from(e.data_offset).take(e.size));
+                        filter_rows(&mut content, &mut counter, jsonl, column, window, &member)?;
+                        if Some(content.finish().1) != e.sha256 {
                             return Err(source_error(reader, e));
                         }
                         // Second pass, into the archive: the same bytes.
@@ -516,6 +505,21 @@ fn write_archive(
     result
 }
 
+/// A safe point before the `n`th record (from 0): stopped by the user, the
+/// share is abandoned (the caller removes its folder).
+pub(super) fn stop_point(progress: &dyn Progress, req: &Request, n: usize) -> Result<()> {
+    pause_point_n("share-record", n as u64 + 1);
+    if progress.interrupted() {
+        return Err(Error::Interrupted {
+            done: format!(
+                "nothing was shared: {} was removed, the archives are as they were",
+                req.to.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn reader_path_hint(path: &[u8]) -> &Path {
     Path::new(std::ffi::OsStr::new(
         std::str::from_utf8(path).unwrap_or("record"),
@@ -526,26 +530,6 @@ fn mtime(e: &Entry) -> Mtime {
     Mtime {
         secs: e.mtime,
         nsec: e.mtime_nsec,
-    }
-}
-
-/// Hashes what is read through it.
-struct Verified<'a, R> {
-    inner: R,
-    hasher: &'a mut Sha256,
-}
-
-impl<'a, R> Verified<'a, R> {
-    fn new(inner: R, hasher: &'a mut Sha256) -> Self {
-        Verified { inner, hasher }
-    }
-}
-
-impl<R: Read> Read for Verified<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
     }
 }
 

@@ -3,14 +3,13 @@
 //! (signed) `SHA256SUMS`.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::Path;
 
 use chrono::NaiveDate;
-use sha2::{Digest, Sha256};
 
 use super::rows::{filter_rows, is_jsonl};
-use super::{Pick, Report, Request, TableShare, Verified, mtime, source_error, write_sums};
+use super::{Pick, Report, Request, TableShare, mtime, source_error, write_sums};
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::{Kind, sha256sum_line};
 use crate::format::reader::ArchiveReader;
@@ -18,6 +17,7 @@ use crate::format::writer::Mtime;
 use crate::keys::signing::SigningKey;
 use crate::progress::Progress;
 use crate::read::restore::{Parents, safe_link, safe_target, write_file};
+use crate::util::hashing::Hashed;
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn write_plain(
@@ -48,7 +48,8 @@ pub(super) fn write_plain(
     let mut parents = Parents::default();
     let mut sums = Vec::new();
     let mut buf = vec![0u8; 256 << 10];
-    for (p, column) in picks.iter().zip(columns) {
+    for (n, (p, column)) in picks.iter().zip(columns).enumerate() {
+        super::stop_point(progress, req, n)?;
         let reader = &mut readers[p.source];
         let e = &p.entry;
         let dest = safe_target(&target, &p.path).expect("checked above");
@@ -74,23 +75,17 @@ pub(super) fn write_plain(
                 let hash = match column {
                     Some(column) => {
                         let member = e.display_path();
-                        let mut check = Sha256::new();
-                        let mut out = HashFile::create(&dest)?;
-                        let (kept, left) = {
-                            let mut content = Verified::new(
-                                reader.tar_from(e.data_offset).take(e.size),
-                                &mut check,
-                            );
-                            filter_rows(
-                                &mut content,
-                                &mut out,
-                                is_jsonl(&e.path),
-                                column,
-                                window,
-                                &member,
-                            )?
-                        };
-                        if Some(<[u8; 32]>::from(check.finalize())) != e.sha256 {
+                        let mut out = Hashed::new(create_new(&dest)?);
+                        let mut content = Hashed::new(reader.tar_from(e.data_offset).take(e.size));
+                        let (kept, left) = filter_rows(
+                            &mut content,
+                            &mut out,
+                            is_jsonl(&e.path),
+                            column,
+                            window,
+                            &member,
+                        )?;
+                        if Some(content.finish().1) != e.sha256 {
                             return Err(source_error(reader, e));
                         }
                         report.tables.push(TableShare {
@@ -98,8 +93,10 @@ pub(super) fn write_plain(
                             rows: kept,
                             rows_left_out: left,
                         });
-                        report.bytes += out.len;
-                        out.finish(&dest, mtime(e), e.mode)?
+                        let (file, (len, hash)) = out.into_parts();
+                        report.bytes += len;
+                        set_mode_and_time(&file, &dest, mtime(e), e.mode)?;
+                        hash
                     }
                     None => {
                         let mut content = reader.tar_from(e.data_offset).take(e.size);
@@ -131,45 +128,18 @@ pub(super) fn write_plain(
     Ok(())
 }
 
-/// A new file that hashes what is written to it.
-struct HashFile {
-    file: File,
-    hasher: Sha256,
-    len: u64,
+/// Creates `path`, which must not exist yet.
+fn create_new(path: &Path) -> Result<File> {
+    File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .at(path)
 }
 
-impl HashFile {
-    fn create(path: &Path) -> Result<Self> {
-        let file = File::options()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .at(path)?;
-        Ok(HashFile {
-            file,
-            hasher: Sha256::new(),
-            len: 0,
-        })
-    }
-
-    fn finish(self, path: &Path, mtime: Mtime, mode: u32) -> Result<[u8; 32]> {
-        use std::os::unix::fs::PermissionsExt;
-        self.file
-            .set_permissions(fs::Permissions::from_mode(mode & 0o1777))
-            .at(path)?;
-        self.file.set_modified(mtime.to_system()).at(path)?;
-        Ok(self.hasher.finalize().into())
-    }
-}
-
-impl Write for HashFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
-    }
+fn set_mode_and_time(file: &File, path: &Path, mtime: Mtime, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(mode & 0o1777))
+        .at(path)?;
+    file.set_modified(mtime.to_system()).at(path)
 }
