@@ -7,6 +7,7 @@ mod keys;
 mod lifecycle;
 mod manual;
 mod progress;
+mod read;
 mod repair;
 mod share;
 mod signals;
@@ -126,16 +127,16 @@ pub enum Command {
     /// Archive a fiscal year's records onto one or more media.
     Archive(commands::ArchiveArgs),
     /// Check archives or media: quickly without a key, fully with one.
-    Verify(commands::VerifyArgs),
+    Verify(read::VerifyArgs),
     /// List the records in an archive (reads its index, not the whole archive).
     ///
     /// One name per line, escaped as GNU `ls -b` and `sha256sum` do, so that
     /// every line is one record: a backslash as `\\`, a newline as `\n`, a
     /// tab as `\t`, other control characters and bytes that are not UTF-8 as
     /// `\ooo` (octal). Folders end with `/`. `--json` gives names exactly.
-    List(commands::ListArgs),
+    List(read::ListArgs),
     /// Restore all records, or those matching patterns.
-    Restore(commands::RestoreArgs),
+    Restore(read::RestoreArgs),
     /// Show every archive: copies, last verification, retention end, state.
     Status(lifecycle::StatusArgs),
     /// List what needs action today (exit 1 if anything): for cron.
@@ -294,9 +295,9 @@ pub fn main() -> ExitCode {
         Command::Key(cmd) => commands::key(quiet, cmd),
         Command::Init(args) => commands::init(cli.vault.as_deref(), quiet, args),
         Command::Archive(args) => commands::archive(cli.vault.as_deref(), quiet, args),
-        Command::Verify(args) => commands::verify(cli.vault.as_deref(), quiet, args),
-        Command::List(args) => commands::list(args),
-        Command::Restore(args) => commands::restore(quiet, args),
+        Command::Verify(args) => read::verify(cli.vault.as_deref(), quiet, args),
+        Command::List(args) => read::list(args),
+        Command::Restore(args) => read::restore(quiet, args),
         Command::Status(args) => lifecycle::status(cli.vault.as_deref(), args),
         Command::Due(args) => lifecycle::due(cli.vault.as_deref(), args),
         Command::Remind(args) => lifecycle::remind(cli.vault.as_deref(), quiet, args),

@@ -2,10 +2,10 @@
 //! patterns, each checked against its SHA-256 as it is written, and never
 //! anything outside the target folder.
 //!
-//! Over 800 lines only with its tests (the code is about 700): path safety,
-//! writing a checked file and the selection are one concept, restoring.
+//! Over 800 lines only with its tests (the code is about 790): path
+//! safety, writing and checking a file, resuming and the selection are one
+//! concept, restoring; its temporary files are `leftovers`.
 
-use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -22,11 +22,11 @@ use crate::format::{RECORDS_PREFIX, TABLES_PREFIX};
 use crate::keys::Identities;
 use crate::progress::Progress;
 use crate::util::testpoint::{pause_point, pause_point_n};
-use crate::vault::media::{is_own_temp_name, temp_name};
 
+pub(crate) use super::leftovers::StaleTemps;
+use super::leftovers::restore_temp;
 pub use super::select::Selection;
-use super::select::{Lookup, fallback_note, through_index};
-use crate::format::pathindex::PATHS_MEMBER;
+use super::select::from_index;
 
 /// What a restore does about a record whose name is already taken in the
 /// target folder.
@@ -198,7 +198,7 @@ pub fn run(req: &Request, progress: &dyn Progress) -> Result<Report> {
     let (indexed, index_note) = if selection.is_all() {
         (None, None)
     } else {
-        from_index(&mut index, selection)
+        from_index(&mut index, selection, COLLECT_LIMIT)
     };
     let mut total = 0u64;
     let mut selected = 0u64;
@@ -326,64 +326,6 @@ pub fn run(req: &Request, progress: &dyn Progress) -> Result<Report> {
         });
     }
     Ok(out.report)
-}
-
-/// The selected records through the path index, in tar order, each
-/// checked against its member's headers; `None` to read the manifest
-/// instead (no index, more records than are held in memory, or an index
-/// that cannot be used, with a note saying why).
-fn from_index(
-    reader: &mut ArchiveReader,
-    selection: &Selection,
-) -> (Option<Vec<Entry>>, Option<String>) {
-    let mut list = Vec::new();
-    let mut too_many = false;
-    let lookup = through_index(reader, selection, &mut |entry| {
-        if list.len() == COLLECT_LIMIT {
-            too_many = true;
-            return false;
-        }
-        list.push(entry);
-        true
-    });
-    match lookup {
-        Lookup::Done if !too_many => {}
-        Lookup::Done | Lookup::NoIndex => return (None, None),
-        Lookup::Unusable(e) => return (None, Some(fallback_note(&e))),
-    }
-    // In tar order: the frames are then read once each, in order.
-    list.sort_by_key(|e| e.offset);
-    for entry in &list {
-        if let Err(why) = is_member_at(reader, entry) {
-            let e = Error::Damaged {
-                path: reader.path().into(),
-                detail: format!("{PATHS_MEMBER}: {why}"),
-            };
-            return (None, Some(fallback_note(&e)));
-        }
-    }
-    (Some(list), None)
-}
-
-/// Whether the member at `entry.offset` is the record the entry describes
-/// (a path index entry is trusted no further than this and the SHA-256).
-fn is_member_at(reader: &mut ArchiveReader, entry: &Entry) -> std::result::Result<(), String> {
-    let (path, header, data) = reader.member_at(entry.offset).map_err(|e| e.to_string())?;
-    let kind = match header.entry_type() {
-        tar::EntryType::Regular => Some(Kind::File),
-        tar::EntryType::Directory => Some(Kind::Dir),
-        tar::EntryType::Symlink => Some(Kind::Symlink),
-        _ => None,
-    };
-    let size_ok = entry.kind != Kind::File || header.entry_size().ok() == Some(entry.size);
-    if path != entry.path || data != entry.data_offset || kind != Some(entry.kind) || !size_ok {
-        return Err(format!(
-            "its entry for {} does not match the member at tar offset {}",
-            entry.display_path(),
-            entry.offset
-        ));
-    }
-    Ok(())
 }
 
 /// The restore folder (of `restore` and `--salvage`), created if need be,
@@ -612,109 +554,6 @@ fn set_mode_and_time(file: &fs::File, mode: u32, mtime: Mtime) -> std::result::R
         .map_err(|e| e.to_string())?;
     file.set_modified(mtime.to_system())
         .map_err(|e| e.to_string())
-}
-
-/// The temporary name a file is restored under, in its folder: kluis's
-/// own `.NAME.tmp-XXXXXXXX`, NAME from [`temp_base`].
-fn restore_temp(dest: &Path) -> PathBuf {
-    dest.with_file_name(temp_name(&temp_base(dest)))
-}
-
-/// The NAME in the temporary name of `dest`: its own name, or a fixed one
-/// when that is long or not UTF-8 (which leaves room in the 255-byte
-/// limit).
-fn temp_base(dest: &Path) -> String {
-    dest.file_name()
-        .and_then(|n| n.to_str())
-        .filter(|n| n.len() <= 200)
-        .unwrap_or("kluis-restore")
-        .to_owned()
-}
-
-/// Temporary files that a restore killed outright (`kill -9`, a power
-/// cut: it had no chance to remove them) left in the folders this restore
-/// writes into. Only kluis's own naming for a record this restore writes
-/// in that folder (`.NAME.tmp-XXXXXXXX`, see [`restore_temp`]), and only
-/// regular files in real folders (not reached through a symlink): nothing
-/// else is ever removed.
-#[derive(Default)]
-pub(crate) struct StaleTemps {
-    /// Folders looked into, and the last one.
-    seen: HashSet<PathBuf>,
-    last: PathBuf,
-    /// Leftovers found, by the record they were for (`folder/NAME`).
-    found: HashMap<PathBuf, Vec<PathBuf>>,
-    /// Those of records this restore writes.
-    claimed: Vec<PathBuf>,
-    removed: Vec<String>,
-}
-
-impl StaleTemps {
-    /// Notes a file record restored to `dest`: looks into its folder the
-    /// first time, and claims the leftovers of its name there.
-    pub(crate) fn record(&mut self, dest: &Path) {
-        let Some(folder) = dest.parent() else {
-            return;
-        };
-        if folder != self.last {
-            self.last = folder.to_path_buf();
-            if self.seen.insert(folder.to_path_buf()) {
-                self.look(folder);
-            }
-        }
-        if !self.found.is_empty()
-            && let Some(temps) = self.found.remove(&dest.with_file_name(temp_base(dest)))
-        {
-            self.claimed.extend(temps);
-        }
-    }
-
-    fn look(&mut self, folder: &Path) {
-        // The restore folder is canonical: a path below it canonicalises
-        // to itself unless a symlink is on the way.
-        if folder.canonicalize().ok().as_deref() != Some(folder) {
-            return;
-        }
-        let Ok(list) = fs::read_dir(folder) else {
-            return;
-        };
-        for e in list.flatten() {
-            let name = e.file_name();
-            let Some(name) = name.to_str().filter(|n| is_own_temp_name(n)) else {
-                continue;
-            };
-            if !e.file_type().is_ok_and(|t| t.is_file()) {
-                continue;
-            }
-            // `.` NAME `.tmp-` 8 hex digits.
-            let base = &name[1..name.len() - ".tmp-".len() - 8];
-            self.found
-                .entry(folder.join(base))
-                .or_default()
-                .push(e.path());
-        }
-    }
-
-    /// Removes the leftovers claimed so far.
-    pub(crate) fn remove(&mut self) {
-        for path in self.claimed.drain(..) {
-            if fs::remove_file(&path).is_ok() {
-                self.removed.push(path.display().to_string());
-            }
-        }
-    }
-
-    /// Says in one note which were removed, if any.
-    pub(crate) fn note(&self, progress: &dyn Progress) {
-        if !self.removed.is_empty() {
-            progress.note(&format!(
-                "removed {} temporary file{} left by an interrupted restore ({})",
-                self.removed.len(),
-                if self.removed.len() == 1 { "" } else { "s" },
-                self.removed.join(", ")
-            ));
-        }
-    }
 }
 
 /// Restores one file, the `nth` of this restore: the restoring thread

@@ -5,8 +5,8 @@
 
 use crate::error::{Error, Result};
 use crate::format::RECORDS_PREFIX;
-use crate::format::manifest::Entry;
-use crate::format::pathindex::{PathIndex, PathRange, normalise};
+use crate::format::manifest::{Entry, Kind};
+use crate::format::pathindex::{PATHS_MEMBER, PathIndex, PathRange, normalise};
 use crate::format::reader::{ArchiveReader, ManifestLines};
 
 /// Which records a command is about: all, or those matching glob patterns.
@@ -193,6 +193,66 @@ pub fn fallback_note(e: &Error) -> String {
     format!(
         "the path index could not be used, so the records were looked up in the manifest: {e}; `kluis verify -i` checks the whole archive"
     )
+}
+
+/// The selected records through the path index (at most `limit`), in
+/// tar order, each
+/// checked against its member's headers; `None` to read the manifest
+/// instead (no index, more records than are held in memory, or an index
+/// that cannot be used, with a note saying why).
+pub(crate) fn from_index(
+    reader: &mut ArchiveReader,
+    selection: &Selection,
+    limit: usize,
+) -> (Option<Vec<Entry>>, Option<String>) {
+    let mut list = Vec::new();
+    let mut too_many = false;
+    let lookup = through_index(reader, selection, &mut |entry| {
+        if list.len() == limit {
+            too_many = true;
+            return false;
+        }
+        list.push(entry);
+        true
+    });
+    match lookup {
+        Lookup::Done if !too_many => {}
+        Lookup::Done | Lookup::NoIndex => return (None, None),
+        Lookup::Unusable(e) => return (None, Some(fallback_note(&e))),
+    }
+    // In tar order: the frames are then read once each, in order.
+    list.sort_by_key(|e| e.offset);
+    for entry in &list {
+        if let Err(why) = is_member_at(reader, entry) {
+            let e = Error::Damaged {
+                path: reader.path().into(),
+                detail: format!("{PATHS_MEMBER}: {why}"),
+            };
+            return (None, Some(fallback_note(&e)));
+        }
+    }
+    (Some(list), None)
+}
+
+/// Whether the member at `entry.offset` is the record the entry describes
+/// (a path index entry is trusted no further than this and the SHA-256).
+fn is_member_at(reader: &mut ArchiveReader, entry: &Entry) -> std::result::Result<(), String> {
+    let (path, header, data) = reader.member_at(entry.offset).map_err(|e| e.to_string())?;
+    let kind = match header.entry_type() {
+        tar::EntryType::Regular => Some(Kind::File),
+        tar::EntryType::Directory => Some(Kind::Dir),
+        tar::EntryType::Symlink => Some(Kind::Symlink),
+        _ => None,
+    };
+    let size_ok = entry.kind != Kind::File || header.entry_size().ok() == Some(entry.size);
+    if path != entry.path || data != entry.data_offset || kind != Some(entry.kind) || !size_ok {
+        return Err(format!(
+            "its entry for {} does not match the member at tar offset {}",
+            entry.display_path(),
+            entry.offset
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

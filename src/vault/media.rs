@@ -1,6 +1,10 @@
 //! Media: labelled folders (a mounted stick or disk) holding archives, a
 //! `README.txt`, a `SHA256SUMS` and a cleartext index. Owns atomic writes,
 //! fsync, dropping cached pages and the read-back check.
+//!
+//! Over 800 lines only with its tests (the code is about 720): a medium's
+//! folder, index, checksums, lock and leftovers are kept consistent by the
+//! same few functions.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
