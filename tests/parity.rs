@@ -454,9 +454,9 @@ fn parity_beyond_the_memory_budget_is_made_in_more_passes_and_repairs() {
         "the parity must exceed the budget: {written}"
     );
 
-    // Each pass's blocks went out as their own volume before the next pass
-    // made more: no volume holds more than the budget's worth, together
-    // they are exponents 0.., and the medium index lists each one.
+    // Each budget's worth of blocks went out as its own volume before more
+    // were made: no volume holds more than that, together they are
+    // exponents 0.., and the medium index lists each one.
     for medium in ["stick-a", "stick-b"] {
         let mut volumes: Vec<(u64, u64)> = visible_names(&env.p(medium))
             .iter()

@@ -5,7 +5,7 @@
 //! recovery block's exponent, into the recovery blocks held in memory
 //! ([`Accumulator`]). The same accumulator makes further blocks in more
 //! passes over a written file when they did not fit in the memory budget,
-//! each pass's blocks written out before the next ([`complete`]).
+//! each budget's worth written out before more are made ([`complete`]).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -357,34 +357,23 @@ pub fn slice_check(slice: &[u8], size: usize) -> SliceCheck {
     }
 }
 
-/// Builds the blocks of `exponents` from a written file in passes of at
-/// most `budget` bytes of blocks, handing each pass's blocks to `each`
-/// before the next pass makes more: one pass's blocks are all it holds.
-pub fn blocks_from_file(
-    path: &Path,
-    slice_size: u64,
-    exponents: &[u32],
-    budget: u64,
-    each: &mut dyn FnMut(Vec<Recovery>) -> Result<()>,
-) -> Result<()> {
-    for exps in exponents.chunks(per_pass(budget, slice_size)) {
-        let mut file = File::open(path).at(path)?;
-        let mut acc = Accumulator::new(slice_size as usize, exps.to_vec());
-        loop {
-            let mut slice = vec![0u8; slice_size as usize];
-            let n = read_full(&mut file, &mut slice).at(path)?;
-            if n == 0 {
-                break;
-            }
-            slice.truncate(n);
-            acc.push(slice);
-            if n < slice_size as usize {
-                break;
-            }
+/// Builds the blocks of `exponents` in one pass over a written file.
+pub fn blocks_from_file(path: &Path, slice_size: u64, exponents: &[u32]) -> Result<Vec<Recovery>> {
+    let mut file = File::open(path).at(path)?;
+    let mut acc = Accumulator::new(slice_size as usize, exponents.to_vec());
+    loop {
+        let mut slice = vec![0u8; slice_size as usize];
+        let n = read_full(&mut file, &mut slice).at(path)?;
+        if n == 0 {
+            break;
         }
-        each(acc.finish())?;
+        slice.truncate(n);
+        acc.push(slice);
+        if n < slice_size as usize {
+            break;
+        }
     }
-    Ok(())
+    Ok(acc.finish())
 }
 
 /// Recovery blocks that fit in `budget` bytes (at least one).
@@ -393,13 +382,14 @@ pub fn per_pass(budget: u64, slice_size: u64) -> usize {
 }
 
 /// Brings a created set to `need` blocks and hands them to `emit` in
-/// batches, each written out (its volume file) and freed before the next
-/// is made, so that no more than the memory budget's worth of blocks is
-/// ever held: first the blocks made in the writing pass (those beyond
-/// `need` dropped; `first` is true: write the index too), then those that
-/// did not fit in memory or that a low estimate of the size left out, made
-/// in further passes over the written file. Returns the set's number of
-/// blocks.
+/// batches of at most the memory budget's worth, each written out (as one
+/// volume file) and freed before more are made, so that no more than the
+/// budget's worth of blocks is ever held. The blocks made in the writing
+/// pass (those beyond `need` dropped) start the first batch (`first` is
+/// true: write the index too); the missing ones (that did not fit in
+/// memory, or that a low estimate of the size left out) are made in
+/// further passes over the written file, filling the batch held before a
+/// new one is started. Returns the set's number of blocks.
 pub fn complete(
     created: Created,
     creator: &str,
@@ -408,20 +398,26 @@ pub fn complete(
     budget: u64,
     emit: &mut dyn FnMut(&RecoverySet, bool) -> Result<()>,
 ) -> Result<u32> {
-    let have = created.blocks.len() as u32;
     let mut set = RecoverySet::new(created, creator);
     set.blocks.truncate(need as usize);
-    emit(&set, true)?;
-    set.blocks = Vec::new();
-    if have < need {
-        let more: Vec<u32> = (have..need).collect();
-        blocks_from_file(written, set.slice_size, &more, budget, &mut |blocks| {
-            set.blocks = blocks;
-            let done = emit(&set, false);
+    let room = per_pass(budget, set.slice_size);
+    let mut next = set.blocks.len() as u32;
+    let mut first = true;
+    while next < need {
+        let space = room.saturating_sub(set.blocks.len()) as u32;
+        if space == 0 {
+            emit(&set, first)?;
+            first = false;
             set.blocks = Vec::new();
-            done
-        })?;
+            continue;
+        }
+        let count = space.min(need - next);
+        let exps: Vec<u32> = (next..next + count).collect();
+        let made = blocks_from_file(written, set.slice_size, &exps)?;
+        set.blocks.extend(made);
+        next += count;
     }
+    emit(&set, first)?;
     Ok(need)
 }
 
@@ -487,6 +483,16 @@ mod tests {
             ]
         );
         for (got, want) in blocks.iter().zip(reference(10)) {
+            assert_eq!(got.exponent, want.exponent);
+            assert!(got.data == want.data, "block {}", got.exponent);
+        }
+    }
+
+    #[test]
+    fn blocks_of_further_passes_join_a_batch_with_room() {
+        let (seen, blocks) = batches(1, 5);
+        assert_eq!(seen, vec![(true, vec![0, 1, 2]), (false, vec![3, 4])]);
+        for (got, want) in blocks.iter().zip(reference(5)) {
             assert_eq!(got.exponent, want.exponent);
             assert!(got.data == want.data, "block {}", got.exponent);
         }

@@ -8,9 +8,8 @@
 //! Files, for an archive `2019-financial.kluis`: `2019-financial.kluis.par2`
 //! (main, file description, slice checksums and creator packets) and
 //! `2019-financial.kluis.volFFF+NNN.par2` (NNN recovery slices from
-//! exponent FFF, then the same critical packets again): one volume from
-//! the writing pass, and one more per further pass when the parity did not
-//! fit in the memory budget.
+//! exponent FFF, then the same critical packets again): one volume, or one
+//! per memory budget's worth when the parity does not fit in it.
 
 pub mod create;
 pub mod gf16;

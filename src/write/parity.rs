@@ -1,7 +1,7 @@
 //! Parity in the archive's writing pass: the first copy's output also feeds
 //! a PAR2 creator ([`Output`]); once the copies are read back, the recovery
 //! set is completed (blocks that did not fit in memory made in more passes
-//! over the written copy, each pass's volume written before the next) and
+//! over the written copy, each budget's worth written out before more) and
 //! its files are written and read back on every medium ([`finish`]), to be
 //! renamed into place with the archive.
 
