@@ -454,6 +454,31 @@ fn parity_beyond_the_memory_budget_is_made_in_more_passes_and_repairs() {
         "the parity must exceed the budget: {written}"
     );
 
+    // Each budget's worth of blocks went out as its own volume before more
+    // were made: no volume holds more than that, together they are
+    // exponents 0.., and the medium index lists each one.
+    for medium in ["stick-a", "stick-b"] {
+        let mut volumes: Vec<(u64, u64)> = visible_names(&env.p(medium))
+            .iter()
+            .filter_map(|n| {
+                let rest = n.strip_prefix("2019-financial.kluis.vol")?;
+                let (first, count) = rest.strip_suffix(".par2")?.split_once('+')?;
+                Some((first.parse().unwrap(), count.parse().unwrap()))
+            })
+            .collect();
+        volumes.sort();
+        assert_eq!(volumes.len() as u64, blocks.div_ceil(fit), "{volumes:?}");
+        let mut next = 0;
+        for &(first, count) in &volumes {
+            assert!(first == next && count <= fit, "{volumes:?}");
+            next += count;
+        }
+        assert_eq!(next, blocks);
+        let sums = env.medium_sums(medium);
+        assert_eq!(sums.matches(".vol").count(), volumes.len(), "{sums}");
+        assert!(stock(&env.p(medium), "verify", "2019-financial.kluis"));
+    }
+
     // More damaged slices than one pass's blocks: the later pass's blocks
     // are needed.
     let archive = env.p("stick-a/2019-financial.kluis");

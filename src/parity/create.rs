@@ -4,7 +4,8 @@
 //! accumulating thread adds each slice, times its constant raised to each
 //! recovery block's exponent, into the recovery blocks held in memory
 //! ([`Accumulator`]). The same accumulator makes further blocks in more
-//! passes over a written file when they did not fit in the memory budget.
+//! passes over a written file when they did not fit in the memory budget,
+//! each budget's worth written out before more are made ([`complete`]).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -18,7 +19,7 @@ use md5::{Digest, Md5};
 use super::gf16;
 use super::kernel::{Kernel, Multiplier};
 use super::packets::{FileDescription, Md5Hash, SliceCheck};
-use super::{Recovery, Settings};
+use super::{Recovery, RecoverySet, Settings};
 use crate::error::{Error, IoContext, Result};
 use crate::util::io::read_full;
 
@@ -356,47 +357,151 @@ pub fn slice_check(slice: &[u8], size: usize) -> SliceCheck {
     }
 }
 
-/// Builds the blocks of `exponents` from a written file, in as many passes
-/// as the memory budget needs.
-pub fn blocks_from_file(
-    path: &Path,
-    slice_size: u64,
-    exponents: &[u32],
-    budget: u64,
-) -> Result<Vec<Recovery>> {
-    let per_pass = ((budget / slice_size.max(1)) as usize).max(1);
-    let mut out = Vec::new();
-    for exps in exponents.chunks(per_pass) {
-        let mut file = File::open(path).at(path)?;
-        let mut acc = Accumulator::new(slice_size as usize, exps.to_vec());
-        loop {
-            let mut slice = vec![0u8; slice_size as usize];
-            let n = read_full(&mut file, &mut slice).at(path)?;
-            if n == 0 {
-                break;
-            }
-            slice.truncate(n);
-            acc.push(slice);
-            if n < slice_size as usize {
-                break;
-            }
+/// Builds the blocks of `exponents` in one pass over a written file.
+pub fn blocks_from_file(path: &Path, slice_size: u64, exponents: &[u32]) -> Result<Vec<Recovery>> {
+    let mut file = File::open(path).at(path)?;
+    let mut acc = Accumulator::new(slice_size as usize, exponents.to_vec());
+    loop {
+        let mut slice = vec![0u8; slice_size as usize];
+        let n = read_full(&mut file, &mut slice).at(path)?;
+        if n == 0 {
+            break;
         }
-        out.extend(acc.finish());
+        slice.truncate(n);
+        acc.push(slice);
+        if n < slice_size as usize {
+            break;
+        }
     }
-    Ok(out)
+    Ok(acc.finish())
 }
 
-/// Brings a created set to `need` blocks: drops those beyond it, or makes
-/// the missing ones (that did not fit in memory, or that a low estimate of
-/// the size left out) in further passes over the written file.
-pub fn complete(created: &mut Created, need: u32, written: &Path, budget: u64) -> Result<()> {
-    let have = created.blocks.len() as u32;
-    if have > need {
-        created.blocks.truncate(need as usize);
-    } else if have < need {
-        let more: Vec<u32> = (have..need).collect();
-        let made = blocks_from_file(written, created.slice_size, &more, budget)?;
-        created.blocks.extend(made);
+/// Recovery blocks that fit in `budget` bytes (at least one).
+pub fn per_pass(budget: u64, slice_size: u64) -> usize {
+    ((budget / slice_size.max(1)) as usize).max(1)
+}
+
+/// Brings a created set to `need` blocks and hands them to `emit` in
+/// batches of at most the memory budget's worth, each written out (as one
+/// volume file) and freed before more are made, so that no more than the
+/// budget's worth of blocks is ever held. The blocks made in the writing
+/// pass (those beyond `need` dropped) start the first batch (`first` is
+/// true: write the index too); the missing ones (that did not fit in
+/// memory, or that a low estimate of the size left out) are made in
+/// further passes over the written file, filling the batch held before a
+/// new one is started. Returns the set's number of blocks.
+pub fn complete(
+    created: Created,
+    creator: &str,
+    need: u32,
+    written: &Path,
+    budget: u64,
+    emit: &mut dyn FnMut(&RecoverySet, bool) -> Result<()>,
+) -> Result<u32> {
+    let mut set = RecoverySet::new(created, creator);
+    set.blocks.truncate(need as usize);
+    let room = per_pass(budget, set.slice_size);
+    let mut next = set.blocks.len() as u32;
+    let mut first = true;
+    while next < need {
+        let space = room.saturating_sub(set.blocks.len()) as u32;
+        if space == 0 {
+            emit(&set, first)?;
+            first = false;
+            set.blocks = Vec::new();
+            continue;
+        }
+        let count = space.min(need - next);
+        let exps: Vec<u32> = (next..next + count).collect();
+        let made = blocks_from_file(written, set.slice_size, &exps)?;
+        set.blocks.extend(made);
+        next += count;
     }
-    Ok(())
+    emit(&set, first)?;
+    Ok(need)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file of 37 slices (the last short) with its set made by the
+    /// creator holding `first` blocks, completed to `need` under a budget
+    /// of 3 blocks: the batches handed out, as (first, exponents), and
+    /// every block's data by exponent.
+    fn batches(first: u32, need: u32) -> (Vec<(bool, Vec<u32>)>, Vec<Recovery>) {
+        const SLICE: u64 = 4096;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.kluis");
+        let data: Vec<u8> = (0..36 * SLICE as usize + 1000)
+            .map(|i| (i * 7 + i / 4096) as u8)
+            .collect();
+        std::fs::write(&path, &data).unwrap();
+        let mut creator = Creator::new("f.kluis", &Settings::default(), SLICE, first, None);
+        creator.write_all(&data).unwrap();
+        let created = creator.finish().unwrap();
+        let (mut seen, mut blocks) = (Vec::new(), Vec::new());
+        let total = complete(
+            created,
+            "test",
+            need,
+            &path,
+            3 * SLICE,
+            &mut |set, first| {
+                seen.push((first, set.blocks.iter().map(|b| b.exponent).collect()));
+                blocks.extend(set.blocks.iter().cloned());
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(total, need);
+        (seen, blocks)
+    }
+
+    /// The blocks of exponents 0..n made in one pass, for comparison.
+    fn reference(n: u32) -> Vec<Recovery> {
+        let data: Vec<u8> = (0..36 * 4096 + 1000)
+            .map(|i| (i * 7 + i / 4096) as u8)
+            .collect();
+        let mut acc = Accumulator::new(4096, (0..n).collect());
+        for slice in data.chunks(4096) {
+            acc.push(slice.to_vec());
+        }
+        acc.finish()
+    }
+
+    #[test]
+    fn no_more_than_the_budget_of_blocks_is_handed_out_at_once() {
+        let (seen, blocks) = batches(3, 10);
+        assert_eq!(
+            seen,
+            vec![
+                (true, vec![0, 1, 2]),
+                (false, vec![3, 4, 5]),
+                (false, vec![6, 7, 8]),
+                (false, vec![9]),
+            ]
+        );
+        for (got, want) in blocks.iter().zip(reference(10)) {
+            assert_eq!(got.exponent, want.exponent);
+            assert!(got.data == want.data, "block {}", got.exponent);
+        }
+    }
+
+    #[test]
+    fn blocks_of_further_passes_join_a_batch_with_room() {
+        let (seen, blocks) = batches(1, 5);
+        assert_eq!(seen, vec![(true, vec![0, 1, 2]), (false, vec![3, 4])]);
+        for (got, want) in blocks.iter().zip(reference(5)) {
+            assert_eq!(got.exponent, want.exponent);
+            assert!(got.data == want.data, "block {}", got.exponent);
+        }
+    }
+
+    #[test]
+    fn blocks_beyond_the_need_are_dropped_in_one_batch() {
+        let (seen, blocks) = batches(3, 2);
+        assert_eq!(seen, vec![(true, vec![0, 1])]);
+        assert_eq!(blocks.len(), 2);
+    }
 }

@@ -7,8 +7,9 @@
 //!
 //! Files, for an archive `2019-financial.kluis`: `2019-financial.kluis.par2`
 //! (main, file description, slice checksums and creator packets) and
-//! `2019-financial.kluis.vol000+NNN.par2` (the NNN recovery slices, then
-//! the same critical packets again).
+//! `2019-financial.kluis.volFFF+NNN.par2` (NNN recovery slices from
+//! exponent FFF, then the same critical packets again): one volume, or one
+//! per memory budget's worth when the parity does not fit in it.
 
 pub mod create;
 pub mod gf16;
@@ -112,7 +113,8 @@ pub fn files_in(dir: &Path, file: &str) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// A finished recovery set, ready to be written.
+/// A finished recovery set, ready to be written: its critical packets and
+/// the batch of recovery blocks being written (one volume's).
 pub struct RecoverySet {
     pub set_id: Md5Hash,
     main: Vec<u8>,
@@ -157,7 +159,7 @@ impl RecoverySet {
         self.critical(w)
     }
 
-    /// The volume: every recovery block, then the critical packets.
+    /// The volume: the batch's recovery blocks, then the critical packets.
     pub fn write_volume(&self, w: &mut dyn Write) -> io::Result<()> {
         for b in &self.blocks {
             let exp = b.exponent.to_le_bytes();
@@ -169,7 +171,8 @@ impl RecoverySet {
         self.critical(w)
     }
 
-    /// The files to write beside `file`, by name (volume empty: none).
+    /// The files to write beside `file`, by name: the index, then the
+    /// batch's volume (none for an empty batch).
     pub fn file_names(&self, file: &str) -> Vec<String> {
         let mut names = vec![index_name(file)];
         if !self.blocks.is_empty() {

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::hex;
 use crate::parity::create::{Creator, complete};
-use crate::parity::{RecoverySet, Settings, recovery_count, repair, slice_size_for};
+use crate::parity::{Settings, recovery_count, repair, slice_size_for};
 use crate::progress::Progress;
 use crate::util::io::read_full;
 use crate::util::testpoint::{pause_point, pause_point_n};
@@ -305,20 +305,30 @@ pub fn add_parity(path: &Path, settings: &Settings, progress: &dyn Progress) -> 
         }
         std::io::Write::write_all(&mut creator, &buf[..n]).at(path)?;
     }
-    let mut created = creator.finish()?;
-    complete(&mut created, blocks, path, settings.budget)?;
-    let set = RecoverySet::new(created, crate::TOOL_VERSION);
+    let created = creator.finish()?;
+    let slices = created.checks.len() as u64;
     let mut temps = Vec::new();
-    let staged = crate::vault::parity::stage(&medium, &name, &set, &mut temps).and_then(|s| {
-        crate::vault::parity::install(&medium, &s)?;
-        Ok(s)
-    });
-    if staged.is_err() {
+    let mut staged = Vec::new();
+    let done = complete(
+        created,
+        crate::TOOL_VERSION,
+        blocks,
+        path,
+        settings.budget,
+        &mut |set, first| {
+            staged.extend(crate::vault::parity::stage(
+                &medium, &name, set, first, &mut temps,
+            )?);
+            Ok(())
+        },
+    )
+    .and_then(|_| crate::vault::parity::install(&medium, &staged));
+    if let Err(e) = done {
         for t in &temps {
             let _ = fs::remove_file(t);
         }
+        return Err(e);
     }
-    let staged = staged?;
     // SHA256SUMS lists the parity files of an archive the index knows.
     if let Some(entry) = medium.index.archives.iter_mut().find(|a| a.file == name) {
         entry.parity = crate::vault::parity::indexed(&staged);
@@ -327,10 +337,10 @@ pub fn add_parity(path: &Path, settings: &Settings, progress: &dyn Progress) -> 
     Ok(Report {
         archive: path.into(),
         result: "parity-added",
-        slices: set.slices,
+        slices,
         damaged: 0,
-        recovery_blocks: set.blocks.len() as u64,
-        blocks_left: set.blocks.len() as u64,
+        recovery_blocks: blocks as u64,
+        blocks_left: blocks as u64,
         copied_from: None,
         cleaned,
     })

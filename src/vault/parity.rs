@@ -34,17 +34,22 @@ pub fn indexed(staged: &[Staged]) -> Vec<IndexedFile> {
         .collect()
 }
 
-/// Writes `set`'s files for `file` into the medium under temporary names,
-/// syncs them and reads each back; `temps` gets every temporary path as it
-/// is created, so that the caller can remove them on failure.
+/// Writes `set`'s files for `file` into the medium under temporary names
+/// (the index only with `index`, then the volume of the set's batch of
+/// blocks), syncs them and reads each back; `temps` gets every temporary
+/// path as it is created, so that the caller can remove them on failure.
 pub fn stage(
     medium: &Medium,
     file: &str,
     set: &RecoverySet,
+    index: bool,
     temps: &mut Vec<PathBuf>,
 ) -> Result<Vec<Staged>> {
     let mut out = Vec::new();
     for (i, name) in set.file_names(file).into_iter().enumerate() {
+        if i == 0 && !index {
+            continue;
+        }
         let (temp, handle) = medium.create_temp(&name)?;
         temps.push(temp.clone());
         let mut hasher = HashingWriter {

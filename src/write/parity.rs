@@ -1,8 +1,9 @@
 //! Parity in the archive's writing pass: the first copy's output also feeds
 //! a PAR2 creator ([`Output`]); once the copies are read back, the recovery
 //! set is completed (blocks that did not fit in memory made in more passes
-//! over the written copy), and its files are written and read back on
-//! every medium ([`finish`]), to be renamed into place with the archive.
+//! over the written copy, each budget's worth written out before more) and
+//! its files are written and read back on every medium ([`finish`]), to be
+//! renamed into place with the archive.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Result;
 use crate::parity::create::{Creator, complete};
-use crate::parity::{self, RecoverySet, Settings, recovery_count, slice_size_for};
+use crate::parity::{self, Settings, recovery_count, slice_size_for};
 use crate::progress::Progress;
 use crate::vault::media::{CopyWriter, Medium};
 use crate::vault::parity::{Staged as StagedFile, stage};
@@ -121,15 +122,23 @@ pub fn finish(
     temps: &mut Vec<PathBuf>,
 ) -> Result<Staged> {
     progress.phase("parity", 0);
-    let mut created = creator.finish()?;
-    let slices = created.checks.len() as u64;
+    let created = creator.finish()?;
+    let (slice_size, slices) = (created.slice_size, created.checks.len() as u64);
     let need = recovery_count(slices, settings.percent, settings.spare);
-    complete(&mut created, need, written, settings.budget)?;
-    let set = RecoverySet::new(created, crate::TOOL_VERSION);
-    let mut files = Vec::new();
-    for m in media {
-        files.push(stage(m, file, &set, temps)?);
-    }
+    let mut files: Vec<Vec<StagedFile>> = media.iter().map(|_| Vec::new()).collect();
+    let blocks = complete(
+        created,
+        crate::TOOL_VERSION,
+        need,
+        written,
+        settings.budget,
+        &mut |set, first| {
+            for (m, staged) in media.iter().zip(&mut files) {
+                staged.extend(stage(m, file, set, first, temps)?);
+            }
+            Ok(())
+        },
+    )?;
     let bytes = files
         .first()
         .map(|f| {
@@ -141,9 +150,9 @@ pub fn finish(
         .unwrap_or(0);
     Ok((
         Written {
-            slice_size: set.slice_size,
-            slices: set.slices,
-            blocks: set.blocks.len() as u32,
+            slice_size,
+            slices,
+            blocks,
             percent: settings.percent,
             bytes,
         },
