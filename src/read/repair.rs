@@ -14,10 +14,8 @@ use serde::Serialize;
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::hex;
-use crate::parity::create::{Creator, complete};
-use crate::parity::{RecoverySet, Settings, recovery_count, repair, slice_size_for};
+use crate::parity::{Settings, repair};
 use crate::progress::Progress;
-use crate::util::io::read_full;
 use crate::util::testpoint::{pause_point, pause_point_n};
 use crate::vault::catalog::{Catalog, CatalogArchive};
 use crate::vault::media::{self, Medium, hash_file, sync_dir};
@@ -283,42 +281,23 @@ pub fn add_parity(path: &Path, settings: &Settings, progress: &dyn Progress) -> 
             });
         }
     }
-    let len = fs::metadata(path).at(path)?.len();
-    let slice = slice_size_for(len);
-    let blocks = recovery_count(len.div_ceil(slice), settings.percent.max(1), settings.spare);
-    let fits = (settings.budget / slice).max(1) as u32;
-    let mut creator = Creator::new(&name, settings, slice, blocks.min(fits), None);
-    let mut file = fs::File::open(path).at(path)?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        if progress.interrupted() {
-            return Err(Error::Interrupted {
+    let (set, staged) = crate::vault::parity::stage_for(&medium, &name, path, settings, progress)
+        .map_err(|e| match e {
+            Error::Interrupted { .. } => Error::Interrupted {
                 done: format!(
                     "{}: no parity was added, nothing was written; `kluis repair --add-parity` again does it",
                     path.display()
                 ),
-            });
-        }
-        let n = read_full(&mut file, &mut buf).at(path)?;
-        if n == 0 {
-            break;
-        }
-        std::io::Write::write_all(&mut creator, &buf[..n]).at(path)?;
-    }
-    let mut created = creator.finish()?;
-    complete(&mut created, blocks, path, settings.budget)?;
-    let set = RecoverySet::new(created, crate::TOOL_VERSION);
-    let mut temps = Vec::new();
-    let staged = crate::vault::parity::stage(&medium, &name, &set, &mut temps).and_then(|s| {
-        crate::vault::parity::install(&medium, &s)?;
-        Ok(s)
-    });
-    if staged.is_err() {
-        for t in &temps {
-            let _ = fs::remove_file(t);
+            },
+            e => e,
+        })?;
+    let installed = crate::vault::parity::install(&medium, &staged);
+    if installed.is_err() {
+        for s in &staged {
+            let _ = fs::remove_file(&s.temp);
         }
     }
-    let staged = staged?;
+    installed?;
     // SHA256SUMS lists the parity files of an archive the index knows.
     if let Some(entry) = medium.index.archives.iter_mut().find(|a| a.file == name) {
         entry.parity = crate::vault::parity::indexed(&staged);

@@ -1,6 +1,8 @@
 //! An archive's parity files on a medium (`FILE.par2`, `FILE.volA+N.par2`):
 //! written under temporary names, synced and read back, then renamed into
-//! place beside the archive; found and removed with it.
+//! place beside the archive; found and removed with it. [`stage_for`]
+//! makes a set for an archive already on a medium (`repair --add-parity`,
+//! `rekey`).
 
 use std::fs;
 use std::io::{BufWriter, Write};
@@ -10,7 +12,10 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::hex;
-use crate::parity::{RecoverySet, files_in};
+use crate::parity::create::{Creator, complete};
+use crate::parity::{RecoverySet, Settings, files_in, recovery_count, slice_size_for};
+use crate::progress::Progress;
+use crate::util::io::read_full;
 use crate::vault::media::{IndexedFile, Medium, hash_file, sync_dir};
 
 /// A parity file written under a temporary name, read back and checked.
@@ -80,6 +85,53 @@ pub fn stage(
         });
     }
     Ok(out)
+}
+
+/// Makes a recovery set for the file at `source` (named `file` in the set
+/// and in the parity files' names: `source` may be a temporary name) with
+/// `settings` (at least 1%) and stages its files on `medium`. Nothing is
+/// left behind on failure. Stopped by the user while it reads `source`, it
+/// returns [`Error::Interrupted`] with an empty `done`, for the caller to
+/// fill in.
+pub fn stage_for(
+    medium: &Medium,
+    file: &str,
+    source: &Path,
+    settings: &Settings,
+    progress: &dyn Progress,
+) -> Result<(RecoverySet, Vec<Staged>)> {
+    let len = fs::metadata(source).at(source)?.len();
+    let slice = slice_size_for(len);
+    let blocks = recovery_count(len.div_ceil(slice), settings.percent.max(1), settings.spare);
+    let fits = (settings.budget / slice).max(1) as u32;
+    let mut creator = Creator::new(file, settings, slice, blocks.min(fits), None);
+    let mut input = fs::File::open(source).at(source)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        if progress.interrupted() {
+            return Err(Error::Interrupted {
+                done: String::new(),
+            });
+        }
+        let n = read_full(&mut input, &mut buf).at(source)?;
+        if n == 0 {
+            break;
+        }
+        creator.write_all(&buf[..n]).at(source)?;
+    }
+    let mut created = creator.finish()?;
+    complete(&mut created, blocks, source, settings.budget)?;
+    let set = RecoverySet::new(created, crate::TOOL_VERSION);
+    let mut temps = Vec::new();
+    match stage(medium, file, &set, &mut temps) {
+        Ok(staged) => Ok((set, staged)),
+        Err(e) => {
+            for t in &temps {
+                let _ = fs::remove_file(t);
+            }
+            Err(e)
+        }
+    }
 }
 
 /// Renames staged files into place (never replacing one).
