@@ -14,10 +14,8 @@ use serde::Serialize;
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::hex;
-use crate::parity::create::{Creator, complete};
-use crate::parity::{Settings, recovery_count, repair, slice_size_for};
+use crate::parity::{Settings, repair};
 use crate::progress::Progress;
-use crate::util::io::read_full;
 use crate::util::testpoint::{pause_point, pause_point_n};
 use crate::vault::catalog::{Catalog, CatalogArchive};
 use crate::vault::media::{self, Medium, hash_file, sync_dir};
@@ -283,52 +281,24 @@ pub fn add_parity(path: &Path, settings: &Settings, progress: &dyn Progress) -> 
             });
         }
     }
-    let len = fs::metadata(path).at(path)?.len();
-    let slice = slice_size_for(len);
-    let blocks = recovery_count(len.div_ceil(slice), settings.percent.max(1), settings.spare);
-    let fits = (settings.budget / slice).max(1) as u32;
-    let mut creator = Creator::new(&name, settings, slice, blocks.min(fits), None);
-    let mut file = fs::File::open(path).at(path)?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        if progress.interrupted() {
-            return Err(Error::Interrupted {
+    let (slices, blocks, staged) =
+        crate::vault::parity::stage_for(&medium, &name, path, settings, progress)
+        .map_err(|e| match e {
+            Error::Interrupted { .. } => Error::Interrupted {
                 done: format!(
                     "{}: no parity was added, nothing was written; `kluis repair --add-parity` again does it",
                     path.display()
                 ),
-            });
+            },
+            e => e,
+        })?;
+    let installed = crate::vault::parity::install(&medium, &staged);
+    if installed.is_err() {
+        for s in &staged {
+            let _ = fs::remove_file(&s.temp);
         }
-        let n = read_full(&mut file, &mut buf).at(path)?;
-        if n == 0 {
-            break;
-        }
-        std::io::Write::write_all(&mut creator, &buf[..n]).at(path)?;
     }
-    let created = creator.finish()?;
-    let slices = created.checks.len() as u64;
-    let mut temps = Vec::new();
-    let mut staged = Vec::new();
-    let done = complete(
-        created,
-        crate::TOOL_VERSION,
-        blocks,
-        path,
-        settings.budget,
-        &mut |set, first| {
-            staged.extend(crate::vault::parity::stage(
-                &medium, &name, set, first, &mut temps,
-            )?);
-            Ok(())
-        },
-    )
-    .and_then(|_| crate::vault::parity::install(&medium, &staged));
-    if let Err(e) = done {
-        for t in &temps {
-            let _ = fs::remove_file(t);
-        }
-        return Err(e);
-    }
+    installed?;
     // SHA256SUMS lists the parity files of an archive the index knows.
     if let Some(entry) = medium.index.archives.iter_mut().find(|a| a.file == name) {
         entry.parity = crate::vault::parity::indexed(&staged);

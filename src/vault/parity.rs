@@ -1,6 +1,8 @@
 //! An archive's parity files on a medium (`FILE.par2`, `FILE.volA+N.par2`):
 //! written under temporary names, synced and read back, then renamed into
-//! place beside the archive; found and removed with it.
+//! place beside the archive; found and removed with it. [`stage_for`]
+//! makes a set for an archive already on a medium (`repair --add-parity`,
+//! `rekey`).
 
 use std::fs;
 use std::io::{BufWriter, Write};
@@ -10,7 +12,10 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::hex;
-use crate::parity::{RecoverySet, files_in};
+use crate::parity::create::{Creator, complete};
+use crate::parity::{RecoverySet, Settings, files_in, recovery_count, slice_size_for};
+use crate::progress::Progress;
+use crate::util::io::read_full;
 use crate::vault::media::{IndexedFile, Medium, hash_file, sync_dir};
 
 /// A parity file written under a temporary name, read back and checked.
@@ -85,6 +90,65 @@ pub fn stage(
         });
     }
     Ok(out)
+}
+
+/// Makes a new parity set for `source` (the archive, or the new copy a
+/// rekey writes) with `settings`, staged beside `file` on `medium` under
+/// temporary names and read back, in passes of at most the memory budget
+/// ([`complete`]); returns the number of slices and of recovery blocks, and
+/// the staged files, for [`install`]. Stopped by the user while it reads,
+/// it removes what it staged and returns [`Error::Interrupted`] with an
+/// empty account. Shared by `repair --add-parity` and `rekey`.
+pub fn stage_for(
+    medium: &Medium,
+    file: &str,
+    source: &Path,
+    settings: &Settings,
+    progress: &dyn Progress,
+) -> Result<(u64, u32, Vec<Staged>)> {
+    let len = fs::metadata(source).at(source)?.len();
+    let slice = slice_size_for(len);
+    let blocks = recovery_count(len.div_ceil(slice), settings.percent.max(1), settings.spare);
+    let fits = (settings.budget / slice).max(1) as u32;
+    let mut creator = Creator::new(file, settings, slice, blocks.min(fits), None);
+    let mut input = fs::File::open(source).at(source)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        if progress.interrupted() {
+            return Err(Error::Interrupted {
+                done: String::new(),
+            });
+        }
+        let n = read_full(&mut input, &mut buf).at(source)?;
+        if n == 0 {
+            break;
+        }
+        creator.write_all(&buf[..n]).at(source)?;
+    }
+    let created = creator.finish()?;
+    let slices = created.checks.len() as u64;
+    let mut temps = Vec::new();
+    let mut staged = Vec::new();
+    let done = complete(
+        created,
+        crate::TOOL_VERSION,
+        blocks,
+        source,
+        settings.budget,
+        &mut |set, first| {
+            staged.extend(stage(medium, file, set, first, &mut temps)?);
+            Ok(())
+        },
+    );
+    match done {
+        Ok(_) => Ok((slices, blocks, staged)),
+        Err(e) => {
+            for t in &temps {
+                let _ = fs::remove_file(t);
+            }
+            Err(e)
+        }
+    }
 }
 
 /// Renames staged files into place (never replacing one).

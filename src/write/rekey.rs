@@ -14,11 +14,18 @@
 //!    the next run deletes and writes again.
 //! 2. `.FILE.tmp-rekey.json` records the old and new size and SHA-256: from
 //!    here on the new file is complete.
-//! 3. `FILE` is renamed to `.FILE.tmp-rekey-old`, then `.FILE.tmp-rekey` to
-//!    `FILE`.
-//! 4. The medium's index, `SHA256SUMS` (and signature) and `README.txt`,
-//!    then the catalog, are updated.
-//! 5. The old ciphertext is overwritten and deleted (as `destroy` does),
+//! 3. If the archive had parity files, a new set for the new ciphertext
+//!    (the vault's `[parity]` settings, at least 1%, as `repair
+//!    --add-parity` makes) is written under temporary names and read back;
+//!    then the old set is deleted. From here until step 4 ends the archive
+//!    in place has no parity files, never ones that do not match it.
+//! 4. `FILE` is renamed to `.FILE.tmp-rekey-old`, then `.FILE.tmp-rekey` to
+//!    `FILE`, then the new parity files into place. A run resuming after
+//!    the swap deletes whatever parity files it finds and makes the set
+//!    again from the file in place.
+//! 5. The medium's index (with the new parity files), `SHA256SUMS` (and
+//!    signature) and `README.txt`, then the catalog, are updated.
+//! 6. The old ciphertext is overwritten and deleted (as `destroy` does),
 //!    then the journal.
 //!
 //! # Security
@@ -38,12 +45,14 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::hex;
 use crate::keys::{self, Identities, Recipient};
+use crate::parity::files_in;
 use crate::progress::Progress;
 use crate::util::hashing::Hashed;
 use crate::util::testpoint::pause_point;
 use crate::vault::Vault;
 use crate::vault::catalog::Rekey;
 use crate::vault::media::{self, CopyWriter, Medium, atomic_write, hash_file, sync_dir, wipe};
+use crate::vault::parity::{self, stage_for};
 
 /// Said after every rekey.
 pub const REMOVAL_NOTE: &str = "\
@@ -85,6 +94,11 @@ struct Journal {
     new_sha256: String,
     new_size: u64,
     recipients: Vec<String>,
+    /// The archive had parity files: the new ciphertext gets a new set.
+    /// (Absent in journals of versions before rekey made parity: then the
+    /// medium index's `parity` entries tell.)
+    #[serde(default)]
+    parity: bool,
 }
 
 fn new_name(file: &str) -> String {
@@ -257,6 +271,7 @@ fn rekey_one(
             )?;
             let journal = Journal {
                 recipients: texts.to_vec(),
+                parity: !indexed.parity.is_empty() || !files_in(&dir, file)?.is_empty(),
                 ..journal
             };
             let mut json = serde_json::to_vec_pretty(&journal).expect("journal serialises");
@@ -266,6 +281,22 @@ fn rekey_one(
             (journal, "rekeyed")
         }
     };
+
+    // The new parity set, staged before the swap; the old set goes before
+    // the old file does, so that no set describes the wrong file.
+    let parity = journal.parity || !indexed.parity.is_empty();
+    let settings = vault.config.parity.settings();
+    let mut staged = None;
+    if new_path.exists() {
+        if parity {
+            progress.phase("parity", 0);
+            staged = Some(stage_for(medium, file, &new_path, &settings, progress)?.2);
+            pause_point("rekey-parity-staged");
+        }
+        if parity::remove(&dir, file)? > 0 {
+            pause_point("rekey-old-parity-removed");
+        }
+    }
 
     // Swap: old out of the way, new into place.
     if new_path.exists() {
@@ -298,6 +329,11 @@ fn rekey_one(
         _ => (journal.new_size, journal.new_sha256.clone()),
     };
     if size != journal.new_size || sha != journal.new_sha256 {
+        if let Some(staged) = &staged {
+            for s in staged {
+                let _ = fs::remove_file(&s.temp);
+            }
+        }
         return Err(Error::Damaged {
             path: path.clone(),
             detail: format!(
@@ -306,12 +342,36 @@ fn rekey_one(
             ),
         });
     }
+    let parity_files = if parity {
+        let staged = match staged {
+            Some(staged) => staged,
+            None => {
+                // Resumed after the swap: a set found now may be partly
+                // installed; make it again from the file in place.
+                parity::remove(&dir, file)?;
+                progress.phase("parity", 0);
+                stage_for(medium, file, &path, &settings, progress)?.2
+            }
+        };
+        let installed = parity::install(medium, &staged);
+        if installed.is_err() {
+            for s in &staged {
+                let _ = fs::remove_file(&s.temp);
+            }
+        }
+        installed?;
+        pause_point("rekey-parity-installed");
+        parity::indexed(&staged)
+    } else {
+        Vec::new()
+    };
 
     // Records: medium index (with SHA256SUMS and its signature), catalog.
     medium.index = Medium::open(&dir, None)?.index;
     if let Some(entry) = medium.index.archives.iter_mut().find(|a| a.file == file) {
         entry.size = journal.new_size;
         entry.sha256 = journal.new_sha256.clone();
+        entry.parity = parity_files;
     }
     medium.save()?;
     pause_point("rekey-medium-updated");
@@ -544,6 +604,7 @@ fn write_new(
             new_sha256: hex(&new_sha),
             new_size: len,
             recipients: Vec::new(),
+            parity: false,
         })
     })();
     if result.is_err() {

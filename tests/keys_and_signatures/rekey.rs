@@ -1,8 +1,11 @@
 //! `kluis rekey`: the new file opens with the new recipients only, its
 //! plaintext (the zstd/tar stream) byte for byte the old one; records,
 //! signature and catalog follow; a key that does not open an archive
-//! leaves it untouched; a full medium is refused up front; and a run
-//! killed (SIGKILL) at any of its pause points is finished by the next.
+//! leaves it untouched; a full medium is refused up front; an archive's
+//! parity files are made again for the new file (stock `par2` and
+//! `sha256sum` accept them, `kluis repair` repairs with them), one without
+//! stays without; and a run killed (SIGKILL) at any of its pause points is
+//! finished by the next, never leaving parity that does not match.
 
 use std::fs;
 use std::path::Path;
@@ -80,15 +83,73 @@ fn rekey_moves_an_archive_to_new_recipients_without_changing_its_content() {
     env.run(["status"]).ok();
 }
 
+/// Stock `par2 verify` of `file`'s parity set in `medium` (par2 must be
+/// installed: scripts/test.sh installs it).
+fn par2_verifies(env: &Env, medium: &str, file: &str) -> bool {
+    assert!(have_tool("par2"), "the stock par2 program is missing");
+    bash(&env.p(medium), &format!("par2 verify -q {file}.par2")).code == Some(0)
+}
+
+#[test]
+fn rekey_makes_new_parity_for_an_archive_that_had_it() {
+    let (env, _, b) = two_keys();
+    env.archive_2019(&["stick-a"]);
+    fs::create_dir_all(env.p("records-2020")).unwrap();
+    fs::write(env.p("records-2020/a.txt"), "jaarrekening 2020\n").unwrap();
+    env.archive(2020, &["stick-a"], &["--parity", "0"], &["records-2020"])
+        .ok();
+    let (y2019, y2020) = ("2019-financial.kluis", "2020-financial.kluis");
+    assert!(par2_verifies(&env, "stick-a", y2019));
+    let old_sums = env.medium_sums("stick-a");
+
+    set_recipients(&env, &[&b]);
+    env.run(["rekey", "-i", "a.key", "stick-a"]).ok();
+    assert!(opens(&env, &b, &format!("stick-a/{y2019}")));
+    assert!(leftovers(&env.p("stick-a")).is_empty());
+    // The new set describes the new ciphertext; SHA256SUMS lists it.
+    assert!(par2_verifies(&env, "stick-a", y2019));
+    let sums = env.medium_sums("stick-a");
+    assert!(sums.contains(&format!("  {y2019}.par2\n")), "{sums}");
+    assert_ne!(sums, old_sums);
+    sha256sum_checks(&env.p("stick-a"));
+    // Written with --parity 0, it stays without.
+    assert!(!sums.contains(&format!("{y2020}.")), "{sums}");
+    assert!(!fs::read_dir(env.p("stick-a")).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(&format!("{y2020}."))
+    }));
+
+    // A flipped byte in the rekeyed archive: repaired from the new set.
+    let archive = env.p(format!("stick-a/{y2019}"));
+    let good = fs::read(&archive).unwrap();
+    let mut bad = good.clone();
+    let at = bad.len() / 2;
+    bad[at] ^= 0x10;
+    fs::write(&archive, &bad).unwrap();
+    env.kluis()
+        .arg("repair")
+        .arg(&archive)
+        .run()
+        .ok()
+        .stdout_has("repaired");
+    assert_eq!(fs::read(&archive).unwrap(), good);
+    env.verify(&b, "stick-a").run().ok();
+}
+
 /// Every pause point of a rekey, in order.
-const POINTS: [&str; 11] = [
+const POINTS: [&str; 14] = [
     "rekey-started",
     "rekey-writing",
     "rekey-read-back",
     "rekey-written",
     "rekey-journal-written",
+    "rekey-parity-staged",
+    "rekey-old-parity-removed",
     "rekey-old-moved",
     "rekey-new-installed",
+    "rekey-parity-installed",
     "rekey-medium-updated",
     "rekey-recorded",
     "rekey-old-wiped",
@@ -110,6 +171,14 @@ fn rekey_killed_at_every_pause_point_is_finished_by_the_next_run() {
             .args(["rekey", "-q", "-i", "a.key", "-i", "b.key", "stick-a"])
             .spawn_paused(point, &marker, 60)
             .kill();
+        // Killed anywhere, the parity files in place match the file in
+        // place, or there are none.
+        if env.p("stick-a/2019-financial.kluis.par2").exists() {
+            assert!(
+                par2_verifies(&env, "stick-a", "2019-financial.kluis"),
+                "killed at {point}"
+            );
+        }
 
         let again = env.run(["rekey", "-i", "a.key", "-i", "b.key", "stick-a"]);
         again.ok();
@@ -122,6 +191,11 @@ fn rekey_killed_at_every_pause_point_is_finished_by_the_next_run() {
         assert!(!opens(&env, old, "stick-a/2019-financial.kluis"), "{point}");
         assert_eq!(next.decrypt(&archive), before, "{point}");
         env.verify(next, "stick-a").run().ok();
+        assert!(
+            par2_verifies(&env, "stick-a", "2019-financial.kluis"),
+            "{point}"
+        );
+        sha256sum_checks(&env.p("stick-a"));
     }
 }
 
