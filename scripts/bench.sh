@@ -601,6 +601,7 @@ if [ "$SLOW" = 1 ]; then
   export DATA
   USB_WRITE_MB=${USB_WRITE_MB:-30}; USB_READ_MB=${USB_READ_MB:-40}
   IMG=$WORK/usb.img USB=$WORK/usb
+  export USB
   mountpoint -q "$USB" && umount "$USB"
   rm -f "$IMG"; truncate -s "$(( $(du -sb "$DATA" | cut -f1) * 3 / 2 + (512 << 20) ))" "$IMG"
   LOOP=$(losetup -f --show "$IMG")
