@@ -47,13 +47,20 @@ impl Sig {
 /// pause once kluis has taken note of it) and waits for the process to end
 /// by itself.
 fn interrupt(env: &Env, cmd: Cmd, point: &str, sig: Sig) -> Ended {
+    interrupt_with(env, cmd, point, &[sig])
+}
+
+/// [`interrupt`] with several signals, sent one right after the other.
+fn interrupt_with(env: &Env, cmd: Cmd, point: &str, sigs: &[Sig]) -> Ended {
     let marker = env.p("pause-marker");
     let p = cmd.spawn_paused(point, &marker, 120);
-    let sent = std::process::Command::new("kill")
-        .args(["-s", sig.name(), &p.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    for sig in sigs {
+        let sent = std::process::Command::new("kill")
+            .args(["-s", sig.name(), &p.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
     p.wait()
 }
 
@@ -115,6 +122,37 @@ fn archive_cmd(env: &Env, media: &[&str], extra: &[&str]) -> Cmd {
         cmd = cmd.arg("--to").arg(env.p(m));
     }
     cmd.arg(env.p("src"))
+}
+
+/// A second signal while the first is being handled (Ctrl-C pressed
+/// twice, or a SIGTERM after it) is ignored for the grace period: the run
+/// still removes what it wrote and ends with the first signal's code and
+/// one line, not "interrupted again".
+#[test]
+fn a_second_signal_during_the_cleanup_is_ignored() {
+    let (env, _key) = Env::ready();
+    source(&env, 30);
+    let media = ["stick-a", "stick-b"];
+    let ended = interrupt_with(
+        &env,
+        archive_cmd(&env, &media, &[]),
+        "archive-record-8",
+        &[Sig::Int, Sig::Term],
+    );
+    // Which of the two the process saw first decides the code.
+    let first = if ended.code == Some(Sig::Term.code()) {
+        Sig::Term
+    } else {
+        Sig::Int
+    };
+    assert_interrupted(&ended, first, "nothing was written to stick-a, stick-b");
+    assert!(!ended.stderr.contains("interrupted again"), "{ended}");
+    for m in media {
+        let dir = env.p(m);
+        assert_eq!(temp_names(&dir), Vec::<String>::new(), "{m}");
+        assert!(!dir.join(NEW).exists(), "{m} has the archive");
+    }
+    assert!(catalogued(&env.catalog()).is_empty());
 }
 
 /// Ten archive runs interrupted at ten points (SIGINT and SIGTERM in
