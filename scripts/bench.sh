@@ -394,7 +394,11 @@ machine() {
 }
 kluis_version() {
   printf '%s' "$("$K" --version)"
-  git -C "$REPO" rev-parse --short HEAD 2>/dev/null | sed 's/^/, commit /' || true
+  if [ -n "${KLUIS:-}" ]; then
+    printf ', binary %s (given)' "$KLUIS"   # the checkout's commit need not be the binary's
+  else
+    git -C "$REPO" rev-parse --short HEAD 2>/dev/null | sed 's/^/, commit /' || true
+  fi
 }
 
 # kluis_archive MEDIUM DATA: fresh vault + medium (untimed), then the timed archive
@@ -603,7 +607,7 @@ if [ "$SLOW" = 1 ]; then
   IMG=$WORK/usb.img USB=$WORK/usb
   export USB
   mountpoint -q "$USB" && umount "$USB"
-  rm -f "$IMG"; truncate -s "$(( $(du -sb "$DATA" | cut -f1) * 3 / 2 + (512 << 20) ))" "$IMG"
+  rm -f "$IMG"; truncate -s "$(( ($(du -sb "$DATA" | cut -f1) * 3 / 2 >> 20) + 512 ))M" "$IMG"
   LOOP=$(losetup -f --show "$IMG")
   mkfs.ext4 -q -F "$LOOP"; mkdir -p "$USB"; mount "$LOOP" "$USB"
   DEV=$(lsblk -dno MAJ:MIN "$LOOP" | tr -d ' ')
