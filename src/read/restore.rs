@@ -249,7 +249,7 @@ pub fn run(req: &Request, progress: &dyn Progress) -> Result<Report> {
             }
         }
     }
-    if selected == 0 && !req.selection.is_all() {
+    if selected == 0 && !selection.is_all() {
         return Err(Error::Usage(
             "no record matches the given patterns; `kluis list` shows the names".into(),
         ));
@@ -294,12 +294,12 @@ pub fn run(req: &Request, progress: &dyn Progress) -> Result<Report> {
             if out.report.archive_size > PREFETCH_FROM {
                 data.prefetch()?;
             }
-            for entry in req.selection.prefilter(index.manifest()?) {
+            for entry in selection.prefilter(index.manifest()?) {
                 if progress.interrupted() {
                     break;
                 }
                 let entry = entry?;
-                if req.selection.matches(&entry.path) {
+                if selection.matches(&entry.path) {
                     out.restore(&mut data, &entry);
                 }
             }
