@@ -890,6 +890,15 @@ const ORDERS_AFTER: &str = "order_id,order_date,customer,password_hash,birth_dat
 3,2020-03-01,\"two\r\nlines\",$2b$12$z,1990-03-03,30.00\r\n\
 5,2020-01-01,Visser,$2b$12$v,2001-05-05,50.00\r\n";
 
+/// The payments without the 2019 row.
+const PAYMENTS_AFTER: &str =
+    "{\"paid\":\"2020-02-02\",\"eur\":2}\n{\"paid\":\"2018-02-02\",\"eur\":3}\n";
+
+/// The SQLite orders without the 2019 rows.
+fn shop_rows_after() -> Vec<(i64, String)> {
+    vec![(1, "2018-12-31".to_string()), (3, "2020-01-01".to_string())]
+}
+
 #[test]
 fn purge_removes_exactly_what_the_verified_archive_holds() {
     let (env, key) = ready(None);
@@ -937,11 +946,17 @@ fn purge_removes_exactly_what_the_verified_archive_holds() {
     );
     assert_eq!(
         fs::read_to_string(env.p("export/payments.jsonl")).unwrap(),
-        "{\"paid\":\"2020-02-02\",\"eur\":2}\n{\"paid\":\"2018-02-02\",\"eur\":3}\n"
+        PAYMENTS_AFTER
     );
-    assert_eq!(
-        db_rows(&env.p("export/shop.db")),
-        [(1, "2018-12-31".to_string()), (3, "2020-01-01".to_string())]
+    assert_eq!(db_rows(&env.p("export/shop.db")), shop_rows_after());
+    assert!(
+        env.kluis()
+            .arg("purge")
+            .run()
+            .ok()
+            .stdout_text()
+            .contains("no purge is unfinished"),
+        "a finished purge leaves no journal"
     );
     assert!(!names(&env.p("export")).iter().any(|n| n.contains(".tmp-")));
     for m in ["stick-a", "stick-b"] {
@@ -1017,6 +1032,12 @@ fn purge_keeps_what_changed_after_it_was_archived() {
         "the JSON Lines table was purged: {:?}",
         p.tables
     );
+    // What changed is kept for good: nothing is left for `kluis purge`.
+    env.kluis()
+        .arg("purge")
+        .run()
+        .ok()
+        .stdout_has("no purge is unfinished");
 }
 
 #[test]
@@ -1185,7 +1206,108 @@ fn a_crash_at_any_point_leaves_the_source_complete_or_the_archive_verified() {
                 ORDERS_AFTER
             );
         }
+
+        // The next run finishes the job: `kluis purge` from the journal the
+        // archive run left in the vault (from another working directory:
+        // the journal names its sources absolutely), once the archive is
+        // recorded; before that there is nothing to purge.
+        let elsewhere = env.p("elsewhere");
+        fs::create_dir_all(&elsewhere).unwrap();
+        let purge = || {
+            env.kluis()
+                .cwd(&elsewhere)
+                .args(["purge", "2019-financial.kluis"])
+                .run()
+        };
+        if !archive_verified {
+            purge().error(2, &["no purge of 2019-financial.kluis is unfinished"]);
+            continue;
+        }
+        env.kluis()
+            .arg("due")
+            .run()
+            .code(1)
+            .stdout_has("kluis purge 2019-financial.kluis");
+        purge().ok();
+        assert_eq!(
+            names(&env.p("records-2019")),
+            Vec::<String>::new(),
+            "{point}"
+        );
+        assert_eq!(
+            fs::read_to_string(env.p("export/webshop.csv")).unwrap(),
+            ORDERS_AFTER,
+            "{point}"
+        );
+        assert_eq!(
+            fs::read_to_string(env.p("export/payments.jsonl")).unwrap(),
+            PAYMENTS_AFTER,
+            "{point}"
+        );
+        assert_eq!(
+            db_rows(&env.p("export/shop.db")),
+            shop_rows_after(),
+            "{point}"
+        );
+        assert!(!names(&env.p("export")).iter().any(|n| n.contains(".tmp-")));
+        // Done: a second run has nothing left to do, and `due` is quiet.
+        purge().error(2, &["no purge of 2019-financial.kluis is unfinished"]);
+        env.kluis()
+            .args(["purge"])
+            .run()
+            .ok()
+            .stdout_has("no purge is unfinished");
     }
+}
+
+/// `kluis purge` removes nothing while a copy of the archive has failed its
+/// last check, and goes on once a check found the copy well again.
+#[test]
+fn purge_waits_for_a_copy_that_failed_its_last_check() {
+    let (env, key) = ready(None);
+    all_sources(&env);
+    let (mut child, marker) = spawn_paused(
+        &env,
+        "archive-recorded",
+        60,
+        archive_args(&env, 2019, &["stick"], &all_args(&[])),
+    );
+    wait_for(&marker, &mut child);
+    child.kill().unwrap(); // SIGKILL: recorded, nothing purged
+    child.wait().unwrap();
+    let folder = snapshot(&env.p("records-2019"));
+
+    let copy = env.p("stick/2019-financial.kluis");
+    let good = fs::read(&copy).unwrap();
+    let mut bad = good.clone();
+    let at = bad.len() / 2;
+    bad[at] ^= 0x20;
+    fs::write(&copy, &bad).unwrap();
+    env.kluis().arg("verify").arg(env.p("stick")).run().code(1);
+    env.kluis()
+        .args(["purge", "2019-financial.kluis"])
+        .run()
+        .error(
+            2,
+            &["stick", "failed its last check", "nothing was removed"],
+        );
+    assert_eq!(snapshot(&env.p("records-2019")), folder);
+    assert_eq!(
+        fs::read_to_string(env.p("export/webshop.csv")).unwrap(),
+        ORDERS
+    );
+
+    fs::write(&copy, &good).unwrap();
+    verify(&env, &key, "stick").ok();
+    env.kluis()
+        .args(["purge", "2019-financial.kluis"])
+        .run()
+        .ok();
+    assert_eq!(names(&env.p("records-2019")), Vec::<String>::new());
+    assert_eq!(
+        fs::read_to_string(env.p("export/webshop.csv")).unwrap(),
+        ORDERS_AFTER
+    );
 }
 
 // --- the demo ----------------------------------------------------------------

@@ -388,56 +388,23 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
             "  keep until {}; archive id {}",
             m.retention_end, m.archive_id
         ))?;
-        if let Some(p) = report.purge.as_ref().filter(|_| has_folders) {
-            stdout_line(&format!(
-                "  removed from the sources: {} files ({}), {} links, {} empty folders",
-                p.files,
-                human(p.bytes),
-                p.symlinks,
-                p.dirs
-            ))?;
-        }
         if let Some(p) = &report.purge {
-            for t in &p.tables {
-                stdout_line(&format!(
-                    "  removed from table {} ({}): {} rows; {} rows of other years left",
-                    t.table, t.source, t.rows_removed, t.rows_left
-                ))?;
-            }
-            for k in &p.kept {
-                stdout_line(&format!(
-                    "  {} {}: {}",
-                    paint(Stream::Stdout, Tone::Warn, "KEPT in the source:"),
-                    k.path.display(),
-                    k.reason
-                ))?;
-            }
+            super::purge::print_report(p, has_folders)?;
         }
         note(quiet, &format!("Done in {:.1} s.", report.seconds));
     }
-    if let Some(p) = report.purge.as_ref().filter(|p| p.interrupted) {
-        return Ok(Outcome::Interrupted(format!(
-            "{} is complete on {} and recorded; removing the archived records from the sources stopped after {} files and {} tables: the rest are still in the sources (and safe in the archive)",
-            report.file,
-            report
-                .copies
-                .iter()
-                .map(|(label, _)| label.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            p.files,
-            p.tables.len()
-        )));
-    }
-    if report.purge.as_ref().is_some_and(|p| !p.complete()) {
-        note(
-            quiet || args.json,
-            &format!(
-                "{} some archived records were kept in the sources because they changed since they were archived (or could not be removed); they are safe in the archive as they were. Check them, and archive a supplement if needed.",
-                paint(Stream::Stderr, Tone::Warn, "warning:")
-            ),
+    if let Some(p) = &report.purge {
+        let copies = report
+            .copies
+            .iter()
+            .map(|(label, _)| label.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let what = format!(
+            "{} is complete on {copies} and recorded; removing the archived records",
+            report.file
         );
-        return Ok(Outcome::NeedsAction);
+        return super::purge::outcome(&report.file, p, quiet || args.json, &what);
     }
     Ok(Outcome::Ok)
 }

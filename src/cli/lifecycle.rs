@@ -292,7 +292,11 @@ pub fn due(vault_dir: Option<&Path>, args: DueArgs) -> Result<Outcome> {
     let vault = open(vault_dir)?;
     let today = today()?;
     let every = verify_every(args.verify_every, &vault)?;
-    let report = status::due(&vault.catalog()?, today, args.within, every);
+    let mut report = status::due(&vault.catalog()?, today, args.within, every);
+    report.purge = kluis::write::purge::Journal::pending(&vault.dir)?
+        .into_iter()
+        .map(|j| j.plan.file)
+        .collect();
     if args.json {
         print_json(&report)?;
     } else {
@@ -359,6 +363,21 @@ fn render_due(r: &DueReport, within: u32) -> String {
                 format!("kluis verify {}", v.path.display()),
             ]);
         }
+        out.push_str(&table(&cells));
+    }
+    if !r.purge.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let _ = writeln!(
+            out,
+            "Removing the archived records from the sources did not finish (they are still there, and safe in the archive):"
+        );
+        let cells: Vec<Vec<String>> = r
+            .purge
+            .iter()
+            .map(|f| vec![format!("  {f}"), format!("kluis purge {f}")])
+            .collect();
         out.push_str(&table(&cells));
     }
     out

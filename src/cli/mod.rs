@@ -7,6 +7,7 @@ mod keys;
 mod lifecycle;
 mod manual;
 mod progress;
+mod purge;
 mod read;
 mod repair;
 mod share;
@@ -159,6 +160,8 @@ pub enum Command {
     Rekey(share::RekeyArgs),
     /// Hand chosen records to an auditor: a new archive for their key only, or a plain folder.
     Share(share::ShareArgs),
+    /// Finish removing an archive's records from its sources, after `archive --purge-source` was interrupted; or list unfinished purges.
+    Purge(purge::PurgeArgs),
     /// Repair damaged archives (no key needed) from an intact copy on another plugged-in medium, else from their PAR2 parity files; or add parity to archives without it.
     Repair(repair::RepairArgs),
 }
@@ -273,6 +276,7 @@ fn stops_cleanly(command: &Command) -> bool {
             | Command::Rekey(_)
             | Command::Share(_)
             | Command::Repair(_)
+            | Command::Purge(_)
     )
 }
 
@@ -310,6 +314,7 @@ pub fn main() -> ExitCode {
         Command::Rekey(args) => share::rekey(cli.vault.as_deref(), quiet, args),
         Command::Share(args) => share::share(cli.vault.as_deref(), quiet, args),
         Command::Repair(args) => repair::repair(cli.vault.as_deref(), args),
+        Command::Purge(args) => purge::purge(cli.vault.as_deref(), quiet, args),
     };
     let signal = signals::received();
     if signal.is_some() && matches!(result, Ok(Outcome::Ok | Outcome::NeedsAction)) && !quiet {

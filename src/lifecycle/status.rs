@@ -172,11 +172,14 @@ pub struct DueReport {
     pub destroy: Vec<DueDestruction>,
     /// Live copies whose verification is due (by `horizon`).
     pub verify: Vec<DueVerification>,
+    /// Archives whose `--purge-source` did not finish: their records are
+    /// still in the sources (`kluis purge FILE` finishes).
+    pub purge: Vec<String>,
 }
 
 impl DueReport {
     pub fn is_empty(&self) -> bool {
-        self.destroy.is_empty() && self.verify.is_empty()
+        self.destroy.is_empty() && self.verify.is_empty() && self.purge.is_empty()
     }
 }
 
@@ -225,6 +228,7 @@ pub fn due(
         verify_every_months,
         destroy: Vec::new(),
         verify: Vec::new(),
+        purge: Vec::new(),
     };
     for a in in_order(catalog) {
         let live: Vec<CopyRef> = a

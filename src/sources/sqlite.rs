@@ -235,7 +235,7 @@ pub(crate) fn purge(
     table: &str,
     window: &Window,
     archived: &Counts,
-) -> Result<std::result::Result<u64, String>> {
+) -> Result<std::result::Result<(u64, u64), String>> {
     let mut conn = open(db, true)?;
     conn.pragma_update(None, "secure_delete", "ON")
         .map_err(|e| db_error(db, e))?;
@@ -262,6 +262,10 @@ pub(crate) fn purge(
     let mut member = HashSink::default();
     let now = filter(&tx, spec, db, table, window, &mut member)?;
     let (size, sha256) = member.finish();
+    if now.counts.archived == 0 {
+        // An earlier purge removed them: nothing of the year is left.
+        return Ok(Ok((0, now.counts.rows)));
+    }
     if now.counts.archived != archived.archived
         || size != archived.size
         || sha256 != archived.sha256
@@ -289,7 +293,7 @@ pub(crate) fn purge(
     }
     pause_point("purge-sqlite-deleted");
     tx.commit().map_err(|e| db_error(db, e))?;
-    Ok(Ok(now.counts.rows - deleted))
+    Ok(Ok((deleted, now.counts.rows - deleted)))
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use crate::vault::Vault;
 use crate::vault::catalog::{CatalogArchive, Copy};
 use crate::vault::media::{self, IndexedArchive, Medium};
 use crate::write::parity;
-use crate::write::purge::{self, FileLog, PurgeReport};
+use crate::write::purge::{self, FileLog, PlannedTable, PurgeReport};
 
 /// What to archive and where.
 pub struct Request {
@@ -195,8 +195,10 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         minimisation: plans.iter().map(TablePlan::minimisation).collect(),
     };
 
-    let mut log = match req.purge_source && !req.sources.is_empty() {
-        true => Some(FileLog::new(&req.sources)?),
+    // The purge's journal, in the vault: what this run takes from the
+    // sources, so that a purge cut short can be finished by `kluis purge`.
+    let mut log = match req.purge_source {
+        true => Some(FileLog::create(&vault.dir, &file, &req.sources)?),
         false => None,
     };
     let mut parity_settings = vault.config.parity.settings();
@@ -270,6 +272,22 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         })?;
         copies.push((medium.label().to_owned(), path));
     }
+    // The journal is in place before the archive is recorded: once it is,
+    // the purge may start, and a purge cut short is finished from it.
+    let journal = match log {
+        Some(log) => Some(
+            log.seal(
+                &metadata.archive_id,
+                &file,
+                &window,
+                plans
+                    .iter()
+                    .map(|p| PlannedTable::new(&p.spec, &p.filtered.counts))
+                    .collect(),
+            )?,
+        ),
+        None => None,
+    };
     let now = Utc::now();
     let mut catalog = vault.catalog()?;
     catalog.archives.push(CatalogArchive {
@@ -308,9 +326,7 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
 
     // Only now, with every copy written, read back, verified and recorded,
     // may anything leave the sources.
-    let purge = req
-        .purge_source
-        .then(|| purge::run(log, &plans, &window, progress));
+    let purge = journal.map(|j| purge::run(j, progress));
     Ok(Report {
         metadata,
         file,

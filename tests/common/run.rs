@@ -55,6 +55,12 @@ impl Cmd {
         self.arg("--vault").arg(dir)
     }
 
+    /// Runs it in `dir` instead of the test folder.
+    pub fn cwd(mut self, dir: &Path) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
     /// `--to DIR`: where a restore goes.
     pub fn to(self, dir: &Path) -> Self {
         self.arg("--to").arg(dir)

@@ -61,6 +61,7 @@ pub struct DueOut {
     pub verify_every_months: u32,
     pub destroy: Vec<DueDestroyOut>,
     pub verify: Vec<DueVerifyOut>,
+    pub purge: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -244,6 +244,12 @@ fn purge_interrupted_keeps_the_rest_in_the_source() {
         Sig::Term,
     );
     assert_interrupted(&ended, Sig::Term, "is complete on stick");
+    assert!(
+        ended
+            .stderr
+            .contains("`kluis purge 2019-financial.kluis` finishes"),
+        "{ended}"
+    );
     env.full_verify_alone(&key, &env.p("stick").join(NEW));
     let left = files(&env.p("src"));
     assert!(!left.is_empty() && left.len() < before.len(), "{ended}");
@@ -251,6 +257,22 @@ fn purge_interrupted_keeps_the_rest_in_the_source() {
         assert_eq!(Some(bytes), before.get(path), "{}", path.display());
     }
     assert!(temp_names(&env.p("stick")).is_empty());
+
+    // `kluis purge` itself stops cleanly, and the run after it finishes.
+    let purge = || env.kluis().args(["purge", NEW]);
+    let ended = interrupt(&env, purge(), "purge-files", Sig::Int);
+    assert_interrupted(
+        &ended,
+        Sig::Int,
+        "`kluis purge 2019-financial.kluis` finishes",
+    );
+    let fewer = files(&env.p("src"));
+    assert!(!fewer.is_empty() && fewer.len() < left.len(), "{ended}");
+    purge().run().ok().stdout_has("removed from the sources");
+    assert_eq!(files(&env.p("src")), BTreeMap::new());
+    purge()
+        .run()
+        .error(2, &["no purge of 2019-financial.kluis is unfinished"]);
 }
 
 fn restore_cmd(env: &Env, key: &Key, archive: &Path, extra: &[&str]) -> Cmd {

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::retention::{FiscalYearStart, fiscal_year_range};
 
 /// How the values of a date column are read.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DateFormat {
     /// `YYYY-MM-DD`; ISO 8601 date-times (`T` or a space, optional seconds,
     /// fraction, `Z` or offset); `DD-MM-YYYY` and `DD/MM/YYYY` (day first,
@@ -206,6 +206,11 @@ impl Window {
             last,
             start,
         }
+    }
+
+    /// The fiscal year's first day, as the vault's policy gave it.
+    pub fn start(&self) -> FiscalYearStart {
+        self.start
     }
 
     pub fn contains(&self, date: NaiveDate) -> bool {

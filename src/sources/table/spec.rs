@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::columns::looks_sensitive;
 use super::dates::DateFormat;
@@ -17,7 +17,7 @@ use crate::format::meta::Minimisation;
 use crate::format::writer::Mtime;
 
 /// Where a table's rows come from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Origin {
     Csv(PathBuf),
     Jsonl(PathBuf),
@@ -43,8 +43,9 @@ impl fmt::Display for Origin {
     }
 }
 
-/// One table, with every decision about it made.
-#[derive(Clone, Debug)]
+/// One table, with every decision about it made (kept in the purge journal
+/// as JSON).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TableSpec {
     pub name: String,
     pub origin: Origin,
@@ -62,7 +63,7 @@ pub struct TableSpec {
 
 /// What one pass over a table found. Equal between passes over an
 /// unchanged source.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     /// Data rows (not the header; blank lines are not rows).
     pub rows: u64,

@@ -20,8 +20,8 @@
 //! records that a verified archive holds.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -31,9 +31,14 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::writer::Mtime;
 use crate::progress::{Progress, Silent};
 use crate::sources::sqlite;
-use crate::sources::table::{HashSink, Origin, TablePlan, Window};
+use crate::sources::table::{Counts, HashSink, Origin, TableSpec, Window};
 use crate::util::testpoint::pause_point;
-use crate::vault::media;
+use crate::vault::{Vault, media};
+
+mod journal;
+
+use journal::Logged;
+pub use journal::{FOLDER, FileLog, Journal, Plan, PlannedTable};
 
 /// What the purge did.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -73,150 +78,111 @@ pub struct TablePurge {
 pub struct Kept {
     pub path: PathBuf,
     pub reason: String,
+    /// Kept because it could not be removed (not because it changed): a
+    /// later `kluis purge` may succeed.
+    #[serde(skip)]
+    pub retry: bool,
 }
 
-/// The records of source folders as they were archived, kept until the
-/// purge: files with their size, mtime and SHA-256, and symlinks with their
-/// target, in an anonymous temporary file (memory stays flat however many
-/// files there are; it holds no content, only what the source folder shows
-/// anyway); folders in memory.
-pub struct FileLog {
-    out: BufWriter<File>,
-    dirs: Vec<PathBuf>,
-    roots: Vec<PathBuf>,
-}
-
-enum Logged {
-    File {
-        path: PathBuf,
-        size: u64,
-        mtime: Mtime,
-        sha256: [u8; 32],
-    },
-    Symlink {
-        path: PathBuf,
-        target: Vec<u8>,
-    },
-}
-
-impl FileLog {
-    /// A log for the records of `roots`, which themselves are never removed.
-    pub fn new(roots: &[PathBuf]) -> Result<FileLog> {
-        let file = tempfile::tempfile().at(std::env::temp_dir())?;
-        Ok(FileLog {
-            out: BufWriter::new(file),
-            dirs: Vec::new(),
-            roots: roots.to_vec(),
-        })
-    }
-
-    fn put(&mut self, tag: u8, path: &Path, rest: &[u8]) -> Result<()> {
-        let p = path.as_os_str().as_bytes();
-        let mut entry = Vec::with_capacity(9 + p.len() + rest.len());
-        entry.push(tag);
-        entry.extend_from_slice(&(p.len() as u32).to_le_bytes());
-        entry.extend_from_slice(p);
-        entry.extend_from_slice(&(rest.len() as u32).to_le_bytes());
-        entry.extend_from_slice(rest);
-        self.out.write_all(&entry).at(std::env::temp_dir())
-    }
-
-    pub fn file(&mut self, path: &Path, size: u64, mtime: Mtime, sha256: &[u8; 32]) -> Result<()> {
-        let mut rest = Vec::with_capacity(52);
-        rest.extend_from_slice(&size.to_le_bytes());
-        rest.extend_from_slice(&mtime.secs.to_le_bytes());
-        rest.extend_from_slice(&mtime.nsec.to_le_bytes());
-        rest.extend_from_slice(sha256);
-        self.put(b'f', path, &rest)
-    }
-
-    pub fn symlink(&mut self, path: &Path, target: &[u8]) -> Result<()> {
-        self.put(b'l', path, target)
-    }
-
-    pub fn dir(&mut self, path: &Path) {
-        if !self.roots.iter().any(|r| r == path) {
-            self.dirs.push(path.to_path_buf());
-        }
-    }
-
-    fn into_reader(self) -> io::Result<(BufReader<File>, Vec<PathBuf>)> {
-        let mut file = self.out.into_inner().map_err(|e| e.into_error())?;
-        file.seek(SeekFrom::Start(0))?;
-        Ok((BufReader::new(file), self.dirs))
-    }
-}
-
-fn read_entry(r: &mut impl Read) -> io::Result<Option<Logged>> {
-    let mut tag = [0u8; 1];
-    match r.read_exact(&mut tag) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let mut field = || -> io::Result<Vec<u8>> {
-        let mut len = [0u8; 4];
-        r.read_exact(&mut len)?;
-        let mut v = vec![0u8; u32::from_le_bytes(len) as usize];
-        r.read_exact(&mut v)?;
-        Ok(v)
-    };
-    let path = PathBuf::from(std::ffi::OsString::from_vec(field()?));
-    let rest = field()?;
-    Ok(Some(match tag[0] {
-        b'f' if rest.len() == 52 => Logged::File {
-            path,
-            size: u64::from_le_bytes(rest[0..8].try_into().expect("8 bytes")),
-            mtime: Mtime {
-                secs: i64::from_le_bytes(rest[8..16].try_into().expect("8 bytes")),
-                nsec: u32::from_le_bytes(rest[16..20].try_into().expect("4 bytes")),
-            },
-            sha256: rest[20..52].try_into().expect("32 bytes"),
-        },
-        b'l' => Logged::Symlink { path, target: rest },
-        _ => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the purge log is damaged",
-            ));
-        }
-    }))
-}
-
-/// Removes from the sources what the verified archive holds: the logged
-/// records of source folders, and the archived rows of `tables`. Never
-/// fails: what could not be removed is in the report's `kept`.
-pub fn run(
-    log: Option<FileLog>,
-    tables: &[TablePlan],
-    window: &Window,
-    progress: &dyn Progress,
-) -> PurgeReport {
+/// Removes from the sources what the verified archive holds: the journal's
+/// records of source folders, and the archived rows of its tables. Never
+/// fails: what could not be removed is in the report's `kept`. The journal
+/// goes once nothing is left to do; it stays when the purge was interrupted
+/// or something could not be removed for a reason a later run may not
+/// meet (`kluis purge FILE` finishes then).
+pub fn run(journal: Journal, progress: &dyn Progress) -> PurgeReport {
     let mut report = PurgeReport::default();
-    if let Some(log) = log {
-        purge_files(log, &mut report, progress);
-    }
-    for plan in tables {
+    purge_files(&journal, &mut report, progress);
+    let window = journal.plan.window();
+    for table in &journal.plan.tables {
         if progress.interrupted() {
             report.interrupted = true;
         }
         if report.interrupted {
             break;
         }
-        purge_table(plan, window, &mut report);
+        purge_table(table, &window, &mut report);
+    }
+    if !report.interrupted && report.kept.iter().all(|k| !k.retry) {
+        let dir = journal.dir.clone();
+        if let Err(e) = journal.remove() {
+            report.kept.push(Kept {
+                path: dir,
+                reason: format!("the purge is done, but its journal could not be removed ({e})"),
+                retry: true,
+            });
+        }
     }
     report
 }
 
-fn purge_files(log: FileLog, report: &mut PurgeReport, progress: &dyn Progress) {
-    let (mut input, dirs) = match log.into_reader() {
+/// `kluis purge FILE`: finishes the purge of archive `file` from its
+/// journal, once the catalog confirms the archive is recorded and no copy
+/// of it has failed a check since.
+pub fn finish(vault: &Vault, file: &str, progress: &dyn Progress) -> Result<PurgeReport> {
+    let _lock = vault.lock()?;
+    let Some(journal) = Journal::open(&vault.dir, file)? else {
+        let pending: Vec<String> = Journal::pending(&vault.dir)?
+            .into_iter()
+            .map(|j| j.plan.file)
+            .collect();
+        return Err(Error::Usage(match pending.is_empty() {
+            true => format!(
+                "no purge of {file} is unfinished: nothing to do (no purge of any archive is)"
+            ),
+            false => format!(
+                "no purge of {file} is unfinished: nothing to do (unfinished: {})",
+                pending.join(", ")
+            ),
+        }));
+    };
+    let catalog = vault.catalog()?;
+    let Some(archive) = catalog
+        .archives
+        .iter()
+        .find(|a| a.archive_id == journal.plan.archive_id)
+    else {
+        // The run that wrote it was cut off before it recorded the archive:
+        // nothing was removed, and nothing may be.
+        let _ = journal.remove();
+        return Err(Error::Usage(format!(
+            "{file} is not recorded in this vault's catalog (the archive run was cut off before it recorded it), so nothing was removed from its sources; archive the year again"
+        )));
+    };
+    let live: Vec<_> = archive
+        .copies
+        .iter()
+        .filter(|c| c.destroyed.is_none())
+        .collect();
+    if live.is_empty() {
+        return Err(Error::Usage(format!(
+            "every copy of {file} has been destroyed: its records must not leave the sources now; nothing was removed"
+        )));
+    }
+    if let Some(bad) = live.iter().find(|c| {
+        c.last_result
+            .as_deref()
+            .is_some_and(|r| !r.starts_with("ok"))
+    }) {
+        return Err(Error::Usage(format!(
+            "the copy of {file} on {} failed its last check ({}): nothing was removed; repair or verify it (`kluis verify`), then run the purge again",
+            bad.medium,
+            bad.last_result.as_deref().unwrap_or("")
+        )));
+    }
+    Ok(run(journal, progress))
+}
+
+fn purge_files(journal: &Journal, report: &mut PurgeReport, progress: &dyn Progress) {
+    let mut input = match journal.entries() {
         Ok(v) => v,
         Err(e) => {
             report.kept.push(Kept {
-                path: std::env::temp_dir(),
+                path: journal.dir.clone(),
                 reason: format!(
                     "the list of archived files could not be read back ({e}); nothing was deleted"
                 ),
+                retry: true,
             });
             return;
         }
@@ -229,13 +195,14 @@ fn purge_files(log: FileLog, report: &mut PurgeReport, progress: &dyn Progress) 
             report.interrupted = true;
             return;
         }
-        let entry = match read_entry(&mut input) {
+        let entry = match input.next_entry() {
             Ok(Some(e)) => e,
             Ok(None) => break,
             Err(e) => {
                 report.kept.push(Kept {
-                    path: std::env::temp_dir(),
+                    path: journal.dir.clone(),
                     reason: format!("the list of archived files could not be read back ({e}); the rest was not deleted"),
+                    retry: true,
                 });
                 return;
             }
@@ -248,28 +215,32 @@ fn purge_files(log: FileLog, report: &mut PurgeReport, progress: &dyn Progress) 
                 sha256,
             } => {
                 let outcome = match file_changed(&path, size, mtime, &sha256) {
-                    Ok(None) => fs::remove_file(&path).map_err(|e| e.to_string()).map(|()| {
+                    Ok(None) => fs::remove_file(&path).map_err(Failed::Error).map(|()| {
                         report.files += 1;
                         report.bytes += size;
                     }),
-                    Ok(Some(reason)) => Err(reason),
-                    // Already gone: nothing left to remove.
+                    Ok(Some(reason)) => Err(Failed::Changed(reason)),
+                    // Already gone (an earlier run's purge, say): nothing
+                    // left to remove.
                     Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
                         continue;
                     }
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(Failed::Other(e.to_string())),
                 };
                 (path, outcome)
             }
             Logged::Symlink { path, target } => {
                 let outcome = match fs::read_link(&path) {
                     Ok(t) if t.as_os_str().as_bytes() == target => {
-                        fs::remove_file(&path).map_err(|e| e.to_string()).map(|()| {
+                        fs::remove_file(&path).map_err(Failed::Error).map(|()| {
                             report.symlinks += 1;
                         })
                     }
-                    Ok(_) => Err("its target changed since it was archived".into()),
-                    Err(e) => Err(e.to_string()),
+                    Ok(_) => Err(Failed::Changed(
+                        "its target changed since it was archived".into(),
+                    )),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => Err(Failed::Error(e)),
                 };
                 (path, outcome)
             }
@@ -280,11 +251,25 @@ fn purge_files(log: FileLog, report: &mut PurgeReport, progress: &dyn Progress) 
                 pause_point("purge-files");
             }
             Ok(()) => {}
-            Err(reason) => report.kept.push(Kept { path, reason }),
+            Err(Failed::Changed(reason)) => report.kept.push(Kept {
+                path,
+                reason,
+                retry: false,
+            }),
+            Err(Failed::Error(e)) => report.kept.push(Kept {
+                path,
+                reason: e.to_string(),
+                retry: true,
+            }),
+            Err(Failed::Other(reason)) => report.kept.push(Kept {
+                path,
+                reason,
+                retry: true,
+            }),
         }
     }
     // Contents before their folders: the reverse of the walk's order.
-    for dir in dirs.iter().rev() {
+    for dir in journal.plan.dirs.iter().rev() {
         match fs::remove_dir(dir) {
             Ok(()) => report.dirs += 1,
             // Something not archived (or kept) is still in it.
@@ -293,9 +278,19 @@ fn purge_files(log: FileLog, report: &mut PurgeReport, progress: &dyn Progress) 
             Err(e) => report.kept.push(Kept {
                 path: dir.clone(),
                 reason: e.to_string(),
+                retry: true,
             }),
         }
     }
+}
+
+/// Why a record stayed in its source.
+enum Failed {
+    /// It is no longer what was archived: kept for good.
+    Changed(String),
+    /// It could not be removed: a later run may.
+    Error(io::Error),
+    Other(String),
 }
 
 /// `None` when the file is still exactly what was archived, else why not.
@@ -324,42 +319,45 @@ fn file_changed(path: &Path, size: u64, mtime: Mtime, sha256: &[u8; 32]) -> Resu
     Ok(None)
 }
 
-fn purge_table(plan: &TablePlan, window: &Window, report: &mut PurgeReport) {
-    let spec = &plan.spec;
-    let counts = &plan.filtered.counts;
+fn purge_table(table: &PlannedTable, window: &Window, report: &mut PurgeReport) {
+    let (spec, counts) = (&table.spec, &table.counts);
     let outcome = if counts.archived == 0 {
-        Ok(Ok(counts.rows))
+        Ok(Ok((0, counts.rows)))
     } else {
         match &spec.origin {
-            Origin::Csv(path) | Origin::Jsonl(path) => rewrite(plan, path, window),
+            Origin::Csv(path) | Origin::Jsonl(path) => rewrite(spec, counts, path, window),
             Origin::Sqlite { db, table } => sqlite::purge(spec, db, table, window, counts),
         }
     };
     match outcome {
-        Ok(Ok(left)) => report.tables.push(TablePurge {
+        Ok(Ok((removed, left))) => report.tables.push(TablePurge {
             table: spec.name.clone(),
-            source: spec.origin.to_string(),
-            rows_removed: counts.archived,
+            source: table.source.clone(),
+            rows_removed: removed,
             rows_left: left,
         }),
         Ok(Err(reason)) => report.kept.push(Kept {
             path: spec.path().into(),
             reason: format!("table {}: {reason}", spec.name),
+            retry: false,
         }),
         Err(e) => report.kept.push(Kept {
             path: spec.path().into(),
             reason: format!("table {}: {e}; nothing was changed", spec.name),
+            retry: true,
         }),
     }
 }
 
-/// Rewrites a CSV or JSON Lines file without the archived rows. `Ok(Ok(n))`:
-/// done, `n` rows left; `Ok(Err(reason))`: the file was left as it was.
+/// Rewrites a CSV or JSON Lines file without the archived rows.
+/// `Ok(Ok((removed, left)))`: done; `Ok(Err(reason))`: the file was left
+/// as it was.
 fn rewrite(
-    plan: &TablePlan,
+    spec: &TableSpec,
+    archived: &Counts,
     path: &Path,
     window: &Window,
-) -> Result<std::result::Result<u64, String>> {
+) -> Result<std::result::Result<(u64, u64), String>> {
     let real = path.canonicalize().at(path)?;
     // Held open across the rename: rows appended to it after the last check
     // are found there and carried over (see `carry_over`).
@@ -376,22 +374,27 @@ fn rewrite(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    remove_stale_copies(&dir, &name);
     let temp = dir.join(media::temp_name(&name));
-    let result = (|| -> Result<std::result::Result<u64, String>> {
+    let mut created = false;
+    let result = (|| -> Result<std::result::Result<(u64, u64), String>> {
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&temp)
             .at(&temp)?;
+        created = true;
         file.set_permissions(before.permissions()).at(&temp)?;
         // Best effort: keeps the owner when we may (as root).
         let _ = std::os::unix::fs::fchown(&file, Some(before.uid()), Some(before.gid()));
         let mut out = BufWriter::with_capacity(256 << 10, file);
         let mut member = HashSink::default();
-        let now = plan
-            .spec
-            .filter(window, &mut member, Some(&mut out), &Silent)?;
-        let archived = &plan.filtered.counts;
+        let now = spec.filter(window, &mut member, Some(&mut out), &Silent)?;
+        if now.counts.archived == 0 {
+            // An earlier purge removed them (or they went otherwise): nothing
+            // of the year is left to remove.
+            return Ok(Ok((0, now.counts.rows)));
+        }
         if now.counts.archived != archived.archived
             || now.counts.size != archived.size
             || now.counts.sha256 != archived.sha256
@@ -407,7 +410,7 @@ fn rewrite(
         file.sync_all().at(&temp)?;
         drop(file);
         let left = now.counts.rows - now.counts.archived;
-        if !plan.spec.check_rewritten(&temp, window, left)? {
+        if !spec.check_rewritten(&temp, window, left)? {
             return Ok(Err(
                 "the rewritten file did not hold exactly the other rows; nothing was changed"
                     .into(),
@@ -426,17 +429,39 @@ fn rewrite(
         fs::rename(&temp, &real).at(&real)?;
         media::sync_dir(&dir)?;
         match carry_over(&original, &before, &real)? {
-            Carried::Appended => Ok(Ok(left)),
+            Carried::Appended => Ok(Ok((now.counts.archived, left))),
             Carried::Changed(kept) => Ok(Err(format!(
                 "it changed while the purge replaced it: the archived rows are gone from it, and the file as it was when it changed is kept as {}; compare the two",
                 kept.display()
             ))),
         }
     })();
-    if !matches!(result, Ok(Ok(_))) {
+    // Renamed into place when the purge went through; else (or when nothing
+    // was left to remove) it goes.
+    if created {
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// Removes the temporary copies of table `name` that a purge killed while
+/// it rewrote the table left beside it (`.NAME.tmp-XXXXXXXX`, kluis's own
+/// naming and no other; the vault's lock, which the purge holds, proves no
+/// other purge is writing one).
+fn remove_stale_copies(dir: &Path, name: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.tmp-");
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file.starts_with(&prefix)
+            && media::is_own_temp_name(&file)
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 enum Carried {
@@ -517,7 +542,10 @@ mod tests {
         fs::write(&a, "aaa").unwrap();
         fs::write(&b, "bbb").unwrap();
         std::os::unix::fs::symlink("b", &link).unwrap();
-        let mut log = FileLog::new(std::slice::from_ref(&root)).unwrap();
+        let vault = dir.path().join("vault");
+        fs::create_dir(&vault).unwrap();
+        let mut log =
+            FileLog::create(&vault, "2019-financial.kluis", std::slice::from_ref(&root)).unwrap();
         log.dir(&root);
         log.dir(&root.join("sub"));
         for p in [&a, &b] {
@@ -532,16 +560,44 @@ mod tests {
         log.symlink(&link, b"b").unwrap();
         // b changes (same size) after it was archived.
         fs::write(&b, "BBB").unwrap();
-        let report = run(
-            Some(log),
-            &[],
-            &Window::new(2019, crate::retention::FiscalYearStart::JANUARY_1),
-            &Silent,
-        );
+        let window = Window::new(2019, crate::retention::FiscalYearStart::JANUARY_1);
+        let journal = log
+            .seal("id", "2019-financial.kluis", &window, Vec::new())
+            .unwrap();
+        assert_eq!(Journal::pending(&vault).unwrap().len(), 1);
+        let report = run(journal, &Silent);
         assert_eq!((report.files, report.symlinks, report.dirs), (1, 1, 1));
         assert!(!a.exists() && !root.join("sub").exists() && !link.exists());
         assert!(b.exists() && root.exists());
         assert_eq!(report.kept.len(), 1);
         assert_eq!(report.kept[0].path, b);
+        // Only a changed file was kept: nothing is left to finish.
+        assert!(Journal::pending(&vault).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_journal_dropped_unsealed_removes_itself_and_a_rerun_passes_over_what_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = dir.path().join("vault");
+        fs::create_dir(&vault).unwrap();
+        let root = dir.path().join("src");
+        fs::create_dir(&root).unwrap();
+        drop(FileLog::create(&vault, "x.kluis", std::slice::from_ref(&root)).unwrap());
+        assert_eq!(fs::read_dir(vault.join(FOLDER)).unwrap().count(), 0);
+
+        let a = root.join("a");
+        fs::write(&a, "aaa").unwrap();
+        let mut log = FileLog::create(&vault, "x.kluis", std::slice::from_ref(&root)).unwrap();
+        let m = fs::metadata(&a).unwrap();
+        let (size, hash) = media::hash_file(&a).unwrap();
+        log.file(&a, size, Mtime::from_system(m.modified().unwrap()), &hash)
+            .unwrap();
+        let window = Window::new(2019, crate::retention::FiscalYearStart::JANUARY_1);
+        let journal = log.seal("id", "x.kluis", &window, Vec::new()).unwrap();
+        // A purge that stopped after removing the file (killed, say).
+        fs::remove_file(&a).unwrap();
+        let report = run(journal, &Silent);
+        assert!(report.complete() && report.files == 0, "{report:?}");
+        assert!(Journal::pending(&vault).unwrap().is_empty());
     }
 }
