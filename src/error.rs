@@ -101,6 +101,15 @@ pub enum Error {
     #[error("{path}: {detail}")]
     Database { path: PathBuf, detail: String },
 
+    /// A live database source (PostgreSQL, MariaDB/MySQL) could not be
+    /// reached or read: `source` is its URL, which never holds a password.
+    #[error("{source_url}: {detail}")]
+    LiveDatabase { source_url: String, detail: String },
+
+    /// A live database source refused before anything was read.
+    #[error("{source_url}: {detail}")]
+    DatabaseRefused { source_url: String, detail: String },
+
     #[error(
         "{medium}: read-back check failed for {file}: the copy on the medium differs from what was written"
     )]

@@ -10,6 +10,7 @@ use kluis::format::manifest::hex;
 use kluis::format::writer::WriteOptions;
 use kluis::keys;
 use kluis::retention::{FiscalYearStart, RetentionConfig};
+use kluis::sources::db::DbRequest;
 use kluis::sources::table::{self, ColumnRule, TableArg, TableOptions};
 use kluis::vault::{self, Config, Vault};
 use kluis::write::archive::{self, human};
@@ -249,8 +250,48 @@ pub struct ArchiveArgs {
     /// PAR2 recovery files beside each copy, as a percentage of the archive (plus a few spare blocks); 0: none [default: the vault's [parity] percent, 5]
     #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(0..=100))]
     parity: Option<u32>,
-    /// Folders of records to archive (optional with --table).
-    #[arg(value_name = "SOURCE", required_unless_present = "tables")]
+    /// A live database to take the year's rows from: postgres://USER@HOST[:PORT]/DATABASE or mysql://USER@HOST[:PORT]/DATABASE (mariadb:// too). No password in it: PGPASSWORD or MYSQL_PWD, or --db-password-file
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "db_tables",
+        help_heading = "Live databases"
+    )]
+    db: Option<String>,
+    /// A table of --db whose rows are selected by the fiscal year of DATECOLUMN (a date or timestamp); repeatable
+    #[arg(
+        long = "db-table",
+        value_name = "TABLE:DATECOLUMN",
+        requires = "db",
+        help_heading = "Live databases"
+    )]
+    db_tables: Vec<String>,
+    /// A related table taken through its parent's key, not its own date: TABLE (by its foreign key to a --db-table table) or TABLE.COLUMN=PARENT.KEY (declared, for schemas without foreign keys); repeatable
+    #[arg(
+        long = "db-child",
+        value_name = "TABLE[.COLUMN=PARENT.KEY]",
+        requires = "db",
+        help_heading = "Live databases"
+    )]
+    db_children: Vec<String>,
+    /// Read the database password from the first line of FILE (else PGPASSWORD or MYSQL_PWD)
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "db",
+        help_heading = "Live databases"
+    )]
+    db_password_file: Option<PathBuf>,
+    /// Archive the tables under tables/NAME/ [default: the database's name]
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "db",
+        help_heading = "Live databases"
+    )]
+    db_name: Option<String>,
+    /// Folders of records to archive (optional with --table or --db).
+    #[arg(value_name = "SOURCE", required_unless_present_any = ["tables", "db"])]
     sources: Vec<PathBuf>,
 }
 
@@ -274,6 +315,17 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
             .collect(),
         drop: args.drop.iter().map(|c| ColumnRule::parse(c)).collect(),
         keep: args.keep.iter().map(|c| ColumnRule::parse(c)).collect(),
+        other_tables: args
+            .db_tables
+            .iter()
+            .map(|t| t.rsplit_once(':').map_or(t.as_str(), |(t, _)| t))
+            .chain(args.db_children.iter().map(|c| {
+                c.split_once('=')
+                    .and_then(|(l, _)| l.rsplit_once('.'))
+                    .map_or(c.as_str(), |(t, _)| t)
+            }))
+            .map(str::to_owned)
+            .collect(),
         delimiter: args
             .delimiter
             .as_deref()
@@ -301,6 +353,17 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
         purge_source: args.purge_source,
         unsigned: args.unsigned,
         parity_percent: args.parity,
+        databases: args
+            .db
+            .iter()
+            .map(|url| DbRequest {
+                url: url.clone(),
+                tables: args.db_tables.clone(),
+                children: args.db_children.clone(),
+                password_file: args.db_password_file.clone(),
+                name: args.db_name.clone(),
+            })
+            .collect(),
     };
     let report = archive::run(&vault, request, &bar)?;
     bar.finish();

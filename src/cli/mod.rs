@@ -126,7 +126,7 @@ pub enum Command {
     /// Create the vault: organisation, recipients, retention policy.
     Init(commands::InitArgs),
     /// Archive a fiscal year's records onto one or more media.
-    Archive(commands::ArchiveArgs),
+    Archive(Box<commands::ArchiveArgs>),
     /// Check archives or media: quickly without a key, fully with one.
     Verify(read::VerifyArgs),
     /// List the records in an archive (reads its index, not the whole archive).
@@ -298,7 +298,7 @@ pub fn main() -> ExitCode {
         Command::Key(KeyCommand::Recover(args)) => keys::recover(cli.vault.as_deref(), quiet, args),
         Command::Key(cmd) => commands::key(quiet, cmd),
         Command::Init(args) => commands::init(cli.vault.as_deref(), quiet, args),
-        Command::Archive(args) => commands::archive(cli.vault.as_deref(), quiet, args),
+        Command::Archive(args) => commands::archive(cli.vault.as_deref(), quiet, *args),
         Command::Verify(args) => read::verify(cli.vault.as_deref(), quiet, args),
         Command::List(args) => read::list(args),
         Command::Restore(args) => read::restore(quiet, args),
@@ -393,6 +393,8 @@ fn hint(e: &Error) -> Option<String> {
         Error::BadDate { .. } => "dates must be YYYY-MM-DD, ISO 8601 date-times, DD-MM-YYYY or DD/MM/YYYY (day first); for another form give --date-format, e.g. %m/%d/%Y; nothing was archived".into(),
         Error::UndecidedColumns { .. } => "to decide once for every year, set drop/keep under [tables.NAME] in the vault's config.toml".into(),
         Error::Database { .. } => "close the program using the database, or check that the file is an SQLite database; nothing was archived".into(),
+        Error::LiveDatabase { .. } => "check the URL, the password (PGPASSWORD or MYSQL_PWD in the environment, or --db-password-file) and that the server is running; nothing was archived or deleted".into(),
+        Error::DatabaseRefused { .. } => "nothing was read from the database, and nothing was archived or deleted (docs/DATABASES.md)".into(),
         Error::Locked { .. } => "wait for the other kluis process to finish, then try again".into(),
         Error::NoSigningKey { .. } => "create one with `kluis key signing --new` (then publish its public key), or add --unsigned to write an archive that proves nothing about who wrote it".into(),
         Error::Io { source, path } => match source.kind() {

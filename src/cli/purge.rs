@@ -43,7 +43,10 @@ pub fn purge(vault_dir: Option<&Path>, quiet: bool, args: PurgeArgs) -> Result<O
     if args.json {
         print_json(&json!({ "file": file, "purge": report }))?;
     } else {
-        print_report(&report, true)?;
+        print_report(
+            &report,
+            report.files + report.symlinks + report.dirs > 0 || report.tables.is_empty(),
+        )?;
     }
     outcome(
         &file,

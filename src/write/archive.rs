@@ -22,6 +22,8 @@ use crate::keys::signing::SigningKey;
 use crate::keys::{self, Recipient};
 use crate::progress::{Progress, Silent};
 use crate::retention::fiscal_year_range;
+use crate::sources::db::purge::PlannedDb;
+use crate::sources::db::{self, DbPlan, DbRequest};
 use crate::sources::folder::{ItemKind, Sources};
 use crate::sources::table::{Origin, TableOptions, TablePlan, TableReport, TableSpec, Window};
 use crate::util::testpoint::{pause_point, pause_point_n};
@@ -58,6 +60,8 @@ pub struct Request {
     /// `--parity PERCENT`: overrides the vault's `[parity] percent` (0: no
     /// parity files).
     pub parity_percent: Option<u32>,
+    /// Live databases (`--db URL --db-table …`).
+    pub databases: Vec<DbRequest>,
 }
 
 /// What was written.
@@ -141,7 +145,7 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
     let file = archive_file_name(req.year, &req.class, supplement);
 
     let scan = sources.scan()?;
-    if scan.files + scan.symlinks + scan.dirs == 0 && specs.is_empty() {
+    if scan.files + scan.symlinks + scan.dirs == 0 && specs.is_empty() && req.databases.is_empty() {
         return Err(Error::EmptySource {
             detail: format!("{} holds no records", display_list(&req.sources)),
         });
@@ -150,10 +154,37 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
     // Pass 1: every table read in full before anything is written, so that
     // bad input leaves nothing behind.
     let plans = check_tables(&specs, &window, progress)?;
-    req.tables.check_unused(&plans)?;
+    // Live databases: every table and decision checked before any row is
+    // read, then each table read once in the run's snapshot, which stays
+    // open for the write.
+    let mut dbs = Vec::new();
+    for d in &req.databases {
+        progress.phase(&format!("checking database {}", d.url), 0);
+        dbs.push(db::check(
+            d,
+            &window,
+            &req.tables.drop,
+            &req.tables.keep,
+            req.purge_source,
+        )?);
+    }
+    let db_columns: Vec<String> = dbs
+        .iter()
+        .flat_map(|d| {
+            d.tables
+                .iter()
+                .flat_map(|t| t.columns.iter().map(|c| c.name.clone()))
+        })
+        .collect();
+    req.tables.check_unused(&plans, &db_columns)?;
     pause_point("tables-checked");
     checkpoint(progress).map_err(nothing_written)?;
-    let bytes = scan.bytes + plans.iter().map(|p| p.filtered.counts.size).sum::<u64>();
+    let bytes = scan.bytes
+        + plans.iter().map(|p| p.filtered.counts.size).sum::<u64>()
+        + dbs
+            .iter()
+            .flat_map(|d| d.tables.iter().map(|t| t.size))
+            .sum::<u64>();
 
     for m in &media {
         if let Some(free) = m.free_space() {
@@ -192,8 +223,15 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         retention_end,
         created: Utc::now(),
         tool_version: crate::TOOL_VERSION.into(),
-        minimisation: plans.iter().map(TablePlan::minimisation).collect(),
+        minimisation: plans
+            .iter()
+            .map(TablePlan::minimisation)
+            .chain(dbs.iter().flat_map(DbPlan::minimisation))
+            .collect(),
     };
+    // The keyed hashes of archived database rows: a key of this run's own.
+    let mut hmac_key = [0u8; 32];
+    getrandom::fill(&mut hmac_key).expect("random source");
 
     // The purge's journal, in the vault: what this run takes from the
     // sources, so that a purge cut short can be finished by `kluis purge`.
@@ -215,6 +253,8 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         signer.as_deref(),
         &sources,
         &plans,
+        &mut dbs,
+        &hmac_key,
         &window,
         log.as_mut(),
         &req.options,
@@ -284,6 +324,16 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
                     .iter()
                     .map(|p| PlannedTable::new(&p.spec, &p.filtered.counts))
                     .collect(),
+                dbs.iter()
+                    .enumerate()
+                    .map(|(i, d)| PlannedDb {
+                        target: d.target.clone(),
+                        name: d.name.clone(),
+                        tables: d.tables.clone(),
+                        hmac_key: hex(&hmac_key),
+                        rows_file: rows_file(i),
+                    })
+                    .collect(),
             )?,
         ),
         None => None,
@@ -334,7 +384,11 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         copies,
         skipped,
         seconds: started.elapsed().as_secs_f64(),
-        tables: plans.iter().map(TablePlan::report).collect(),
+        tables: plans
+            .iter()
+            .map(TablePlan::report)
+            .chain(dbs.iter().flat_map(db_report))
+            .collect(),
         purge,
         parity: staged.map(|(w, _)| w),
     })
@@ -433,6 +487,120 @@ fn add_table<O: std::io::Write + Send + 'static>(
     })
 }
 
+/// The row journal's file (one for every database of the run; tables are
+/// numbered by database, 1000 apart).
+fn rows_file(_n: usize) -> String {
+    crate::write::purge::journal_rows_file().to_owned()
+}
+
+/// A live database's tables, each as it would be reported for a file table.
+fn db_report(d: &DbPlan) -> Vec<TableReport> {
+    d.tables
+        .iter()
+        .map(|t| TableReport {
+            table: format!("{}.{}", d.name, t.name),
+            source: d.target.url.clone(),
+            member: d.member(t),
+            rows_archived: t.rows,
+            rows_other_years: Default::default(),
+            columns_kept: t
+                .columns
+                .iter()
+                .zip(&t.kept)
+                .filter(|(_, k)| **k)
+                .map(|(c, _)| c.name.clone())
+                .collect(),
+            columns_dropped: t.dropped.clone(),
+            sensitive_kept: t.kept_sensitive.clone(),
+            bytes: t.size,
+        })
+        .collect()
+}
+
+/// A live database into the archive: `schema.sql`, `columns.json`, then
+/// each table's CSV streamed from the run's snapshot (checked against pass
+/// 1), its rows' keys and keyed hashes into the purge journal.
+fn add_database<O: std::io::Write + Send + 'static>(
+    writer: &mut ArchiveWriter<O>,
+    plan: &mut DbPlan,
+    n: usize,
+    hmac_key: &[u8; 32],
+    log: Option<&mut FileLog>,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let mtime = Mtime::from_system(std::time::SystemTime::now());
+    let source = PathBuf::from(&plan.target.url);
+    for (member, bytes) in [
+        (plan.schema_member(), plan.schema_sql()),
+        (plan.columns_member(), plan.columns_json()),
+    ] {
+        writer.add_file(
+            member.as_bytes(),
+            bytes.len() as u64,
+            0o644,
+            mtime,
+            &mut bytes.as_slice(),
+            &source,
+        )?;
+    }
+    let mut rows = match log {
+        Some(l) => Some(l.rows()?),
+        None => None,
+    };
+    for i in 0..plan.tables.len() {
+        checkpoint(progress)?;
+        let member = plan.member(&plan.tables[i]);
+        let (size, sha256, name) = (
+            plan.tables[i].size,
+            plan.tables[i].sha256,
+            plan.tables[i].name.clone(),
+        );
+        let number = n * 1000 + i;
+        let (rx, tx) = std::io::pipe().at(&source)?;
+        let rows = &mut rows;
+        let result = std::thread::scope(|s| {
+            let plan = &mut *plan;
+            let producer = s.spawn(move || {
+                let mut tx = std::io::BufWriter::with_capacity(256 << 10, tx);
+                let mut journal = |key: &[u8], parent: Option<&[u8]>, hash: &[u8; 32]| match rows
+                    .as_deref_mut()
+                {
+                    Some(r) => r.add(number, key, parent, hash),
+                    None => Ok(()),
+                };
+                plan.write_table(i, &mut tx, Some(&mut journal), hmac_key)
+            });
+            let mut reader = Counted {
+                inner: rx,
+                progress,
+            };
+            let added =
+                writer.add_file(member.as_bytes(), size, 0o644, mtime, &mut reader, &source);
+            drop(reader);
+            let produced = producer.join().unwrap_or_else(|_| {
+                Err(Error::Usage("the database export thread panicked".into()))
+            });
+            (added, produced)
+        });
+        match result {
+            (Ok(hash), Ok((_, again_size, again))) => {
+                if hash != sha256 || again != sha256 || again_size != size {
+                    return Err(Error::SourceChanged {
+                        path: source,
+                        detail: format!(
+                            "the rows of table {name} read twice in one snapshot differ; nothing was archived"
+                        ),
+                    });
+                }
+            }
+            (Err(e), Err(p)) if is_pipe_closed(&p) => return Err(e),
+            (_, Err(p)) => return Err(p),
+            (Err(e), Ok(_)) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Whether an error is only the pipe's reader having gone away (the real
 /// error is then the reader's).
 fn is_pipe_closed(e: &Error) -> bool {
@@ -449,6 +617,8 @@ fn write_and_verify(
     signer: Option<&SigningKey>,
     sources: &Sources,
     tables: &[TablePlan],
+    dbs: &mut [DbPlan],
+    hmac_key: &[u8; 32],
     window: &Window,
     mut log: Option<&mut FileLog>,
     options: &WriteOptions,
@@ -538,6 +708,10 @@ fn write_and_verify(
     for plan in tables {
         checkpoint(progress)?;
         add_table(&mut writer, plan, window, progress)?;
+    }
+    for (n, plan) in dbs.iter_mut().enumerate() {
+        checkpoint(progress)?;
+        add_database(&mut writer, plan, n, hmac_key, log.as_deref_mut(), progress)?;
     }
     checkpoint(progress)?;
     if let Some(key) = signer {

@@ -117,6 +117,8 @@ pub struct TableOptions {
     pub tables: Vec<TableArg>,
     pub drop: Vec<ColumnRule>,
     pub keep: Vec<ColumnRule>,
+    /// Tables of live databases, which rules may name too.
+    pub other_tables: Vec<String>,
     /// `--delimiter`: for every CSV table (else each table's config, else
     /// detected from its header line).
     pub delimiter: Option<u8>,
@@ -227,6 +229,7 @@ impl TableOptions {
         for rule in self.drop.iter().chain(&self.keep) {
             if let Some(t) = &rule.table
                 && !specs.iter().any(|s| names_table(t, &s.name, &s.origin))
+                && !self.other_tables.contains(t)
             {
                 let kind = if self.drop.contains(rule) {
                     "drop"
@@ -249,12 +252,14 @@ impl TableOptions {
 
     /// After the check: a rule for every table that names a column no table
     /// has is almost certainly a typo.
-    pub fn check_unused(&self, plans: &[TablePlan]) -> Result<()> {
+    /// `others`: the columns of tables not given as files (live databases).
+    pub fn check_unused(&self, plans: &[TablePlan], others: &[String]) -> Result<()> {
         for (rules, kind) in [(&self.drop, "drop"), (&self.keep, "keep")] {
             for rule in rules.iter().filter(|r| r.table.is_none()) {
                 if !plans
                     .iter()
                     .any(|p| p.filtered.columns.contains(&rule.column))
+                    && !others.contains(&rule.column)
                 {
                     return Err(Error::Usage(format!(
                         "{}: no table has a column {:?} ({})",

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, IoContext, Result};
 use crate::format::writer::Mtime;
 use crate::retention::FiscalYearStart;
+use crate::sources::db::purge::{PlannedDb, RowJournal};
 use crate::sources::table::{Counts, Origin, TableSpec, Window};
 use crate::vault::media;
 
@@ -36,6 +37,8 @@ pub const FOLDER: &str = "purges";
 
 const PLAN: &str = "plan.json";
 const FILES: &str = "files";
+/// The row journal of live databases (SQLite).
+pub const ROWS: &str = "rows.sqlite";
 
 /// What one archive run is to remove from its sources.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -52,6 +55,9 @@ pub struct Plan {
     pub dirs: Vec<PathBuf>,
     /// The tables, each with what its archived rows were.
     pub tables: Vec<PlannedTable>,
+    /// Live databases: their archived rows are in the row journal.
+    #[serde(default)]
+    pub databases: Vec<PlannedDb>,
 }
 
 impl Plan {
@@ -111,6 +117,7 @@ fn folder(vault: &Path) -> PathBuf {
 pub struct FileLog {
     temp: PathBuf,
     out: Option<BufWriter<File>>,
+    rows: Option<RowJournal>,
     dirs: Vec<PathBuf>,
     roots: Vec<PathBuf>,
 }
@@ -143,6 +150,7 @@ impl FileLog {
             .at(&temp)?;
         Ok(FileLog {
             out: Some(BufWriter::with_capacity(64 << 10, out)),
+            rows: None,
             dirs: Vec::new(),
             roots: roots.iter().map(|r| absolute(r)).collect(),
             temp,
@@ -175,6 +183,14 @@ impl FileLog {
         self.put(b'l', path, target)
     }
 
+    /// The journal of archived database rows ([`ROWS`]), made on first use.
+    pub fn rows(&mut self) -> Result<&mut RowJournal> {
+        if self.rows.is_none() {
+            self.rows = Some(RowJournal::create(&self.temp.join(ROWS))?);
+        }
+        Ok(self.rows.as_mut().expect("made above"))
+    }
+
     pub fn dir(&mut self, path: &Path) {
         let path = absolute(path);
         if !self.roots.contains(&path) {
@@ -192,7 +208,11 @@ impl FileLog {
         file: &str,
         window: &Window,
         tables: Vec<PlannedTable>,
+        databases: Vec<PlannedDb>,
     ) -> Result<Journal> {
+        if let Some(rows) = self.rows.take() {
+            rows.finish()?;
+        }
         let out = self.out.take().expect("an unsealed journal");
         let files = out
             .into_inner()
@@ -206,6 +226,7 @@ impl FileLog {
             roots: std::mem::take(&mut self.roots),
             dirs: std::mem::take(&mut self.dirs),
             tables,
+            databases,
         };
         let path = self.temp.join(PLAN);
         let mut f = OpenOptions::new()
@@ -235,6 +256,7 @@ impl FileLog {
 impl Drop for FileLog {
     fn drop(&mut self) {
         if self.out.is_some() {
+            drop(self.rows.take());
             let _ = fs::remove_dir_all(&self.temp);
         }
     }

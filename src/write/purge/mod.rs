@@ -37,8 +37,14 @@ use crate::vault::{Vault, media};
 
 mod journal;
 
+use crate::sources::db::purge::PlannedDb;
 use journal::Logged;
 pub use journal::{FOLDER, FileLog, Journal, Plan, PlannedTable};
+
+/// The row journal's file name in a purge journal.
+pub fn journal_rows_file() -> &'static str {
+    journal::ROWS
+}
 
 /// What the purge did.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -57,6 +63,19 @@ pub struct PurgeReport {
     /// is still in the sources (and safe in the archive).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// Live databases: the purge's transactions (chunks) and the longest.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub chunks: u64,
+    #[serde(skip_serializing_if = "is_zero_f")]
+    pub longest_chunk_ms: f64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_zero_f(n: &f64) -> bool {
+    *n == 0.0
 }
 
 impl PurgeReport {
@@ -102,6 +121,15 @@ pub fn run(journal: Journal, progress: &dyn Progress) -> PurgeReport {
             break;
         }
         purge_table(table, &window, &mut report);
+    }
+    for db in &journal.plan.databases {
+        if progress.interrupted() {
+            report.interrupted = true;
+        }
+        if report.interrupted {
+            break;
+        }
+        purge_database(db, &journal.dir, &mut report, progress);
     }
     if !report.interrupted && report.kept.iter().all(|k| !k.retry) {
         let dir = journal.dir.clone();
@@ -281,6 +309,50 @@ fn purge_files(journal: &Journal, report: &mut PurgeReport, progress: &dyn Progr
                 retry: true,
             }),
         }
+    }
+}
+
+/// The archived rows of a live database (`crate::sources::db::purge`).
+fn purge_database(db: &PlannedDb, dir: &Path, report: &mut PurgeReport, progress: &dyn Progress) {
+    progress.phase(&format!("removing archived rows from {}", db.name), 0);
+    let done = crate::sources::db::purge::run(db, dir, progress);
+    for (table, removed, left) in &done.tables {
+        report.tables.push(TablePurge {
+            table: format!("{}.{table}", db.name),
+            source: db.target.url.clone(),
+            rows_removed: *removed,
+            rows_left: *left,
+        });
+    }
+    for (table, keys) in &done.changed {
+        let shown: Vec<&str> = keys.iter().take(10).map(String::as_str).collect();
+        let more = match keys.len() > shown.len() {
+            true => format!(" and {} more", keys.len() - shown.len()),
+            false => String::new(),
+        };
+        report.kept.push(Kept {
+            path: PathBuf::from(format!("{}#{table}", db.target.url)),
+            reason: format!(
+                "{} rows of table {table} (or rows related to them) changed since they were archived (keys {}{more}); they stay in the database, and the archive holds them as they were",
+                keys.len(),
+                shown.join(", ")
+            ),
+            retry: false,
+        });
+    }
+    if let Some(why) = done.stopped {
+        report.kept.push(Kept {
+            path: PathBuf::from(&db.target.url),
+            reason: format!(
+                "the purge stopped: {why}; the rows not yet deleted are still in the database"
+            ),
+            retry: true,
+        });
+    }
+    report.interrupted |= done.interrupted;
+    report.chunks += done.chunks;
+    if let Some(longest) = done.chunk_times.iter().max() {
+        report.longest_chunk_ms = report.longest_chunk_ms.max(longest.as_secs_f64() * 1000.0);
     }
 }
 
@@ -562,7 +634,13 @@ mod tests {
         fs::write(&b, "BBB").unwrap();
         let window = Window::new(2019, crate::retention::FiscalYearStart::JANUARY_1);
         let journal = log
-            .seal("id", "2019-financial.kluis", &window, Vec::new())
+            .seal(
+                "id",
+                "2019-financial.kluis",
+                &window,
+                Vec::new(),
+                Vec::new(),
+            )
             .unwrap();
         assert_eq!(Journal::pending(&vault).unwrap().len(), 1);
         let report = run(journal, &Silent);
@@ -593,7 +671,9 @@ mod tests {
         log.file(&a, size, Mtime::from_system(m.modified().unwrap()), &hash)
             .unwrap();
         let window = Window::new(2019, crate::retention::FiscalYearStart::JANUARY_1);
-        let journal = log.seal("id", "x.kluis", &window, Vec::new()).unwrap();
+        let journal = log
+            .seal("id", "x.kluis", &window, Vec::new(), Vec::new())
+            .unwrap();
         // A purge that stopped after removing the file (killed, say).
         fs::remove_file(&a).unwrap();
         let report = run(journal, &Silent);

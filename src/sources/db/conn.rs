@@ -1,0 +1,412 @@
+//! One connection to a live database server, PostgreSQL or MariaDB/MySQL,
+//! with the few operations the export and the purge need: statements,
+//! rows streamed as text (every value as the server prints it, NULL kept
+//! apart), and the affected-row count of a delete. Values are inlined as
+//! quoted literals (both sessions are set so that only `'` needs doubling),
+//! never as anything the server could read as SQL.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// The server's dialect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Postgres,
+    Mysql,
+}
+
+/// Where the rows are: a URL without a password, and where the password
+/// comes from.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Target {
+    pub kind: Kind,
+    /// As given (it holds no password: one in the URL is refused).
+    pub url: String,
+    /// The database's name, from the URL.
+    pub database: String,
+    /// `--db-password-file`; else the environment (`PGPASSWORD`,
+    /// `MYSQL_PWD`), else none.
+    pub password_file: Option<PathBuf>,
+}
+
+impl Target {
+    /// Reads `url` (`postgres://`, `postgresql://`, `mysql://`,
+    /// `mariadb://`). A password in it is refused: it would be on the
+    /// command line, in the shell's history and in `ps`.
+    pub fn parse(url: &str, password_file: Option<&Path>) -> Result<Target> {
+        let refused = |detail: String| Error::DatabaseRefused {
+            source_url: redact(url),
+            detail,
+        };
+        let (kind, rest) = if let Some(r) = url
+            .strip_prefix("postgres://")
+            .or_else(|| url.strip_prefix("postgresql://"))
+        {
+            (Kind::Postgres, r)
+        } else if let Some(r) = url
+            .strip_prefix("mysql://")
+            .or_else(|| url.strip_prefix("mariadb://"))
+        {
+            (Kind::Mysql, r)
+        } else {
+            return Err(refused(
+                "not a database URL: give postgres://USER@HOST[:PORT]/DATABASE or mysql://USER@HOST[:PORT]/DATABASE (mariadb:// too)".into(),
+            ));
+        };
+        let authority = rest.split(['/', '?']).next().unwrap_or("");
+        if let Some((userinfo, _)) = authority.rsplit_once('@')
+            && userinfo.contains(':')
+        {
+            return Err(refused(
+                "the URL holds a password, which would be on the command line and in the shell's history: remove it, and give it in PGPASSWORD or MYSQL_PWD, or with --db-password-file FILE".into(),
+            ));
+        }
+        let database = rest
+            .split_once('/')
+            .map(|(_, d)| d.split('?').next().unwrap_or(""))
+            .unwrap_or("");
+        if database.is_empty() {
+            return Err(refused(
+                "the URL names no database: end it with /DATABASE".into(),
+            ));
+        }
+        Ok(Target {
+            kind,
+            url: url.to_owned(),
+            database: percent_decode(database),
+            password_file: password_file.map(Path::to_path_buf),
+        })
+    }
+
+    fn password(&self) -> Result<Option<String>> {
+        if let Some(file) = &self.password_file {
+            let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+            let line = text.lines().next().unwrap_or("").to_owned();
+            return Ok(Some(line));
+        }
+        let var = match self.kind {
+            Kind::Postgres => "PGPASSWORD",
+            Kind::Mysql => "MYSQL_PWD",
+        };
+        Ok(std::env::var(var).ok())
+    }
+
+    pub fn connect(&self) -> Result<Conn> {
+        let failed = |detail: String| Error::LiveDatabase {
+            source_url: self.url.clone(),
+            detail,
+        };
+        let password = self.password()?;
+        let inner = match self.kind {
+            Kind::Postgres => {
+                let url = self.url.replacen("postgresql://", "postgres://", 1);
+                let mut config = postgres::Config::from_str(&url)
+                    .map_err(|e| failed(format!("cannot read the URL ({e})")))?;
+                if let Some(p) = &password {
+                    config.password(p);
+                }
+                config.application_name("kluis");
+                let client = config
+                    .connect(postgres::NoTls)
+                    .map_err(|e| failed(format!("cannot connect ({})", pg_detail(&e))))?;
+                Inner::Pg(Box::new(client))
+            }
+            Kind::Mysql => {
+                let url = self.url.replacen("mariadb://", "mysql://", 1);
+                let opts = mysql::Opts::from_url(&url)
+                    .map_err(|e| failed(format!("cannot read the URL ({e})")))?;
+                let opts = mysql::OptsBuilder::from_opts(opts)
+                    .pass(password)
+                    .prefer_socket(false);
+                let conn =
+                    mysql::Conn::new(opts).map_err(|e| failed(format!("cannot connect ({e})")))?;
+                Inner::My(Box::new(conn))
+            }
+        };
+        let mut conn = Conn {
+            kind: self.kind,
+            url: self.url.clone(),
+            inner,
+        };
+        // UTC, ISO dates, and literals in which only `'` is special.
+        match self.kind {
+            Kind::Postgres => conn.batch(
+                "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET standard_conforming_strings = on; SET bytea_output = 'hex'; SET extra_float_digits = 1",
+            )?,
+            Kind::Mysql => {
+                conn.batch("SET time_zone = '+00:00'")?;
+                conn.batch("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'NO_BACKSLASH_ESCAPES', 'ANSI_QUOTES')")?;
+                conn.batch("SET NAMES utf8mb4")?;
+            }
+        }
+        Ok(conn)
+    }
+}
+
+/// The URL without a password, for messages about a URL that was refused.
+fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+            let (authority, tail) = rest.split_at(authority_end);
+            match authority.rsplit_once('@') {
+                Some((userinfo, host)) => {
+                    let user = userinfo.split(':').next().unwrap_or("");
+                    format!("{scheme}://{user}:***@{host}{tail}")
+                }
+                None => url.to_owned(),
+            }
+        }
+        None => "the database URL".to_owned(),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(v) = u8::from_str_radix(
+                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                16,
+            )
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The server's own words, without the crate's prefix.
+fn pg_detail(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => e.to_string(),
+    }
+}
+
+enum Inner {
+    Pg(Box<postgres::Client>),
+    My(Box<mysql::Conn>),
+}
+
+/// An open connection.
+pub struct Conn {
+    pub kind: Kind,
+    url: String,
+    inner: Inner,
+}
+
+/// One row: each value as text bytes, `None` for NULL.
+pub type Values<'a> = &'a [Option<&'a [u8]>];
+
+/// Rows fetched per round trip from a PostgreSQL cursor.
+const FETCH: usize = 2000;
+
+impl Conn {
+    /// The URL it was opened with (it holds no password).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn error(&self, detail: String) -> Error {
+        Error::LiveDatabase {
+            source_url: self.url.clone(),
+            detail,
+        }
+    }
+
+    /// Runs statements that return no rows.
+    pub fn batch(&mut self, sql: &str) -> Result<()> {
+        let r = match &mut self.inner {
+            Inner::Pg(c) => c.batch_execute(sql).map_err(|e| pg_detail(&e)),
+            Inner::My(c) => {
+                mysql::prelude::Queryable::query_drop(&mut **c, sql).map_err(|e| e.to_string())
+            }
+        };
+        r.map_err(|d| self.error(d))
+    }
+
+    /// Runs one statement; the rows it affected.
+    pub fn execute(&mut self, sql: &str) -> Result<u64> {
+        let r = match &mut self.inner {
+            Inner::Pg(c) => c.execute(sql, &[]).map_err(|e| pg_detail(&e)),
+            Inner::My(c) => mysql::prelude::Queryable::query_drop(&mut **c, sql)
+                .map(|()| c.affected_rows())
+                .map_err(|e| e.to_string()),
+        };
+        r.map_err(|d| self.error(d))
+    }
+
+    /// Streams the rows of `sql` to `each`, in flat memory: a server-side
+    /// cursor on PostgreSQL (inside the caller's transaction), the text
+    /// protocol's row by row reading on MySQL.
+    pub fn each_row(
+        &mut self,
+        sql: &str,
+        each: &mut dyn FnMut(Values<'_>) -> Result<()>,
+    ) -> Result<()> {
+        match &mut self.inner {
+            Inner::Pg(c) => {
+                c.batch_execute(&format!("DECLARE kluis_rows NO SCROLL CURSOR FOR {sql}"))
+                    .map_err(|e| Error::LiveDatabase {
+                        source_url: self.url.clone(),
+                        detail: pg_detail(&e),
+                    })?;
+                let fetch = format!("FETCH {FETCH} FROM kluis_rows");
+                loop {
+                    let messages = c.simple_query(&fetch).map_err(|e| Error::LiveDatabase {
+                        source_url: self.url.clone(),
+                        detail: pg_detail(&e),
+                    })?;
+                    let mut rows = 0;
+                    for m in &messages {
+                        if let postgres::SimpleQueryMessage::Row(row) = m {
+                            rows += 1;
+                            let values: Vec<Option<&[u8]>> = (0..row.len())
+                                .map(|i| row.get(i).map(str::as_bytes))
+                                .collect();
+                            each(&values)?;
+                        }
+                    }
+                    if rows < FETCH {
+                        break;
+                    }
+                }
+                c.batch_execute("CLOSE kluis_rows")
+                    .map_err(|e| Error::LiveDatabase {
+                        source_url: self.url.clone(),
+                        detail: pg_detail(&e),
+                    })
+            }
+            Inner::My(c) => {
+                use mysql::prelude::Queryable;
+                let url = self.url.clone();
+                let failed = |e: mysql::Error| Error::LiveDatabase {
+                    source_url: url.clone(),
+                    detail: e.to_string(),
+                };
+                let mut result = c.query_iter(sql).map_err(&failed)?;
+                for row in result.by_ref() {
+                    let row = row.map_err(&failed)?;
+                    let values: Vec<Option<&[u8]>> = (0..row.len())
+                        .map(|i| match row.as_ref(i) {
+                            Some(mysql::Value::Bytes(b)) => Some(b.as_slice()),
+                            _ => None,
+                        })
+                        .collect();
+                    each(&values)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// All rows of a small query, as text.
+    pub fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        if let Inner::Pg(c) = &mut self.inner {
+            // Small: no cursor (which needs a transaction).
+            let messages = c.simple_query(sql).map_err(|e| Error::LiveDatabase {
+                source_url: self.url.clone(),
+                detail: pg_detail(&e),
+            })?;
+            return Ok(messages
+                .iter()
+                .filter_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(row) => Some(
+                        (0..row.len())
+                            .map(|i| row.get(i).map(str::to_owned))
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .collect());
+        }
+        let mut out = Vec::new();
+        self.each_row(sql, &mut |values| {
+            out.push(
+                values
+                    .iter()
+                    .map(|v| v.map(|b| String::from_utf8_lossy(b).into_owned()))
+                    .collect(),
+            );
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// An identifier, quoted for this server (both sessions read `"…"` as an
+    /// identifier).
+    pub fn ident(&self, name: &str) -> String {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+
+    /// `BEGIN` a read-only transaction on one snapshot of every table.
+    pub fn begin_snapshot(&mut self) -> Result<()> {
+        match self.kind {
+            Kind::Postgres => self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+            Kind::Mysql => {
+                self.batch("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")?;
+                self.batch("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            }
+        }
+    }
+
+    /// `BEGIN` a read-write transaction (the purge's chunks).
+    pub fn begin(&mut self) -> Result<()> {
+        match self.kind {
+            Kind::Postgres => self.batch("BEGIN"),
+            Kind::Mysql => self.batch("START TRANSACTION"),
+        }
+    }
+
+    pub fn commit(&mut self) -> Result<()> {
+        self.batch("COMMIT")
+    }
+
+    pub fn rollback(&mut self) -> Result<()> {
+        self.batch("ROLLBACK")
+    }
+}
+
+/// A string literal: `'` doubled (both sessions treat backslashes as
+/// ordinary characters). A NUL byte cannot be in one; the callers refuse
+/// such values first.
+pub fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_with_a_password_are_refused_and_never_echoed() {
+        let err = Target::parse("postgres://shop:s3cret@db.example/shop", None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("holds a password"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+        let t = Target::parse("mariadb://root@127.0.0.1:3306/web%20shop", None).unwrap();
+        assert_eq!((t.kind, t.database.as_str()), (Kind::Mysql, "web shop"));
+        let t = Target::parse("postgresql://root@localhost/test?sslmode=disable", None).unwrap();
+        assert_eq!((t.kind, t.database.as_str()), (Kind::Postgres, "test"));
+        for bad in ["http://x/y", "postgres://root@localhost", "mysql://root@h/"] {
+            assert!(Target::parse(bad, None).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn literals_double_quotes_only() {
+        assert_eq!(literal("O'Brien \\ x"), "'O''Brien \\ x'");
+    }
+}
