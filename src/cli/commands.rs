@@ -250,13 +250,8 @@ pub struct ArchiveArgs {
     /// PAR2 recovery files beside each copy, as a percentage of the archive (plus a few spare blocks); 0: none [default: the vault's [parity] percent, 5]
     #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(0..=100))]
     parity: Option<u32>,
-    /// A live database to take the year's rows from: postgres://USER@HOST[:PORT]/DATABASE or mysql://USER@HOST[:PORT]/DATABASE (mariadb:// too). No password in it: PGPASSWORD or MYSQL_PWD, or --db-password-file
-    #[arg(
-        long,
-        value_name = "URL",
-        requires = "db_tables",
-        help_heading = "Live databases"
-    )]
+    /// A live database to take the year's rows from: postgres://USER@HOST[:PORT]/DATABASE or mysql://USER@HOST[:PORT]/DATABASE (mariadb:// too), or the NAME of a [db.NAME] section of the vault's config. No password in a URL: PGPASSWORD or MYSQL_PWD, or --db-password-file
+    #[arg(long, value_name = "URL|NAME", help_heading = "Live databases")]
     db: Option<String>,
     /// A table of --db whose rows are selected by the fiscal year of DATECOLUMN (a date or timestamp); repeatable
     #[arg(
@@ -307,6 +302,20 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
         ..KeyArgs::default()
     };
     let passphrase = pass.read_passphrase("Passphrase for the new archive: ")?;
+    let databases = args
+        .db
+        .iter()
+        .map(|value| {
+            DbRequest::resolve(
+                value,
+                &vault.databases,
+                &args.db_tables,
+                &args.db_children,
+                args.db_password_file.as_deref(),
+                args.db_name.as_deref(),
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
     let tables = TableOptions {
         tables: args
             .tables
@@ -315,17 +324,7 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
             .collect(),
         drop: args.drop.iter().map(|c| ColumnRule::parse(c)).collect(),
         keep: args.keep.iter().map(|c| ColumnRule::parse(c)).collect(),
-        other_tables: args
-            .db_tables
-            .iter()
-            .map(|t| t.rsplit_once(':').map_or(t.as_str(), |(t, _)| t))
-            .chain(args.db_children.iter().map(|c| {
-                c.split_once('=')
-                    .and_then(|(l, _)| l.rsplit_once('.'))
-                    .map_or(c.as_str(), |(t, _)| t)
-            }))
-            .map(str::to_owned)
-            .collect(),
+        other_tables: databases.iter().flat_map(DbRequest::table_names).collect(),
         delimiter: args
             .delimiter
             .as_deref()
@@ -353,17 +352,7 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
         purge_source: args.purge_source,
         unsigned: args.unsigned,
         parity_percent: args.parity,
-        databases: args
-            .db
-            .iter()
-            .map(|url| DbRequest {
-                url: url.clone(),
-                tables: args.db_tables.clone(),
-                children: args.db_children.clone(),
-                password_file: args.db_password_file.clone(),
-                name: args.db_name.clone(),
-            })
-            .collect(),
+        databases,
     };
     let report = archive::run(&vault, request, &bar)?;
     bar.finish();

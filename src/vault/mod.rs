@@ -128,10 +128,42 @@ struct ConfigFile {
     parity: ParityConfig,
     #[serde(default)]
     tables: BTreeMap<String, TableConfig>,
+    #[serde(default)]
+    db: BTreeMap<String, DbConfig>,
+}
+
+/// `[db.NAME]` in `config.toml`: a live database source, so that year-end
+/// is `kluis archive --year 2019 --db NAME` (docs/DATABASES.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DbConfig {
+    /// `postgres://USER@HOST[:PORT]/DATABASE` or `mysql://…` (no password).
+    pub url: String,
+    /// The root tables, `TABLE:DATECOLUMN`.
+    #[serde(default)]
+    pub tables: Vec<String>,
+    /// Related tables: `TABLE` or `TABLE.COLUMN=PARENT.KEY`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
+    /// Columns left out: `[TABLE:]COLUMN`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop: Vec<String>,
+    /// Sensitive-looking columns kept on purpose: `[TABLE:]COLUMN`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep: Vec<String>,
+    /// A file whose first line is the password (else PGPASSWORD/MYSQL_PWD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
 }
 
 impl ConfigFile {
-    fn split(self) -> (Config, BTreeMap<String, TableConfig>) {
+    fn split(
+        self,
+    ) -> (
+        Config,
+        BTreeMap<String, TableConfig>,
+        BTreeMap<String, DbConfig>,
+    ) {
         let ConfigFile {
             organisation,
             recipients,
@@ -140,6 +172,7 @@ impl ConfigFile {
             retention,
             parity,
             tables,
+            db,
         } = self;
         (
             Config {
@@ -151,6 +184,7 @@ impl ConfigFile {
                 parity,
             },
             tables,
+            db,
         )
     }
 }
@@ -162,6 +196,8 @@ struct ConfigFileRef<'a> {
     config: &'a Config,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     tables: &'a BTreeMap<String, TableConfig>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    db: &'a BTreeMap<String, DbConfig>,
 }
 
 /// Where the vault is: `--vault DIR`, else `$KLUIS_VAULT`, else the user's
@@ -186,6 +222,8 @@ pub struct Vault {
     pub policy: Policy,
     /// The `[tables.NAME]` sections: decisions per tabular source.
     pub tables: BTreeMap<String, TableConfig>,
+    /// The `[db.NAME]` sections: named live database sources.
+    pub databases: BTreeMap<String, DbConfig>,
 }
 
 impl Vault {
@@ -202,6 +240,7 @@ impl Vault {
             config,
             policy,
             tables: BTreeMap::new(),
+            databases: BTreeMap::new(),
         };
         let _lock = vault.lock()?;
         vault.save_config()?;
@@ -290,7 +329,7 @@ impl Vault {
             path: path.clone(),
             detail: toml_error(&text, &e),
         })?;
-        let (config, tables) = file.split();
+        let (config, tables, databases) = file.split();
         let policy = Policy::from_config(&config.retention).map_err(|e| Error::BadConfig {
             path: path.clone(),
             detail: e.to_string(),
@@ -300,6 +339,7 @@ impl Vault {
             config,
             policy,
             tables,
+            databases,
         })
     }
 
@@ -307,6 +347,7 @@ impl Vault {
         let text = toml::to_string_pretty(&ConfigFileRef {
             config: &self.config,
             tables: &self.tables,
+            db: &self.databases,
         })
         .expect("config serialises");
         let text = format!(

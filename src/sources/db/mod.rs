@@ -46,6 +46,73 @@ pub struct DbRequest {
     /// The name under which its tables are archived
     /// (`tables/NAME/TABLE.csv`); default: the database's name.
     pub name: Option<String>,
+    /// Decisions for this database's columns (from its `[db.NAME]`
+    /// section), besides the archive's `--drop`/`--keep`.
+    pub drop: Vec<ColumnRule>,
+    pub keep: Vec<ColumnRule>,
+}
+
+impl DbRequest {
+    /// `--db VALUE`: a URL, or the name of a `[db.NAME]` section of the
+    /// vault's config, whose tables, relations and decisions the command
+    /// line's add to.
+    pub fn resolve(
+        value: &str,
+        config: &BTreeMap<String, crate::vault::DbConfig>,
+        tables: &[String],
+        children: &[String],
+        password_file: Option<&std::path::Path>,
+        name: Option<&str>,
+    ) -> Result<DbRequest> {
+        if value.contains("://") {
+            return Ok(DbRequest {
+                url: value.to_owned(),
+                tables: tables.to_vec(),
+                children: children.to_vec(),
+                password_file: password_file.map(Into::into),
+                name: name.map(Into::into),
+                drop: Vec::new(),
+                keep: Vec::new(),
+            });
+        }
+        let Some(c) = config.get(value) else {
+            return Err(Error::Usage(format!(
+                "--db {value}: not a URL, and the vault's config has no [db.{value}] section{}",
+                match config.is_empty() {
+                    true => String::new(),
+                    false => format!(
+                        " (it has: {})",
+                        config.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                }
+            )));
+        };
+        Ok(DbRequest {
+            url: c.url.clone(),
+            tables: c.tables.iter().chain(tables).cloned().collect(),
+            children: c.children.iter().chain(children).cloned().collect(),
+            password_file: password_file
+                .map(Into::into)
+                .or_else(|| c.password_file.clone()),
+            name: Some(name.unwrap_or(value).to_owned()),
+            drop: c.drop.iter().map(|r| ColumnRule::parse(r)).collect(),
+            keep: c.keep.iter().map(|r| ColumnRule::parse(r)).collect(),
+        })
+    }
+
+    /// The names of the tables it names, which `--drop TABLE:COLUMN` may use.
+    pub fn table_names(&self) -> Vec<String> {
+        self.tables
+            .iter()
+            .map(|t| t.rsplit_once(':').map_or(t.as_str(), |(t, _)| t))
+            .chain(self.children.iter().map(|c| {
+                c.split_once('=')
+                    .and_then(|(l, _)| l.rsplit_once('.'))
+                    .map_or(c.as_str(), |(t, _)| t)
+            }))
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 /// A column as the server describes it.
@@ -244,6 +311,7 @@ impl DbPlan {
             encode_row(&mut line, &table, values);
             hashed.write_all(&line).map_err(io)?;
             if let Some(j) = journal.as_mut() {
+                crate::util::testpoint::pause_point_n("db-row", rows);
                 let key = values[table.key].unwrap_or_default();
                 let parent = parent_col.map(|p| values[p].unwrap_or_default());
                 j(key, parent, &row_hash(hmac_key, values))?;
@@ -429,8 +497,10 @@ pub fn check(
     }
 
     // Decisions, before any row is read.
+    let drop: Vec<ColumnRule> = drop.iter().chain(&req.drop).cloned().collect();
+    let keep: Vec<ColumnRule> = keep.iter().chain(&req.keep).cloned().collect();
     for t in &mut tables {
-        decide(t, drop, keep, &target.url)?;
+        decide(t, &drop, &keep, &target.url)?;
     }
     for t in tables.iter().filter(|t| t.date_column.is_some()) {
         check_dates(&mut conn, t, window)?;

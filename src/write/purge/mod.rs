@@ -68,6 +68,8 @@ pub struct PurgeReport {
     pub chunks: u64,
     #[serde(skip_serializing_if = "is_zero_f")]
     pub longest_chunk_ms: f64,
+    #[serde(skip_serializing_if = "is_zero_f")]
+    pub chunk_p99_ms: f64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -351,8 +353,17 @@ fn purge_database(db: &PlannedDb, dir: &Path, report: &mut PurgeReport, progress
     }
     report.interrupted |= done.interrupted;
     report.chunks += done.chunks;
-    if let Some(longest) = done.chunk_times.iter().max() {
-        report.longest_chunk_ms = report.longest_chunk_ms.max(longest.as_secs_f64() * 1000.0);
+    let mut ms: Vec<f64> = done
+        .chunk_times
+        .iter()
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    if let Some(longest) = ms.last() {
+        report.longest_chunk_ms = report.longest_chunk_ms.max(*longest);
+        // The 99th percentile of this database's chunk transactions.
+        let p99 = ms[((ms.len() as f64 * 0.99).ceil() as usize).clamp(1, ms.len()) - 1];
+        report.chunk_p99_ms = report.chunk_p99_ms.max(p99);
     }
 }
 
