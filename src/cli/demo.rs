@@ -78,6 +78,144 @@ impl Demo {
     }
 }
 
+/// The servers the demo tries for its database step, unless
+/// `KLUIS_DEMO_DB` names one (a URL of a server where the user may create a
+/// database).
+const DEMO_SERVERS: [&str; 2] = [
+    "postgres://postgres@127.0.0.1:5432/postgres",
+    "mysql://root@127.0.0.1:3306/mysql",
+];
+
+/// A webshop database: 2019's orders and their lines archived (as a
+/// supplement to the year) and purged from the live tables. Skipped, and
+/// said so, when no server is reachable.
+fn database_year(demo: &mut Demo) -> Result<()> {
+    use kluis::sources::db::Target;
+    let servers: Vec<String> = match std::env::var("KLUIS_DEMO_DB") {
+        Ok(url) if !url.is_empty() => vec![url],
+        _ => DEMO_SERVERS.iter().map(|s| s.to_string()).collect(),
+    };
+    let name = format!("kluis_demo_{}", std::process::id());
+    let mut found = None;
+    for url in &servers {
+        let Ok(target) = Target::parse(url, None) else {
+            continue;
+        };
+        let Ok(mut admin) = target.connect() else {
+            continue;
+        };
+        if admin.batch(&format!("CREATE DATABASE {name}")).is_ok() {
+            found = Some((url.clone(), admin));
+            break;
+        }
+    }
+    let Some((admin_url, mut admin)) = found else {
+        demo.say(
+            "The webshop's live database (skipped)",
+            &format!(
+                "No PostgreSQL or MariaDB/MySQL server where the demo may create a database\n\
+                 was reachable ({}); set KLUIS_DEMO_DB to a server's URL to see this step:\n\
+                 a year of rows archived from the live tables, then purged from them.",
+                servers.join(", ")
+            ),
+        );
+        return Ok(());
+    };
+    let url = match admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => return Ok(()),
+    };
+    let result = (|| -> Result<()> {
+        let mut db = Target::parse(&url, None)?.connect()?;
+        db.batch(
+            "CREATE TABLE orders (id bigint PRIMARY KEY, created_at timestamp NOT NULL, customer_email varchar(100), total decimal(10,2) NOT NULL)",
+        )?;
+        db.batch(
+            "CREATE TABLE order_lines (id bigint PRIMARY KEY, order_id bigint NOT NULL, sku varchar(20) NOT NULL, qty integer NOT NULL, FOREIGN KEY (order_id) REFERENCES orders (id))",
+        )?;
+        let (mut orders, mut lines) = (Vec::new(), Vec::new());
+        for i in 1..=90u32 {
+            let year = 2018 + (i - 1) / 30;
+            let day = format!(
+                "{year}-{:02}-{:02} 1{}:00:00",
+                1 + i % 12,
+                1 + i % 28,
+                i % 10
+            );
+            orders.push(format!(
+                "({i}, '{day}', 'klant{i}@example.nl', {}.{:02})",
+                10 + i * 3,
+                i % 100
+            ));
+            for j in 0..(1 + i % 3) {
+                lines.push(format!(
+                    "({}, {i}, 'SKU-{}', {})",
+                    i * 10 + j,
+                    100 + j,
+                    1 + j
+                ));
+            }
+        }
+        db.batch(&format!("INSERT INTO orders VALUES {}", orders.join(", ")))?;
+        db.batch(&format!(
+            "INSERT INTO order_lines VALUES {}",
+            lines.join(", ")
+        ))?;
+        demo.say(
+            "The webshop's live database",
+            &format!(
+                "The shop's orders and order lines of 2018-2020 live in a database\n\
+                 ({url}, made for this demo). Year-end: 2019's rows go into the\n\
+                 archive (as a supplement to 2019), read in one consistent snapshot, as CSV\n\
+                 with the tables' DDL; then --purge-source deletes exactly those rows, once\n\
+                 every copy is verified: each row is locked and re-hashed first, so a row\n\
+                 changed since it was archived stays."
+            ),
+        );
+        demo.kluis(
+            &[
+                "archive",
+                "--year",
+                "2019",
+                "--supplement",
+                "--to",
+                "stick-a",
+                "--to",
+                "stick-b",
+                "--db",
+                &url,
+                "--db-name",
+                "shop",
+                "--db-table",
+                "orders:created_at",
+                "--db-child",
+                "order_lines",
+                "--drop",
+                "customer_email",
+                "--purge-source",
+            ],
+            &[0],
+        )?;
+        let left = db.rows(
+            "SELECT CAST(EXTRACT(YEAR FROM created_at) AS CHAR(4)), CAST(COUNT(*) AS CHAR(10)) FROM orders GROUP BY 1 ORDER BY 1",
+        )?;
+        println!(
+            "\n   Orders left in the database, by year: {}",
+            left.iter()
+                .map(|r| format!(
+                    "{}: {}",
+                    r[0].as_deref().unwrap_or("?").trim(),
+                    r[1].as_deref().unwrap_or("?").trim()
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Ok(())
+    })();
+    let _ = admin.batch(&format!("DROP DATABASE {name}"));
+    result
+}
+
 fn quote(a: &str) -> String {
     if a.chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_./=:*".contains(c))
@@ -365,6 +503,8 @@ pub fn run(args: DemoArgs, color: ColorWhen) -> Result<Outcome> {
         println!("   $ age -d -i owner.key stick-a/2019-financial.kluis | zstd -d | tar -x");
         println!("   $ sha256sum -c kluis/SHA256SUMS");
     }
+
+    database_year(&mut demo)?;
 
     demo.say(
         "Status",

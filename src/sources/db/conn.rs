@@ -64,6 +64,23 @@ impl Target {
                 "the URL holds a password, which would be on the command line and in the shell's history: remove it, and give it in PGPASSWORD or MYSQL_PWD, or with --db-password-file FILE".into(),
             ));
         }
+        let query = rest.split_once('?').map_or("", |(_, q)| q);
+        if query.split('&').any(|kv| {
+            matches!(
+                kv,
+                "sslmode=require"
+                    | "sslmode=verify-ca"
+                    | "sslmode=verify-full"
+                    | "require_ssl=true"
+                    | "ssl-mode=REQUIRED"
+                    | "ssl-mode=VERIFY_CA"
+                    | "ssl-mode=VERIFY_IDENTITY"
+            )
+        }) {
+            return Err(refused(
+                "the URL asks for TLS, which kluis does not support yet: connect to a server on this machine or through an SSH tunnel (ssh -L 5432:localhost:5432 HOST) instead".into(),
+            ));
+        }
         let database = rest
             .split_once('/')
             .map(|(_, d)| d.split('?').next().unwrap_or(""))
