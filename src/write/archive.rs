@@ -332,6 +332,7 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
                         tables: d.tables.clone(),
                         hmac_key: hex(&hmac_key),
                         rows_file: rows_file(i),
+                        first_table: i * 1000,
                     })
                     .collect(),
             )?,

@@ -45,6 +45,10 @@ pub struct PlannedDb {
     pub hmac_key: String,
     /// The row journal's file name in the purge journal's folder.
     pub rows_file: String,
+    /// This database's first table number in the row journal (several
+    /// databases share one).
+    #[serde(default)]
+    pub first_table: usize,
 }
 
 impl PlannedDb {
@@ -202,7 +206,7 @@ pub fn run(db: &PlannedDb, dir: &Path, progress: &dyn Progress) -> DbPurge {
                     out.interrupted = true;
                     return Ok(());
                 }
-                let chunk = journal.chunk(ri, after)?;
+                let chunk = journal.chunk(db.first_table + ri, after)?;
                 let Some(last) = chunk.last() else {
                     break;
                 };
@@ -277,11 +281,18 @@ fn purge_chunk(
 ) -> Result<()> {
     let root = &db.tables[ri];
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let list = |keys: &mut dyn Iterator<Item = &[u8]>| {
-        keys.map(|k| conn::literal(&text(k)))
-            .collect::<Vec<_>>()
-            .join(", ")
+    // Keys as literals; MySQL's binary columns were read as hex.
+    let kind = conn.kind;
+    let list_for = |binary: bool, keys: &mut dyn Iterator<Item = &[u8]>| {
+        keys.map(|k| match (kind, binary) {
+            (conn::Kind::Mysql, true) => format!("UNHEX({})", conn::literal(&text(k))),
+            _ => conn::literal(&text(k)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
     };
+    let root_binary = root.columns[root.key].binary;
+    let list = |keys: &mut dyn Iterator<Item = &[u8]>| list_for(root_binary, keys);
     let archived: HashMap<&[u8], &[u8; 32]> =
         chunk.iter().map(|(_, k, h)| (k.as_slice(), h)).collect();
     // 1. The roots, locked; and still of the year (a row moved to another
@@ -333,7 +344,7 @@ fn purge_chunk(
                 Ok(())
             })?;
             for (k, p, h) in seen {
-                match journal.child(ci, &k)? {
+                match journal.child(db.first_table + ci, &k)? {
                     Some((jp, jh)) if jp == p && jh == h => {}
                     Some((jp, _)) => {
                         changed.insert(p.clone());
@@ -370,7 +381,7 @@ fn purge_chunk(
             "DELETE FROM {} WHERE {} IN ({})",
             conn.ident(&c.name),
             conn.ident(&c.columns[c.key].name),
-            list(&mut keys.iter().copied())
+            list_for(c.columns[c.key].binary, &mut keys.iter().copied())
         );
         let n = conn.execute(&sql)?;
         if n != keys.len() as u64 {
