@@ -25,14 +25,14 @@ pub fn install() {
     std::thread::spawn(move || {
         let mut first: Option<Instant> = None;
         for signal in signals.forever() {
-            match first {
-                None => {
+            match on_signal(first, Instant::now()) {
+                Action::Stop => {
                     first = Some(Instant::now());
                     RECEIVED.store(signal, Ordering::SeqCst);
                     kluis::util::testpoint::wake();
                 }
-                Some(at) if at.elapsed() < GRACE => {}
-                Some(_) => {
+                Action::Ignore => {}
+                Action::Exit => {
                     eprintln!(
                         "interrupted again: stopped at once, without finishing the cleanup; the next run on the medium removes what was left (`kluis verify` names it)"
                     );
@@ -41,6 +41,26 @@ pub fn install() {
             }
         }
     });
+}
+
+/// What a signal does.
+#[derive(Debug, PartialEq, Eq)]
+enum Action {
+    /// The first: stop at the next safe point.
+    Stop,
+    /// Another within [`GRACE`] of the first: the cleanup goes on.
+    Ignore,
+    /// Another after it: end at once.
+    Exit,
+}
+
+/// What a signal arriving at `now` does, the first having come at `first`.
+fn on_signal(first: Option<Instant>, now: Instant) -> Action {
+    match first {
+        None => Action::Stop,
+        Some(at) if now.saturating_duration_since(at) < GRACE => Action::Ignore,
+        Some(_) => Action::Exit,
+    }
 }
 
 /// The first signal received, if any.
@@ -54,4 +74,22 @@ pub fn received() -> Option<i32> {
 /// 130 for SIGINT, 143 for SIGTERM (128 + the signal's number).
 pub fn exit_code(signal: i32) -> u8 {
     u8::try_from(128 + signal).unwrap_or(130)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_signal_is_ignored_for_the_grace_period_then_ends_kluis() {
+        let t = Instant::now();
+        assert_eq!(on_signal(None, t), Action::Stop);
+        assert_eq!(on_signal(Some(t), t), Action::Ignore);
+        assert_eq!(
+            on_signal(Some(t), t + GRACE - Duration::from_millis(1)),
+            Action::Ignore
+        );
+        assert_eq!(on_signal(Some(t), t + GRACE), Action::Exit);
+        assert_eq!(on_signal(Some(t), t + GRACE * 3), Action::Exit);
+    }
 }

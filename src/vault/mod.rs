@@ -132,29 +132,7 @@ struct ConfigFile {
     db: BTreeMap<String, DbConfig>,
 }
 
-/// `[db.NAME]` in `config.toml`: a live database source, so that year-end
-/// is `kluis archive --year 2019 --db NAME` (docs/DATABASES.md).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DbConfig {
-    /// `postgres://USER@HOST[:PORT]/DATABASE` or `mysql://…` (no password).
-    pub url: String,
-    /// The root tables, `TABLE:DATECOLUMN`.
-    #[serde(default)]
-    pub tables: Vec<String>,
-    /// Related tables: `TABLE` or `TABLE.COLUMN=PARENT.KEY`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub children: Vec<String>,
-    /// Columns left out: `[TABLE:]COLUMN`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub drop: Vec<String>,
-    /// Sensitive-looking columns kept on purpose: `[TABLE:]COLUMN`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub keep: Vec<String>,
-    /// A file whose first line is the password (else PGPASSWORD/MYSQL_PWD).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_file: Option<PathBuf>,
-}
+pub use crate::sources::db::DbConfig;
 
 impl ConfigFile {
     fn split(

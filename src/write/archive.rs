@@ -262,6 +262,22 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         progress,
         &mut temps,
     );
+    // The database snapshots end here: what they held is written and
+    // checked; a long-open snapshot would hold back the servers' cleanup.
+    let db_tables: Vec<TableReport> = dbs.iter().flat_map(db_report).collect();
+    let planned_dbs: Vec<PlannedDb> = dbs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| PlannedDb {
+            target: d.target.clone(),
+            name: d.name.clone(),
+            tables: d.tables.clone(),
+            hmac_key: hex(&hmac_key),
+            rows_file: rows_file(i),
+            first_table: i * 1000,
+        })
+        .collect();
+    drop(dbs);
     let (sealed, skipped, staged) = match result {
         Ok(v) => v,
         Err(e) => {
@@ -324,17 +340,7 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
                     .iter()
                     .map(|p| PlannedTable::new(&p.spec, &p.filtered.counts))
                     .collect(),
-                dbs.iter()
-                    .enumerate()
-                    .map(|(i, d)| PlannedDb {
-                        target: d.target.clone(),
-                        name: d.name.clone(),
-                        tables: d.tables.clone(),
-                        hmac_key: hex(&hmac_key),
-                        rows_file: rows_file(i),
-                        first_table: i * 1000,
-                    })
-                    .collect(),
+                planned_dbs,
             )?,
         ),
         None => None,
@@ -388,7 +394,7 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         tables: plans
             .iter()
             .map(TablePlan::report)
-            .chain(dbs.iter().flat_map(db_report))
+            .chain(db_tables)
             .collect(),
         purge,
         parity: staged.map(|(w, _)| w),

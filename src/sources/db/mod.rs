@@ -30,6 +30,30 @@ use crate::format::TABLES_PREFIX;
 use crate::format::meta::Minimisation;
 use crate::sources::table::{ColumnRule, Window, looks_sensitive};
 
+/// `[db.NAME]` in `config.toml`: a live database source, so that year-end
+/// is `kluis archive --year 2019 --db NAME` (docs/DATABASES.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DbConfig {
+    /// `postgres://USER@HOST[:PORT]/DATABASE` or `mysql://…` (no password).
+    pub url: String,
+    /// The root tables, `TABLE:DATECOLUMN`.
+    #[serde(default)]
+    pub tables: Vec<String>,
+    /// Related tables: `TABLE` or `TABLE.COLUMN=PARENT.KEY`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
+    /// Columns left out: `[TABLE:]COLUMN`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop: Vec<String>,
+    /// Sensitive-looking columns kept on purpose: `[TABLE:]COLUMN`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep: Vec<String>,
+    /// A file whose first line is the password (else PGPASSWORD/MYSQL_PWD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<std::path::PathBuf>,
+}
+
 /// Where the export puts each archived row's key, parent key and keyed hash.
 pub type RowSink<'a> = dyn FnMut(&[u8], Option<&[u8]>, &[u8; 32]) -> Result<()> + 'a;
 
@@ -58,7 +82,7 @@ impl DbRequest {
     /// line's add to.
     pub fn resolve(
         value: &str,
-        config: &BTreeMap<String, crate::vault::DbConfig>,
+        config: &BTreeMap<String, DbConfig>,
         tables: &[String],
         children: &[String],
         password_file: Option<&std::path::Path>,
@@ -601,14 +625,20 @@ fn describe(conn: &mut Conn, table: &str) -> Result<DbTable> {
         .find(|r| text(&r[1]) == "1" && text(&r[3]) == "t")
         .map(|r| text(&r[2]));
     let Some(key) = key else {
-        let composite = !keys.is_empty();
+        let nullable = keys
+            .iter()
+            .find(|r| text(&r[1]) == "1")
+            .map(|r| text(&r[2]));
         return Err(Error::DatabaseRefused {
             source_url: url,
-            detail: match composite {
-                true => format!(
+            detail: match (nullable, keys.is_empty()) {
+                (Some(column), _) => format!(
+                    "table {table} has no primary key, and its unique key on {column} allows NULL, which does not tell rows apart: make {column} NOT NULL, or add a primary key"
+                ),
+                (None, false) => format!(
                     "table {table} has only keys of several columns; kluis needs a primary key (or a unique key) of one NOT NULL column to delete exactly the archived rows"
                 ),
-                false => format!(
+                (None, true) => format!(
                     "table {table} has no primary key (or unique key on a NOT NULL column): kluis could not tell its rows apart to delete exactly the archived ones; add one"
                 ),
             },
@@ -864,12 +894,27 @@ pub(crate) fn select_list(conn: &Conn, t: &DbTable) -> String {
         .map(|c| {
             let id = conn.ident(&c.name);
             match (conn.kind, c.binary) {
-                (Kind::Mysql, true) => format!("LOWER(HEX({id}))"),
+                // BIT(n) is a number to HEX(): padded to whole bytes.
+                (Kind::Mysql, true) => match bit_width(&c.sql_type) {
+                    Some(bits) => format!("LOWER(LPAD(HEX({id}), {}, '0'))", bits.div_ceil(8) * 2),
+                    None => format!("LOWER(HEX({id}))"),
+                },
                 _ => id,
             }
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `bit(n)`'s width.
+fn bit_width(sql_type: &str) -> Option<u32> {
+    let t = sql_type.to_ascii_lowercase();
+    let inner = t.strip_prefix("bit")?;
+    match inner.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        Some(n) => n.trim().parse().ok(),
+        None if inner.is_empty() => Some(1),
+        None => None,
+    }
 }
 
 fn write_header(out: &mut dyn Write, t: &DbTable) -> std::io::Result<()> {
