@@ -391,6 +391,7 @@ fn hint(e: &Error) -> Option<String> {
         | Error::NotTheArchive { .. } => "nothing was destroyed".into(),
         Error::BadTable { .. } => "fix the export (or give --delimiter or the right date column); nothing was archived".into(),
         Error::BadDate { .. } => "dates must be YYYY-MM-DD, ISO 8601 date-times, DD-MM-YYYY or DD/MM/YYYY (day first); for another form give --date-format, e.g. %m/%d/%Y; nothing was archived".into(),
+        Error::UndecidedColumns { path, .. } if path.to_string_lossy().contains("://") => "to decide once for every year, set drop/keep under [db.NAME] in the vault's config.toml (docs/DATABASES.md)".into(),
         Error::UndecidedColumns { .. } => "to decide once for every year, set drop/keep under [tables.NAME] in the vault's config.toml".into(),
         Error::Database { .. } => "close the program using the database, or check that the file is an SQLite database; nothing was archived".into(),
         Error::LiveDatabase { .. } => "check the URL, the password (PGPASSWORD or MYSQL_PWD in the environment, or --db-password-file) and that the server is running; nothing was archived or deleted".into(),

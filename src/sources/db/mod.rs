@@ -28,7 +28,7 @@ pub use conn::{Conn, Kind, Target};
 use crate::error::{Error, Result};
 use crate::format::TABLES_PREFIX;
 use crate::format::meta::Minimisation;
-use crate::sources::table::{ColumnRule, Window, looks_sensitive};
+use crate::sources::table::{ColumnRule, Window, looks_personal};
 
 /// `[db.NAME]` in `config.toml`: a live database source, so that year-end
 /// is `kluis archive --year 2019 --db NAME` (docs/DATABASES.md).
@@ -228,6 +228,12 @@ impl DbPlan {
             "-- The tables of database {} as the server reported them when kluis archived fiscal year {}.\n",
             self.target.database, self.window.year
         );
+        if self.target.kind == Kind::Mysql {
+            // Reported in ANSI_QUOTES mode ("name", not `name`).
+            out.push_str(
+                "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'ANSI_QUOTES');\n",
+            );
+        }
         for t in &self.tables {
             out.push_str(&format!("\n-- {}\n{}\n", t.name, t.ddl.trim_end()));
             if !t.ddl.trim_end().ends_with(';') {
@@ -268,7 +274,7 @@ impl DbPlan {
                     "columns": t.columns.iter().zip(&t.kept).map(|(c, kept)| {
                         let why = if !kept {
                             "dropped (--drop)"
-                        } else if looks_sensitive(&c.name) {
+                        } else if looks_personal(&c.name) {
                             "kept on purpose (--keep)"
                         } else {
                             "kept"
@@ -731,7 +737,7 @@ fn decide(t: &mut DbTable, drop: &[ColumnRule], keep: &[ColumnRule], url: &str) 
     let undecided: Vec<String> = t
         .columns
         .iter()
-        .filter(|c| looks_sensitive(&c.name) && !dropped(&c.name) && !kept(&c.name))
+        .filter(|c| looks_personal(&c.name) && !dropped(&c.name) && !kept(&c.name))
         .map(|c| c.name.clone())
         .collect();
     if !undecided.is_empty() {
@@ -761,7 +767,7 @@ fn decide(t: &mut DbTable, drop: &[ColumnRule], keep: &[ColumnRule], url: &str) 
     t.kept_sensitive = t
         .columns
         .iter()
-        .filter(|c| looks_sensitive(&c.name) && kept(&c.name) && !dropped(&c.name))
+        .filter(|c| looks_personal(&c.name) && kept(&c.name) && !dropped(&c.name))
         .map(|c| c.name.clone())
         .collect();
     Ok(())
@@ -825,6 +831,12 @@ fn ddl(conn: &mut Conn, table: &str) -> Result<String> {
                  FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
                  WHERE a.attrelid = {rel} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
             ))?;
+            // Sequences the columns' defaults use (serial columns).
+            let seqs = conn.rows(&format!(
+                "SELECT 'CREATE SEQUENCE IF NOT EXISTS ' || s.oid::regclass::text || ';' \
+                 FROM pg_class s JOIN pg_depend d ON d.objid = s.oid \
+                 WHERE s.relkind = 'S' AND d.refobjid = {rel} AND d.deptype = 'a' ORDER BY 1"
+            ))?;
             let cons = conn.rows(&format!(
                 "SELECT 'CONSTRAINT ' || quote_ident(conname) || ' ' || pg_get_constraintdef(oid) \
                  FROM pg_constraint WHERE conrelid = {rel} ORDER BY contype, conname"
@@ -838,11 +850,15 @@ fn ddl(conn: &mut Conn, table: &str) -> Result<String> {
                 .filter_map(|r| r[0].clone())
                 .map(|l| format!("    {l}"))
                 .collect();
-            let mut out = format!(
+            let mut out: String = seqs
+                .iter()
+                .filter_map(|r| r[0].as_ref().map(|l| format!("{l}\n")))
+                .collect();
+            out.push_str(&format!(
                 "CREATE TABLE {} (\n{}\n);\n",
                 conn.ident(table),
                 lines.join(",\n")
-            );
+            ));
             for r in idx {
                 if let Some(i) = &r[0] {
                     out.push_str(&format!("{i};\n"));

@@ -237,6 +237,7 @@ pub fn run(db: &PlannedDb, dir: &Path, progress: &dyn Progress) -> DbPurge {
                 out.chunk_times.push(started.elapsed());
                 out.chunks += 1;
             }
+            changed_keys.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
             if !changed_keys.is_empty() {
                 out.changed.push((root.name.clone(), changed_keys));
             }

@@ -103,9 +103,73 @@ pub fn looks_sensitive(column: &str) -> bool {
         })
 }
 
+/// Contact and tracking data, found anywhere in a column name (as
+/// [`SENSITIVE_PHRASES`]): sensitive-looking in live databases, which hold a
+/// shop's whole customer relation (docs/DATABASES.md), though not in
+/// exports, whose invoices need the customer's address.
+pub const CONTACT_PHRASES: &[&str] = &[
+    "email",
+    "phone",
+    "telefoon",
+    "telefon",
+    "address",
+    "adres",
+    "street",
+    "straat",
+    "useragent",
+    "ipaddress",
+];
+
+/// Contact and tracking data matched as a whole word.
+pub const CONTACT_WORDS: &[&str] = &["ip", "mail", "mobile", "mobiel", "gsm", "tel"];
+
+/// [`looks_sensitive`], or contact and tracking data: what a live
+/// database's columns must have decided.
+pub fn looks_personal(column: &str) -> bool {
+    if looks_sensitive(column) {
+        return true;
+    }
+    let words = words(column);
+    let joined = words.concat();
+    words.iter().any(|w| CONTACT_WORDS.contains(&w.as_str()))
+        || CONTACT_PHRASES.iter().any(|p| joined.contains(p))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contact_and_tracking_columns_are_personal_in_databases() {
+        for name in [
+            "billing_email",
+            "customer_email_address",
+            "phone",
+            "billing_phone",
+            "ip_address",
+            "customer_ip_address",
+            "user_agent",
+            "address_1",
+            "street",
+            "mobile",
+            "password_hash",
+        ] {
+            assert!(looks_personal(name), "{name}");
+        }
+        for name in [
+            "id",
+            "order_id",
+            "total",
+            "city",
+            "country",
+            "status",
+            "telling",
+            "shipping_total",
+        ] {
+            assert!(!looks_personal(name), "{name}");
+        }
+        assert!(!looks_sensitive("billing_email"));
+    }
 
     #[test]
     fn sensitive_names() {

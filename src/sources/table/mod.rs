@@ -29,7 +29,10 @@ use crate::format::writer::Mtime;
 use crate::progress::Progress;
 
 pub(crate) use crate::util::hashing::{HashSink, Hashed};
-pub use columns::{SENSITIVE_PHRASES, SENSITIVE_WORD_STARTS, SENSITIVE_WORDS, looks_sensitive};
+pub use columns::{
+    CONTACT_PHRASES, CONTACT_WORDS, SENSITIVE_PHRASES, SENSITIVE_WORD_STARTS, SENSITIVE_WORDS,
+    looks_personal, looks_sensitive,
+};
 pub(crate) use csv::{CsvRecords, RawRecord};
 pub use csv::{DELIMITERS, detect_delimiter, parse_delimiter};
 pub use dates::{DateFormat, Window, fiscal_year_of};
