@@ -27,6 +27,7 @@ TOOLS=(
   "zbarimg   zbar-tools"       # the paper kit's QR code
   "rsvg-convert librsvg2-bin"  # the paper kit's QR code, SVG to PNG
   "par2      par2"             # parity: stock par2 verify and repair (tests/parity.rs)
+  "psql      postgresql-client" # databases: loading schema.sql back (tests/databases.rs)
 )
 
 pkgs=()
