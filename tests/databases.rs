@@ -1625,19 +1625,26 @@ fn postgres_refusals_archive_nothing_and_delete_nothing() {
         assert_nothing_archived(&env);
     }
 
-    // TLS is not supported: a URL asking for it is refused, not connected
-    // without.
-    for mode in ["require", "verify-ca", "verify-full"] {
-        let tls = format!("{url}?application_name=x&sslmode={mode}");
+    // A certificate that does not check out: no connection (the server's
+    // is for the name localhost, not 127.0.0.1).
+    {
+        let tls = format!("{url}?application_name=x&sslmode=verify-full");
         archive(
             &env,
             &tls,
             &[&ORDERS[..], &["--db-child", "payments", "--purge-source"]].concat(),
         )
         .run()
-        .error(2, &["asks for TLS"]);
+        .error(2, &["cannot connect", "certificate verify failed"]);
         assert_nothing_archived(&env);
     }
+    archive(
+        &env,
+        &url,
+        &[&ORDERS[..], &["--db-tls", "sometimes"]].concat(),
+    )
+    .run()
+    .error(2, &["--db-tls", "not a TLS mode"]);
 
     // A password in the URL is refused and never echoed.
     let secret = format!(
@@ -1766,10 +1773,10 @@ fn mariadb_refusals_archive_nothing_and_delete_nothing() {
     archive(&env, &down, &good)
         .run()
         .error(2, &[down.as_str(), "cannot connect"]);
-    for tls in ["require_ssl=true", "ssl-mode=REQUIRED"] {
+    for tls in ["require_ssl=true", "ssl-mode=REQUIRED", "sslmode=require"] {
         archive(&env, &format!("{url}?{tls}"), &good)
             .run()
-            .error(2, &["asks for TLS"]);
+            .error(2, &["TLS to MariaDB/MySQL is not supported yet"]);
     }
     let secret = format!("mariadb://root:S3cret-My-88@127.0.0.1:3306/{}", db.name);
     let run = archive(&env, &secret, &good).run();
@@ -2342,4 +2349,58 @@ fn mariadb_bit_values_are_whole_bytes_of_hex() {
         csv,
         "id,d,b,w\r\n1,2019-01-01,\\x05,\\x0001\r\n2,2019-01-02,\\xff,\\x0fff\r\n3,2019-01-03,\\x00,\\x0000\r\n"
     );
+}
+
+/// TLS to PostgreSQL as the URL's sslmode (or --db-tls) says: used when
+/// asked for, and the server's certificate checked for verify-ca and
+/// verify-full (this server's is the self-signed snakeoil certificate for
+/// the name localhost).
+#[test]
+fn postgres_tls_is_used_as_asked_and_certificates_are_checked() {
+    const CA: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+    let mut db = Db::new(Server::Pg, "tls");
+    db.batch(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, created_at date NOT NULL, amount numeric(10,2));
+         INSERT INTO orders VALUES (1, '2019-05-05', 10.00), (2, '2020-01-01', 20.00);",
+    );
+    let name = db.name.clone();
+    // Whether kluis's session on the database is encrypted, seen while it
+    // waits after reading its tables.
+    let mut session_tls = |url: &str, extra: &[&str]| -> bool {
+        let (env, _key) = ready();
+        let marker = env.p("paused");
+        let p = archive(
+            &env,
+            url,
+            &[&["--db-table", "orders:created_at"][..], extra].concat(),
+        )
+        .spawn_paused("tables-checked", &marker, 60);
+        let rows = db.rows(
+            "SELECT s.ssl::text FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE a.application_name = 'kluis' AND a.datname = current_database()",
+        );
+        fs::remove_file(&marker).unwrap();
+        let ended = p.wait();
+        assert_eq!(ended.code, Some(0), "{ended}");
+        assert_eq!(rows.len(), 1, "one kluis session: {rows:?}");
+        rows[0][0].as_deref() == Some("true")
+    };
+    let base = format!("postgres://postgres@127.0.0.1:5432/{name}");
+    assert!(session_tls(&format!("{base}?sslmode=require"), &[]));
+    assert!(
+        session_tls(&base, &[]),
+        "prefer, the default, uses TLS when offered"
+    );
+    assert!(!session_tls(
+        &format!("{base}?sslmode=require"),
+        &["--db-tls", "disable"]
+    ));
+    assert!(session_tls(
+        &format!("{base}?sslmode=verify-ca&sslrootcert={CA}"),
+        &[]
+    ));
+    assert!(session_tls(
+        &format!("postgres://postgres@localhost:5432/{name}?sslmode=verify-full&sslrootcert={CA}"),
+        &[]
+    ));
 }

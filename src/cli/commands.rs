@@ -285,6 +285,14 @@ pub struct ArchiveArgs {
         help_heading = "Live databases"
     )]
     db_name: Option<String>,
+    /// TLS to the database server (PostgreSQL), over the URL's sslmode: disable, prefer (the default: TLS when offered), require, verify-ca or verify-full (add sslrootcert=FILE to the URL for a private authority)
+    #[arg(
+        long,
+        value_name = "MODE",
+        requires = "db",
+        help_heading = "Live databases"
+    )]
+    db_tls: Option<String>,
     /// Folders of records to archive (optional with --table or --db).
     #[arg(value_name = "SOURCE", required_unless_present_any = ["tables", "db"])]
     sources: Vec<PathBuf>,
@@ -316,6 +324,12 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
             )
         })
         .collect::<Result<Vec<_>>>()?;
+    let mut databases = databases;
+    if let Some(tls) = &args.db_tls {
+        for d in &mut databases {
+            d.tls = Some(tls.clone());
+        }
+    }
     let tables = TableOptions {
         tables: args
             .tables

@@ -30,6 +30,50 @@ pub struct Target {
     /// `--db-password-file`; else the environment (`PGPASSWORD`,
     /// `MYSQL_PWD`), else none.
     pub password_file: Option<PathBuf>,
+    /// TLS, as the URL's `sslmode` or `--db-tls` says (PostgreSQL; libpq's
+    /// default `prefer`).
+    #[serde(default)]
+    pub tls: Tls,
+    /// `sslrootcert=FILE`: the certificate authority to trust (PEM), besides
+    /// the system's.
+    #[serde(default)]
+    pub root_cert: Option<PathBuf>,
+}
+
+/// libpq's `sslmode`s.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tls {
+    /// No TLS.
+    Disable,
+    /// TLS when the server offers it, without checking its certificate.
+    #[default]
+    Prefer,
+    /// TLS or no connection, without checking the certificate.
+    Require,
+    /// TLS with a certificate signed by a trusted authority.
+    VerifyCa,
+    /// The same, for the host name in the URL.
+    VerifyFull,
+}
+
+impl FromStr for Tls {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Tls, String> {
+        Ok(match s {
+            "disable" => Tls::Disable,
+            "allow" | "prefer" => Tls::Prefer,
+            "require" => Tls::Require,
+            "verify-ca" => Tls::VerifyCa,
+            "verify-full" => Tls::VerifyFull,
+            _ => {
+                return Err(format!(
+                    "{s:?} is not a TLS mode: give disable, prefer, require, verify-ca or verify-full"
+                ));
+            }
+        })
+    }
 }
 
 impl Target {
@@ -37,6 +81,16 @@ impl Target {
     /// `mariadb://`). A password in it is refused: it would be on the
     /// command line, in the shell's history and in `ps`.
     pub fn parse(url: &str, password_file: Option<&Path>) -> Result<Target> {
+        Target::parse_with(url, password_file, None)
+    }
+
+    /// [`Target::parse`] with `--db-tls MODE`, which overrides the URL's
+    /// `sslmode`.
+    pub fn parse_with(
+        url: &str,
+        password_file: Option<&Path>,
+        tls: Option<&str>,
+    ) -> Result<Target> {
         let refused = |detail: String| Error::DatabaseRefused {
             source_url: redact(url),
             detail,
@@ -65,21 +119,37 @@ impl Target {
             ));
         }
         let query = rest.split_once('?').map_or("", |(_, q)| q);
-        if query.split('&').any(|kv| {
+        let param = |name: &str| {
+            query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                .map(percent_decode)
+        };
+        let mut mode = match param("sslmode") {
+            Some(m) => m.parse::<Tls>().map_err(&refused)?,
+            None => Tls::Prefer,
+        };
+        if let Some(t) = tls {
+            mode = t
+                .parse::<Tls>()
+                .map_err(|e| Error::Usage(format!("--db-tls: {e}")))?;
+        }
+        let mysql_tls = query.split('&').any(|kv| {
             matches!(
                 kv,
-                "sslmode=require"
-                    | "sslmode=verify-ca"
-                    | "sslmode=verify-full"
-                    | "require_ssl=true"
+                "require_ssl=true"
                     | "ssl-mode=REQUIRED"
                     | "ssl-mode=VERIFY_CA"
                     | "ssl-mode=VERIFY_IDENTITY"
             )
-        }) {
+        });
+        if kind == Kind::Mysql && (mysql_tls || !matches!(mode, Tls::Disable | Tls::Prefer)) {
             return Err(refused(
-                "the URL asks for TLS, which kluis does not support yet: connect to a server on this machine or through an SSH tunnel (ssh -L 5432:localhost:5432 HOST) instead".into(),
+                "TLS to MariaDB/MySQL is not supported yet (PostgreSQL's is): connect to a server on this machine or through an SSH tunnel (ssh -L 3306:localhost:3306 HOST) instead".into(),
             ));
+        }
+        if kind == Kind::Mysql {
+            mode = Tls::Disable;
         }
         let database = rest
             .split_once('/')
@@ -95,6 +165,8 @@ impl Target {
             url: url.to_owned(),
             database: percent_decode(database),
             password_file: password_file.map(Path::to_path_buf),
+            tls: mode,
+            root_cert: param("sslrootcert").map(PathBuf::from),
         })
     }
 
@@ -119,16 +191,67 @@ impl Target {
         let password = self.password()?;
         let inner = match self.kind {
             Kind::Postgres => {
+                // kluis reads sslmode and sslrootcert itself.
                 let url = self.url.replacen("postgresql://", "postgres://", 1);
+                let url = match url.split_once('?') {
+                    Some((base, query)) => {
+                        let rest: Vec<&str> = query
+                            .split('&')
+                            .filter(|kv| {
+                                !kv.starts_with("sslmode=") && !kv.starts_with("sslrootcert=")
+                            })
+                            .collect();
+                        match rest.is_empty() {
+                            true => base.to_owned(),
+                            false => format!("{base}?{}", rest.join("&")),
+                        }
+                    }
+                    None => url,
+                };
                 let mut config = postgres::Config::from_str(&url)
                     .map_err(|e| failed(format!("cannot read the URL ({e})")))?;
                 if let Some(p) = &password {
                     config.password(p);
                 }
                 config.application_name("kluis");
-                let client = config
-                    .connect(postgres::NoTls)
-                    .map_err(|e| failed(format!("cannot connect ({})", pg_detail(&e))))?;
+                let client = match self.tls {
+                    Tls::Disable => {
+                        config.ssl_mode(postgres::config::SslMode::Disable);
+                        config.connect(postgres::NoTls)
+                    }
+                    mode => {
+                        let mut b = native_tls::TlsConnector::builder();
+                        if let Some(ca) = &self.root_cert {
+                            let pem = std::fs::read(ca).map_err(|e| Error::io(ca, e))?;
+                            let cert = native_tls::Certificate::from_pem(&pem).map_err(|e| {
+                                failed(format!(
+                                    "sslrootcert {}: not a PEM certificate ({e})",
+                                    ca.display()
+                                ))
+                            })?;
+                            b.add_root_certificate(cert);
+                        }
+                        match mode {
+                            Tls::Prefer | Tls::Require => {
+                                b.danger_accept_invalid_certs(true);
+                                b.danger_accept_invalid_hostnames(true);
+                            }
+                            Tls::VerifyCa => {
+                                b.danger_accept_invalid_hostnames(true);
+                            }
+                            Tls::VerifyFull | Tls::Disable => {}
+                        }
+                        let connector = b
+                            .build()
+                            .map_err(|e| failed(format!("cannot set up TLS ({e})")))?;
+                        config.ssl_mode(match mode {
+                            Tls::Prefer => postgres::config::SslMode::Prefer,
+                            _ => postgres::config::SslMode::Require,
+                        });
+                        config.connect(postgres_native_tls::MakeTlsConnector::new(connector))
+                    }
+                }
+                .map_err(|e| failed(format!("cannot connect ({})", pg_detail(&e))))?;
                 Inner::Pg(Box::new(client))
             }
             Kind::Mysql => {
@@ -207,7 +330,18 @@ fn percent_decode(s: &str) -> String {
 fn pg_detail(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => db.message().to_owned(),
-        None => e.to_string(),
+        None => {
+            // With its causes: a TLS failure says why (an unknown
+            // certificate authority, a wrong host name).
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                text.push_str(": ");
+                text.push_str(&c.to_string());
+                cause = c.source();
+            }
+            text
+        }
     }
 }
 
@@ -417,7 +551,33 @@ mod tests {
         assert_eq!((t.kind, t.database.as_str()), (Kind::Mysql, "web shop"));
         let t = Target::parse("postgresql://root@localhost/test?sslmode=disable", None).unwrap();
         assert_eq!((t.kind, t.database.as_str()), (Kind::Postgres, "test"));
-        for bad in ["http://x/y", "postgres://root@localhost", "mysql://root@h/"] {
+        let t = Target::parse(
+            "postgres://root@h/db?sslmode=verify-full&sslrootcert=/ca.pem",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (t.tls, t.root_cert.as_deref()),
+            (Tls::VerifyFull, Some(Path::new("/ca.pem")))
+        );
+        let t = Target::parse_with(
+            "postgres://root@h/db?sslmode=require",
+            None,
+            Some("disable"),
+        )
+        .unwrap();
+        assert_eq!(t.tls, Tls::Disable);
+        assert_eq!(
+            Target::parse("postgres://root@h/db", None).unwrap().tls,
+            Tls::Prefer
+        );
+        for bad in [
+            "http://x/y",
+            "postgres://root@localhost",
+            "mysql://root@h/",
+            "postgres://root@h/db?sslmode=sometimes",
+            "mysql://root@h/db?ssl-mode=REQUIRED",
+        ] {
             assert!(Target::parse(bad, None).is_err(), "{bad}");
         }
     }

@@ -52,6 +52,9 @@ pub struct DbConfig {
     /// A file whose first line is the password (else PGPASSWORD/MYSQL_PWD).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<std::path::PathBuf>,
+    /// TLS (PostgreSQL): disable, prefer, require, verify-ca, verify-full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<String>,
 }
 
 /// Where the export puts each archived row's key, parent key and keyed hash.
@@ -74,6 +77,8 @@ pub struct DbRequest {
     /// section), besides the archive's `--drop`/`--keep`.
     pub drop: Vec<ColumnRule>,
     pub keep: Vec<ColumnRule>,
+    /// `--db-tls MODE` (or the config's `tls`), over the URL's `sslmode`.
+    pub tls: Option<String>,
 }
 
 impl DbRequest {
@@ -97,6 +102,7 @@ impl DbRequest {
                 name: name.map(Into::into),
                 drop: Vec::new(),
                 keep: Vec::new(),
+                tls: None,
             });
         }
         let Some(c) = config.get(value) else {
@@ -121,6 +127,7 @@ impl DbRequest {
             name: Some(name.unwrap_or(value).to_owned()),
             drop: c.drop.iter().map(|r| ColumnRule::parse(r)).collect(),
             keep: c.keep.iter().map(|r| ColumnRule::parse(r)).collect(),
+            tls: c.tls.clone(),
         })
     }
 
@@ -366,7 +373,7 @@ pub fn check(
     keep: &[ColumnRule],
     purge: bool,
 ) -> Result<DbPlan> {
-    let target = Target::parse(&req.url, req.password_file.as_deref())?;
+    let target = Target::parse_with(&req.url, req.password_file.as_deref(), req.tls.as_deref())?;
     let refused = |detail: String| Error::DatabaseRefused {
         source_url: target.url.clone(),
         detail,
