@@ -100,12 +100,41 @@
 # Against: tar | zstd | age > MEDIUM/file && sync, and its read back.
 # Caches dropped before every read. Table: $WORK/slow-table.txt.
 #
-# env: RUNS=5  WORK=<repo>/target/bench  SETTLE=2  QUIET_MAX=10
+# --db (or DB=1): instead, live databases (the archive --db feature), in
+# scripts/bench-db.sh, which this script sources (it has the details): a
+# WooCommerce-like schema (wc_orders, wc_order_addresses, wc_orders_meta,
+# wc_order_lines), DB_ORDERS orders over 2018-2020 and 4 x that many rows in
+# all, generated once inside each server (PostgreSQL with foreign keys,
+# MariaDB without, as WooCommerce) in a database of its own and reused;
+# RUNS times each, taking turns:
+#   export 2019   kluis archive --db … --db-table wc_orders:date_created
+#                 --db-child … against the server's own client in one
+#                 snapshot (psql \copy … CSV; mariadb --batch --quick) for
+#                 the same rows and columns | zstd -3 -T0 | age; peak RSS
+#   purge 2019    (MariaDB) kluis archive … --purge-source --json against
+#                 pt-archiver --purge --bulk-delete --limit 1000 --file, once
+#                 per table (children first, by the same IN-subquery), each
+#                 run on the 2019 rows restored from a pristine copy; the
+#                 purge's chunks, longest and 99th percentile transaction
+# Installs what it lacks with apt-get (age, zstd, percona-toolkit,
+# libdbd-mysql-perl, the clients). Needs PostgreSQL and MariaDB servers:
+# DB_PG_HOST=127.0.0.1 DB_PG_PORT=5432 DB_PG_USER=postgres (trust, or
+# PGPASSWORD), DB_MY_HOST=127.0.0.1 DB_MY_PORT=3306 DB_MY_USER=root (empty
+# password). DB_ORDERS=1000000 (100000 for a quick run); DB_NAME (default
+# kluis_bench, kluis_bench_N for other sizes); DB_SERVERS="postgres mariadb";
+# DB_DROP="ip_address user_agent" (columns neither tool keeps); DB_PURGE=1
+# (0: no purge rows); DB_MY_POOL= (e.g. 2G: MariaDB's innodb_buffer_pool_size
+# for the run, put back at the end; default: the server's, Debian's 128 MiB,
+# smaller than the data, so InnoDB reads from disk). Table:
+# $WORK/db-table.md. Skipped (and said so) without --db.
+#
+# env: RUNS=5 (3 with --db)  WORK=<repo>/target/bench  SETTLE=2  QUIET_MAX=10
 #      OTHERS="restic borg" (set to "" to skip them)  KLUIS=<binary> (no build)
 #      GEN=auto|shared|inline  GEN_MB=1000 LARGE_MB=5000 (inline generator sizes)
 #      DELETE_WAIT=360
 #      KEEP=0 (1: keep archives and restored trees)
 #      PARITY=1 (0: skip the parity rows; they need par2 and pip)
+#      DB=0 (1: the --db section; its knobs DB_* above)
 set -euo pipefail
 export LC_ALL=C.UTF-8
 
@@ -114,6 +143,7 @@ FLAT=${FLAT:-0}
 KEYS=${KEYS:-0}
 MILLION=${MILLION:-0}
 SLOW=${SLOW:-0}
+DB=${DB:-0}
 DATA_ARG=
 for a in "$@"; do
   case $a in
@@ -121,18 +151,25 @@ for a in "$@"; do
     --keys) KEYS=1 ;;
     --million) MILLION=1 ;;
     --slow-medium) SLOW=1 ;;
+    --db) DB=1 ;;
     -h | --help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench.sh: unknown option $a (see --help)" >&2; exit 2 ;;
     *) [ -z "$DATA_ARG" ] || { echo "bench.sh: one DATA_DIR at most" >&2; exit 2; }; DATA_ARG=$a ;;
   esac
 done
-RUNS=${RUNS:-5}; SETTLE=${SETTLE:-2}; QUIET_MAX=${QUIET_MAX:-10}; GEN=${GEN:-auto}
+if [ "$DB" = 1 ]; then RUNS=${RUNS:-3}; else RUNS=${RUNS:-5}; fi
+SETTLE=${SETTLE:-2}; QUIET_MAX=${QUIET_MAX:-10}; GEN=${GEN:-auto}
 OTHERS=${OTHERS-restic borg}; GEN_MB=${GEN_MB:-1000}; LARGE_MB=${LARGE_MB:-5000}
 DELETE_WAIT=${DELETE_WAIT:-360}; KEEP=${KEEP:-0}; PARITY=${PARITY:-1}
 WORK=${WORK:-$REPO/target/bench}
 mkdir -p "$WORK"; WORK=$(realpath "$WORK")
 export WORK
 
+if [ "$DB" = 1 ]; then
+  PARITY=0   # no parity rows in the --db section
+  # shellcheck source=scripts/bench-db.sh
+  BENCH_DB_STAGE=install . "$REPO/scripts/bench-db.sh"
+fi
 for t in tar zstd age sha256sum python3 /usr/bin/time; do
   command -v "$t" >/dev/null || { echo "bench.sh: missing $t" >&2; exit 1; }
 done
@@ -408,7 +445,7 @@ kluis_prep() {  # N
     { cat "$WORK/.note" >&2; exit 1; }
 }
 
-wait_after_delete
+[ "$DB" = 1 ] || wait_after_delete   # the --db section creates few files
 printf 'op\ttool\trun\twall_s\tuser_s\tsys_s\trss_kib\tout_bytes\twaited_s\tbusy\n' > "$RES"
 
 # ================================================================ flat memory
@@ -673,6 +710,14 @@ for op, anchor in (("archive", "tar | zstd | age > MEDIUM/f && sync"),
 EOF
   exit 0
 fi
+
+# ================================================================ live databases
+if [ "$DB" = 1 ]; then
+  # shellcheck source=scripts/bench-db.sh
+  BENCH_DB_STAGE=run . "$REPO/scripts/bench-db.sh"
+  exit 0
+fi
+log "skipped: the live-database section (--db or DB=1 runs it instead; see --help)"
 
 # ================================================================ side by side
 if [ -n "$DATA_ARG" ]; then DATA=$(realpath "$DATA_ARG"); DATA_HOW="given"; else
