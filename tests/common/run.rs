@@ -145,6 +145,25 @@ impl Run {
         self
     }
 
+    /// As [`Run::error`], after any lines saying that this run removed
+    /// leftovers of interrupted runs (a run holding a medium's lock cleans
+    /// them before it refuses).
+    pub fn error_after_cleanup(&self, code: i32, needles: &[&str]) -> &Self {
+        let kept: Vec<&str> = self
+            .stderr
+            .lines()
+            .skip_while(|l| l.starts_with("note: ") && l.contains("leftover"))
+            .collect();
+        let rest = Run {
+            line: self.line.clone(),
+            code: self.code,
+            stdout: self.stdout.clone(),
+            stderr: kept.iter().map(|l| format!("{l}\n")).collect(),
+        };
+        rest.error(code, needles);
+        self
+    }
+
     /// Exit 2, stderr starting with `error: ` and saying `needle` somewhere
     /// (in the error or its hint).
     #[track_caller]

@@ -138,7 +138,7 @@ fn archive_rerun(env: &Env, m: &Path, stage: ArchiveStage) -> usize {
         .arg(env.p("tiny"))
         .run();
     if stage >= ArchiveStage::Installed {
-        rerun.error(2, &["already holds", NEW]);
+        rerun.error_after_cleanup(2, &["already holds", NEW]);
     } else {
         rerun.ok();
     }
