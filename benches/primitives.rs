@@ -242,6 +242,7 @@ fn metadata() -> Metadata {
         created: chrono::Utc::now(),
         tool_version: kluis::TOOL_VERSION.into(),
         minimisation: Vec::new(),
+        audit_files: Vec::new(),
     }
 }
 

@@ -79,6 +79,14 @@ pub enum Error {
     #[error("{path}: {detail}")]
     BadTable { path: PathBuf, detail: String },
 
+    /// A tax audit file (XAF) among the records that does not check out.
+    #[error("{path}: tax audit file (XAF): {detail}")]
+    BadAuditFile { path: PathBuf, detail: String },
+
+    /// An identifier of a data subject that cannot be read.
+    #[error("{0}")]
+    BadIdentifier(String),
+
     #[error("{path}, {place}: cannot read {value:?} in column {column} as a date ({expected})")]
     BadDate {
         path: PathBuf,

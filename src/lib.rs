@@ -14,6 +14,7 @@ pub mod keys;
 pub mod parity;
 pub mod progress;
 pub mod retention;
+pub mod subjects;
 pub mod util;
 
 // The on-disk contract, where records come from, and the local vault.

@@ -39,6 +39,8 @@ mod single_record_restore;
 mod source_refusals;
 #[path = "cli/stock_tools.rs"]
 mod stock_tools;
+#[path = "cli/subject_vector.rs"]
+mod subject_vector;
 #[path = "cli/vault.rs"]
 mod vault;
 #[path = "cli/vectors.rs"]

@@ -142,6 +142,7 @@ pub fn init(vault_dir: Option<&Path>, quiet: bool, args: InitArgs) -> Result<Out
             classes: Default::default(),
         },
         parity: Default::default(),
+        subjects: Default::default(),
     };
     let vault = Vault::init(&dir, config)?;
     note(
@@ -244,6 +245,9 @@ pub struct ArchiveArgs {
     /// Once every copy is written, read back and verified: delete the archived files from the source folders and the archived rows from the tables (anything changed since is kept and reported).
     #[arg(long)]
     purge_source: bool,
+    /// Keep tax audit files (XAF) whose fiscal year or period is not the archive's year (refused otherwise)
+    #[arg(long)]
+    allow_other_year: bool,
     /// Write the archive without the organisation's signature (it then proves nothing about who wrote it).
     #[arg(long)]
     unsigned: bool,
@@ -367,6 +371,7 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
         unsigned: args.unsigned,
         parity_percent: args.parity,
         databases,
+        allow_other_year: args.allow_other_year,
     };
     let report = archive::run(&vault, request, &bar)?;
     bar.finish();

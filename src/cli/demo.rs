@@ -216,6 +216,73 @@ fn database_year(demo: &mut Demo) -> Result<()> {
     result
 }
 
+/// A customer asks what is kept about them (GDPR article 15): the first
+/// customer address of the year's mail, looked up in every archive.
+fn subject_request(demo: &mut Demo, dir: &Path) -> Result<()> {
+    let Some(address) = first_customer_address(&dir.join("records-2019")) else {
+        return Ok(());
+    };
+    demo.say(
+        "A customer asks: what do you keep about me?",
+        "Every archive indexed the e-mail addresses, phone numbers and IBANs in its\n\
+         records while it was written (inside the encryption), and the vault keeps\n\
+         keyed hashes of them: the years that hold something are known without a\n\
+         stick; with one plugged in, the exact records and rows are found, copied\n\
+         for the customer, and a ready answer is written. `kluis due` reminds when a\n\
+         request is 25 days old and unanswered.",
+    );
+    demo.kluis(
+        &[
+            "subject",
+            "find",
+            "-i",
+            "owner.key",
+            "--email",
+            &address,
+            "--by",
+            "customer, by e-mail",
+            "--export",
+            "for-the-customer",
+            "--report",
+            "answer.md",
+        ],
+        &[1],
+    )?;
+    demo.shell("sed -n '1,/^## What was not/p' answer.md | head -20")?;
+    Ok(())
+}
+
+fn first_customer_address(dir: &Path) -> Option<String> {
+    let mut stack = vec![dir.to_path_buf()];
+    let mut mails = Vec::new();
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).ok()?.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "eml") {
+                mails.push(p);
+            }
+        }
+    }
+    // A customer's mail (about an order or an invoice) first.
+    mails.sort_by_key(|m| {
+        let name = m.to_string_lossy().to_lowercase();
+        (
+            !(name.contains("factuur") || name.contains("bestelling")),
+            m.clone(),
+        )
+    });
+    mails.iter().find_map(|m| {
+        let text = std::fs::read_to_string(m).ok()?;
+        text.lines()
+            .take_while(|l| !l.is_empty())
+            .filter(|l| l.starts_with("To:") || l.starts_with("From:"))
+            .filter_map(|l| Some(l[l.find('<')? + 1..l.find('>')?].to_owned()))
+            .find(|a| a != kluis::demo::SHOP_MAIL)
+    })
+}
+
 fn quote(a: &str) -> String {
     if a.chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_./=:*".contains(c))
@@ -469,6 +536,8 @@ pub fn run(args: DemoArgs, color: ColorWhen) -> Result<Outcome> {
     )?;
     demo.shell("ls share-inspector")?;
     demo.kluis(&["status", "--shares"], &[0])?;
+
+    subject_request(&mut demo, &dir)?;
 
     demo.say(
         "Signed by the organisation",

@@ -117,7 +117,7 @@ pub struct DestroyArgs {
 }
 
 /// Today's local date, or `KLUIS_TODAY` (YYYY-MM-DD) when set.
-fn today() -> Result<NaiveDate> {
+pub(crate) fn today() -> Result<NaiveDate> {
     match std::env::var(TODAY_ENV) {
         Ok(text) if !text.trim().is_empty() => {
             let date = text.trim().parse().map_err(|_| {
@@ -134,7 +134,7 @@ fn open(vault_dir: Option<&Path>) -> Result<Vault> {
     Vault::open(&vault::locate(vault_dir))
 }
 
-fn write_stdout(text: &str) -> Result<()> {
+pub(crate) fn write_stdout(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
@@ -142,7 +142,7 @@ fn write_stdout(text: &str) -> Result<()> {
 }
 
 /// Columns separated by two spaces, each as wide as its widest cell.
-fn table(rows: &[Vec<String>]) -> String {
+pub(crate) fn table(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|i| {
@@ -377,6 +377,30 @@ fn render_due(r: &DueReport, within: u32) -> String {
             .purge
             .iter()
             .map(|f| vec![format!("  {f}"), format!("kluis purge {f}")])
+            .collect();
+        out.push_str(&table(&cells));
+    }
+    if !r.requests.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let _ = writeln!(
+            out,
+            "Requests of data subjects still unanswered (the law gives a month from receipt):"
+        );
+        let cells: Vec<Vec<String>> = r
+            .requests
+            .iter()
+            .map(|q| {
+                vec![
+                    format!("  request {} ({})", q.number, q.kind),
+                    format!("received {}, {} days ago", q.received, q.open_days),
+                    format!(
+                        "kluis subject find -i KEY --request {} --report FILE",
+                        q.number
+                    ),
+                ]
+            })
             .collect();
         out.push_str(&table(&cells));
     }

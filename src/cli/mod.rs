@@ -12,6 +12,7 @@ mod read;
 mod repair;
 mod share;
 mod signals;
+mod subject;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -164,6 +165,9 @@ pub enum Command {
     Purge(purge::PurgeArgs),
     /// Repair damaged archives (no key needed) from an intact copy on another plugged-in medium, else from their PAR2 parity files; or add parity to archives without it.
     Repair(repair::RepairArgs),
+    /// A person's request (GDPR): what is kept about them, in which years, until when; their records and rows.
+    #[command(subcommand)]
+    Subject(subject::SubjectCommand),
 }
 
 #[derive(Subcommand)]
@@ -277,6 +281,7 @@ fn stops_cleanly(command: &Command) -> bool {
             | Command::Share(_)
             | Command::Repair(_)
             | Command::Purge(_)
+            | Command::Subject(_)
     )
 }
 
@@ -315,6 +320,7 @@ pub fn main() -> ExitCode {
         Command::Share(args) => share::share(cli.vault.as_deref(), quiet, args),
         Command::Repair(args) => repair::repair(cli.vault.as_deref(), args),
         Command::Purge(args) => purge::purge(cli.vault.as_deref(), quiet, args),
+        Command::Subject(cmd) => subject::run(cli.vault.as_deref(), quiet, cmd),
     };
     let signal = signals::received();
     if signal.is_some() && matches!(result, Ok(Outcome::Ok | Outcome::NeedsAction)) && !quiet {
@@ -389,6 +395,8 @@ fn hint(e: &Error) -> Option<String> {
         | Error::AlreadyDestroyed { .. }
         | Error::NotOnMedium { .. }
         | Error::NotTheArchive { .. } => "nothing was destroyed".into(),
+        Error::BadAuditFile { .. } => "export the audit file again from the accounting package, or leave it out; nothing was archived".into(),
+        Error::BadIdentifier(_) => "`kluis subject find --help` shows the accepted forms".into(),
         Error::BadTable { .. } => "fix the export (or give --delimiter or the right date column); nothing was archived".into(),
         Error::BadDate { .. } => "dates must be YYYY-MM-DD, ISO 8601 date-times, DD-MM-YYYY or DD/MM/YYYY (day first); for another form give --date-format, e.g. %m/%d/%Y; nothing was archived".into(),
         Error::UndecidedColumns { path, .. } if path.to_string_lossy().contains("://") => "to decide once for every year, set drop/keep under [db.NAME] in the vault's config.toml (docs/DATABASES.md)".into(),

@@ -11,3 +11,6 @@ mod orders;
 pub mod sample;
 mod tree;
 mod vocab;
+
+/// The sample webshop's own address (not a customer's).
+pub use vocab::SHOP_MAIL;

@@ -10,7 +10,7 @@ pub(super) const SHOP_CITY: &str = "3512 PH Utrecht";
 pub(super) const SHOP_KVK: &str = "71234567";
 pub(super) const SHOP_BTW: &str = "NL858912345B01";
 pub(super) const SHOP_IBAN: &str = "NL69INGB0123456789";
-pub(super) const SHOP_MAIL: &str = "klantenservice@hetblauwehuis.nl";
+pub const SHOP_MAIL: &str = "klantenservice@hetblauwehuis.nl";
 pub(super) const ACCOUNTANT: &str = "Boekhoudkantoor Van Dam & Partners";
 
 #[rustfmt::skip]

@@ -166,14 +166,14 @@ fn nibble(digit: u8) -> Option<u8> {
     }
 }
 
-fn split_name(bytes: &[u8]) -> (Option<Cow<'_, str>>, Option<Cow<'_, str>>) {
+pub(crate) fn split_name(bytes: &[u8]) -> (Option<Cow<'_, str>>, Option<Cow<'_, str>>) {
     match std::str::from_utf8(bytes) {
         Ok(s) => (Some(Cow::Borrowed(s)), None),
         Err(_) => (None, Some(Cow::Owned(hex(bytes)))),
     }
 }
 
-fn join_name(
+pub(crate) fn join_name(
     text: Option<Cow<'_, str>>,
     hexed: Option<Cow<'_, str>>,
     what: &str,

@@ -35,6 +35,18 @@ pub struct Metadata {
     pub tool_version: String,
     #[serde(default)]
     pub minimisation: Vec<Minimisation>,
+    /// Tax audit files (XAF) among the records, checked and summarised
+    /// (docs/SUBJECTS.md); absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audit_files: Vec<AuditFile>,
+}
+
+/// An XAF file among the records: its member and what it says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFile {
+    pub path: String,
+    #[serde(flatten)]
+    pub summary: crate::subjects::xaf::Summary,
 }
 
 impl Metadata {

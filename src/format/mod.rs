@@ -9,7 +9,9 @@ pub mod pathindex;
 pub mod reader;
 pub mod seektable;
 pub mod signatures;
+pub(crate) mod sorted;
 pub(crate) mod spool;
+pub mod subjectindex;
 pub mod tarwalk;
 pub mod writer;
 

@@ -587,6 +587,7 @@ fn placeholder_metadata() -> Metadata {
         created: chrono::DateTime::UNIX_EPOCH,
         tool_version: String::new(),
         minimisation: Vec::new(),
+        audit_files: Vec::new(),
     }
 }
 

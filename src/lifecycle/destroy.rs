@@ -348,6 +348,13 @@ pub fn execute(vault: &Vault, plan: &DestroyPlan, progress: &dyn Progress) -> Re
             // The parity files go with the archive (they hold parity of
             // ciphertext: nothing readable, but nothing to keep either).
             crate::vault::parity::remove(&plan.medium_dir, &a.file)?;
+            let erasure_requests = vault
+                .catalog()?
+                .requests
+                .iter()
+                .filter(|r| r.kind == "erasure" && r.archives.contains(&a.archive_id))
+                .map(|r| r.number)
+                .collect();
             let mut proof = Destruction {
                 archive_id: a.archive_id.clone(),
                 fiscal_year: a.fiscal_year,
@@ -361,6 +368,7 @@ pub fn execute(vault: &Vault, plan: &DestroyPlan, progress: &dyn Progress) -> Re
                 method: method.into(),
                 tool_version: crate::TOOL_VERSION.into(),
                 operator: plan.operator.clone(),
+                erasure_requests,
                 signature: None,
             };
             let proof_name = proof_file(&a.file);
@@ -419,7 +427,13 @@ pub fn execute(vault: &Vault, plan: &DestroyPlan, progress: &dyn Progress) -> Re
     if !archive.destructions.contains(&proof) {
         archive.destructions.push(proof.clone());
     }
+    let last = archive.live_copies().next().is_none();
+    let id = archive.archive_id.clone();
     vault.save_catalog(&catalog)?;
+    // With the last copy gone, so are the keyed hashes of what it held.
+    if last {
+        crate::vault::subjects::remove(vault, &id)?;
+    }
     Ok(proof)
 }
 
@@ -457,6 +471,7 @@ mod tests {
                 verify_every_months: 12,
                 retention: RetentionConfig::default(),
                 parity: Default::default(),
+                subjects: Default::default(),
             },
         )
         .unwrap();
@@ -512,6 +527,7 @@ mod tests {
                 destructions: vec![],
                 signed_by: None,
                 rekeys: vec![],
+                subjects: None,
             }],
             ..Catalog::default()
         };

@@ -6,3 +6,4 @@
 pub mod destroy;
 pub mod remind;
 pub mod status;
+pub mod subjects;

@@ -175,12 +175,32 @@ pub struct DueReport {
     /// Archives whose `--purge-source` did not finish: their records are
     /// still in the sources (`kluis purge FILE` finishes).
     pub purge: Vec<String>,
+    /// Requests of data subjects open longer than
+    /// [`REQUEST_REMINDER_DAYS`] (the law gives a month to answer).
+    pub requests: Vec<DueRequest>,
 }
+
+/// A request of a data subject is named by `due` when it has been open
+/// this many days: the answer is due within a month of receipt.
+pub const REQUEST_REMINDER_DAYS: i64 = 25;
 
 impl DueReport {
     pub fn is_empty(&self) -> bool {
-        self.destroy.is_empty() && self.verify.is_empty() && self.purge.is_empty()
+        self.destroy.is_empty()
+            && self.verify.is_empty()
+            && self.purge.is_empty()
+            && self.requests.is_empty()
     }
+}
+
+/// An unanswered request of a data subject.
+#[derive(Clone, Debug, Serialize)]
+pub struct DueRequest {
+    pub number: u32,
+    pub kind: String,
+    pub received: NaiveDate,
+    /// Days since it was received.
+    pub open_days: i64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -229,6 +249,19 @@ pub fn due(
         destroy: Vec::new(),
         verify: Vec::new(),
         purge: Vec::new(),
+        requests: catalog
+            .requests
+            .iter()
+            .filter(|r| {
+                r.answered.is_none() && (horizon - r.received).num_days() >= REQUEST_REMINDER_DAYS
+            })
+            .map(|r| DueRequest {
+                number: r.number,
+                kind: r.kind.clone(),
+                received: r.received,
+                open_days: (today - r.received).num_days(),
+            })
+            .collect(),
     };
     for a in in_order(catalog) {
         let live: Vec<CopyRef> = a
@@ -478,6 +511,7 @@ mod tests {
             destructions: Vec::new(),
             signed_by: None,
             rekeys: Vec::new(),
+            subjects: None,
         }
     }
 
@@ -495,6 +529,7 @@ mod tests {
             method: "test".into(),
             tool_version: "test".into(),
             operator: "test".into(),
+            erasure_requests: Vec::new(),
             signature: None,
         }
     }

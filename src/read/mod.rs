@@ -9,4 +9,5 @@ pub mod repair;
 pub mod restore;
 pub mod salvage;
 pub mod select;
+pub mod subjects;
 pub mod verify;

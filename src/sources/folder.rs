@@ -135,13 +135,16 @@ fn walk_dir(dir: &Path, prefix: &[u8], visit: &mut dyn FnMut(Item) -> Result<()>
 }
 
 /// Totals of a pre-scan.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Scan {
     pub files: u64,
     pub dirs: u64,
     pub symlinks: u64,
     pub special: u64,
     pub bytes: u64,
+    /// Files named `*.xaf` or `*.xml` (source, member): possibly tax audit
+    /// files, which are checked before anything is written.
+    pub xml_files: Vec<(PathBuf, Vec<u8>)>,
 }
 
 impl Sources {
@@ -153,6 +156,10 @@ impl Sources {
                 ItemKind::File => {
                     scan.files += 1;
                     scan.bytes += item.meta.size();
+                    let name = item.member.to_ascii_lowercase();
+                    if name.ends_with(b".xaf") || name.ends_with(b".xml") {
+                        scan.xml_files.push((item.source, item.member));
+                    }
                 }
                 ItemKind::Dir => scan.dirs += 1,
                 ItemKind::Symlink(_) => scan.symlinks += 1,

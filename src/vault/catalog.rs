@@ -23,6 +23,29 @@ pub struct Catalog {
     /// for their data): the record of disclosures.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shares: Vec<Share>,
+    /// Requests of data subjects (GDPR articles 15 and 17): who asked is
+    /// sealed to the vault's recipients; the dates are plain, so that
+    /// `kluis due` can remind without a key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<SubjectRequest>,
+}
+
+/// A data subject's request (docs/SUBJECTS.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectRequest {
+    pub number: u32,
+    /// `access` (article 15) or `erasure` (article 17).
+    pub kind: String,
+    pub received: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered: Option<NaiveDate>,
+    /// Who asked and the identifiers asked about, as JSON age-encrypted to
+    /// the vault's recipients (armored).
+    pub sealed: String,
+    /// The archives (ids) found to hold something about the person, when
+    /// the request was answered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub archives: Vec<String>,
 }
 
 /// A public signing key the organisation used.
@@ -95,6 +118,10 @@ pub struct CatalogArchive {
     /// Re-encryptions (`kluis rekey`): the earlier ciphertext hashes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rekeys: Vec<Rekey>,
+    /// What its subject index covers; its identifiers' keyed hashes are in
+    /// `subjects/` (absent: written before kluis indexed subjects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subjects: Option<crate::format::subjectindex::Coverage>,
 }
 
 /// One re-encryption of an archive to new recipients.
@@ -151,6 +178,10 @@ pub struct Destruction {
     pub method: String,
     pub tool_version: String,
     pub operator: String,
+    /// Erasure requests (their numbers) of people this archive held
+    /// something about: the erasure their retention duty postponed is done.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub erasure_requests: Vec<u32>,
     /// A minisign signature, by the organisation's key, of this proof as
     /// [`Destruction::signed_bytes`] gives it (absent: no signing key).
     #[serde(default, skip_serializing_if = "Option::is_none")]

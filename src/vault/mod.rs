@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod media;
 pub mod parity;
+pub mod subjects;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -50,6 +51,35 @@ pub struct Config {
     /// `[parity]`: PAR2 recovery files written beside every archive.
     #[serde(default)]
     pub parity: ParityConfig,
+    /// `[subjects]`: how identifiers of data subjects are read.
+    #[serde(default)]
+    pub subjects: SubjectsConfig,
+}
+
+/// `[subjects]` in `config.toml` (docs/SUBJECTS.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectsConfig {
+    /// The country of phone numbers written without their country code
+    /// (ISO code: NL, BE, DE, …).
+    #[serde(default = "default_country")]
+    pub country: String,
+    /// Columns whose values are customer or relation numbers.
+    #[serde(default)]
+    pub id_columns: Vec<String>,
+}
+
+fn default_country() -> String {
+    "NL".into()
+}
+
+impl Default for SubjectsConfig {
+    fn default() -> Self {
+        SubjectsConfig {
+            country: default_country(),
+            id_columns: Vec::new(),
+        }
+    }
 }
 
 /// `[parity]` in `config.toml`.
@@ -127,6 +157,8 @@ struct ConfigFile {
     #[serde(default)]
     parity: ParityConfig,
     #[serde(default)]
+    subjects: SubjectsConfig,
+    #[serde(default)]
     tables: BTreeMap<String, TableConfig>,
     #[serde(default)]
     db: BTreeMap<String, DbConfig>,
@@ -149,6 +181,7 @@ impl ConfigFile {
             verify_every_months,
             retention,
             parity,
+            subjects,
             tables,
             db,
         } = self;
@@ -160,6 +193,7 @@ impl ConfigFile {
                 verify_every_months,
                 retention,
                 parity,
+                subjects,
             },
             tables,
             db,
@@ -402,6 +436,7 @@ mod tests {
             verify_every_months: 12,
             retention: RetentionConfig::default(),
             parity: Default::default(),
+            subjects: Default::default(),
         }
     }
 

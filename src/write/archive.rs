@@ -17,6 +17,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::hex;
 use crate::format::meta::{Metadata, archive_file_name, new_archive_id};
 use crate::format::signatures;
+use crate::format::subjectindex::Coverage;
 use crate::format::writer::{ArchiveWriter, Mtime, Sealed, WriteOptions};
 use crate::keys::signing::SigningKey;
 use crate::keys::{self, Recipient};
@@ -26,12 +27,15 @@ use crate::sources::db::purge::PlannedDb;
 use crate::sources::db::{self, DbPlan, DbRequest};
 use crate::sources::folder::{ItemKind, Sources};
 use crate::sources::table::{Origin, TableOptions, TablePlan, TableReport, TableSpec, Window};
+use crate::subjects::scan::Mode;
 use crate::util::testpoint::{pause_point, pause_point_n};
 use crate::vault::Vault;
 use crate::vault::catalog::{CatalogArchive, Copy};
 use crate::vault::media::{self, IndexedArchive, Medium};
+use crate::vault::subjects::HashesBuilder;
 use crate::write::parity;
 use crate::write::purge::{self, FileLog, PlannedTable, PurgeReport};
+use crate::write::subjects;
 
 /// What to archive and where.
 pub struct Request {
@@ -62,6 +66,8 @@ pub struct Request {
     pub parity_percent: Option<u32>,
     /// Live databases (`--db URL --db-table …`).
     pub databases: Vec<DbRequest>,
+    /// Keep tax audit files (XAF) whose period is not the archive's year.
+    pub allow_other_year: bool,
 }
 
 /// What was written.
@@ -177,6 +183,21 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         })
         .collect();
     req.tables.check_unused(&plans, &db_columns)?;
+    let candidates: Vec<subjects::Candidate> = scan
+        .xml_files
+        .iter()
+        .map(|(source, member)| subjects::Candidate {
+            source: source.clone(),
+            member: member.clone(),
+        })
+        .collect();
+    let (audit_files, xaf_ids) = subjects::check_audit_files(
+        &candidates,
+        &window,
+        req.allow_other_year,
+        &vault.config.subjects,
+    )?;
+    let collector = subjects::Collector::new(&vault.config.subjects, xaf_ids)?;
     pause_point("tables-checked");
     checkpoint(progress).map_err(nothing_written)?;
     let bytes = scan.bytes
@@ -228,6 +249,7 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
             .map(TablePlan::minimisation)
             .chain(dbs.iter().flat_map(DbPlan::minimisation))
             .collect(),
+        audit_files,
     };
     // The keyed hashes of archived database rows: a key of this run's own.
     let mut hmac_key = [0u8; 32];
@@ -259,6 +281,7 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         log.as_mut(),
         &req.options,
         bytes,
+        collector,
         progress,
         &mut temps,
     );
@@ -278,7 +301,13 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         })
         .collect();
     drop(dbs);
-    let (sealed, skipped, staged) = match result {
+    let Written {
+        sealed,
+        skipped,
+        staged,
+        coverage,
+        hashes,
+    } = match result {
         Ok(v) => v,
         Err(e) => {
             for t in &temps {
@@ -345,6 +374,10 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         ),
         None => None,
     };
+    // The identifiers' keyed hashes are in place before the archive is
+    // recorded (files of an archive the catalog does not know are never
+    // read).
+    hashes.write(vault, &metadata.archive_id, &recipients)?;
     let now = Utc::now();
     let mut catalog = vault.catalog()?;
     catalog.archives.push(CatalogArchive {
@@ -377,6 +410,7 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         destructions: Vec::new(),
         signed_by: signer.as_ref().map(|k| k.public().id()),
         rekeys: Vec::new(),
+        subjects: Some(coverage),
     });
     vault.save_catalog(&catalog)?;
     pause_point("archive-recorded");
@@ -446,9 +480,11 @@ fn add_table<O: std::io::Write + Send + 'static>(
     writer: &mut ArchiveWriter<O>,
     plan: &TablePlan,
     window: &Window,
+    collector: &mut subjects::Collector,
     progress: &dyn Progress,
 ) -> Result<()> {
     let member = plan.spec.member();
+    let mode = subjects::table_mode(plan);
     let source = plan.spec.path();
     // An OS pipe bounds what is in flight (its buffer); the buffered writer
     // keeps the filter's small writes from each becoming a system call.
@@ -458,10 +494,11 @@ fn add_table<O: std::io::Write + Send + 'static>(
             let mut tx = std::io::BufWriter::with_capacity(256 << 10, tx);
             plan.spec.filter(window, &mut tx, None, &Silent)
         });
-        let mut reader = Counted {
+        let counted = Counted {
             inner: rx,
             progress,
         };
+        let mut reader = collector.reader(member.as_bytes(), Some(mode), counted);
         let added = writer.add_file(
             member.as_bytes(),
             plan.filtered.counts.size,
@@ -533,6 +570,7 @@ fn add_database<O: std::io::Write + Send + 'static>(
     n: usize,
     hmac_key: &[u8; 32],
     log: Option<&mut FileLog>,
+    collector: &mut subjects::Collector,
     progress: &dyn Progress,
 ) -> Result<()> {
     let mtime = Mtime::from_system(std::time::SystemTime::now());
@@ -541,12 +579,13 @@ fn add_database<O: std::io::Write + Send + 'static>(
         (plan.schema_member(), plan.schema_sql()),
         (plan.columns_member(), plan.columns_json()),
     ] {
+        let mut scanned = collector.reader(member.as_bytes(), None, bytes.as_slice());
         writer.add_file(
             member.as_bytes(),
             bytes.len() as u64,
             0o644,
             mtime,
-            &mut bytes.as_slice(),
+            &mut scanned,
             &source,
         )?;
     }
@@ -577,10 +616,15 @@ fn add_database<O: std::io::Write + Send + 'static>(
                 };
                 plan.write_table(i, &mut tx, Some(&mut journal), hmac_key)
             });
-            let mut reader = Counted {
+            let counted = Counted {
                 inner: rx,
                 progress,
             };
+            let mut reader = collector.reader(
+                member.as_bytes(),
+                Some(Mode::Csv { delimiter: b',' }),
+                counted,
+            );
             let added =
                 writer.add_file(member.as_bytes(), size, 0o644, mtime, &mut reader, &source);
             drop(reader);
@@ -630,9 +674,10 @@ fn write_and_verify(
     mut log: Option<&mut FileLog>,
     options: &WriteOptions,
     total: u64,
+    mut collector: subjects::Collector,
     progress: &dyn Progress,
     temps: &mut Vec<PathBuf>,
-) -> Result<(Sealed, Vec<PathBuf>, Option<parity::Staged>)> {
+) -> Result<Written> {
     let counting = parity::Counting::new(progress);
     let progress: &dyn Progress = &counting;
     let mut outputs = Vec::new();
@@ -686,12 +731,13 @@ fn write_and_verify(
                 let mut f = File::open(&item.source).at(&item.source)?;
                 // Size from the open file: what is read must match it.
                 let size = f.metadata().at(&item.source)?.len();
-                let mut counted = Counted {
+                let counted = Counted {
                     inner: &mut f,
                     progress,
                 };
+                let mut scanned = collector.reader(&item.member, None, counted);
                 let hash =
-                    writer.add_file(&item.member, size, mode, mtime, &mut counted, &item.source)?;
+                    writer.add_file(&item.member, size, mode, mtime, &mut scanned, &item.source)?;
                 // Rewritten in place while it was read, the file keeps its
                 // size but not its change time: the bytes read may be half
                 // old, half new.
@@ -714,16 +760,25 @@ fn write_and_verify(
     })?;
     for plan in tables {
         checkpoint(progress)?;
-        add_table(&mut writer, plan, window, progress)?;
+        add_table(&mut writer, plan, window, &mut collector, progress)?;
     }
     for (n, plan) in dbs.iter_mut().enumerate() {
         checkpoint(progress)?;
-        add_database(&mut writer, plan, n, hmac_key, log.as_deref_mut(), progress)?;
+        add_database(
+            &mut writer,
+            plan,
+            n,
+            hmac_key,
+            log.as_deref_mut(),
+            &mut collector,
+            progress,
+        )?;
     }
     checkpoint(progress)?;
     if let Some(key) = signer {
         signatures::sign(&mut writer, key, metadata)?;
     }
+    let subjects = collector.finish(&mut writer)?;
     let (sealed, mut files) = writer.finish()?;
     let creator = files.first_mut().and_then(|(_, o)| o.parity.take());
     // Each copy was read back from its medium while it was written; wait
@@ -765,7 +820,24 @@ fn write_and_verify(
         }
         None => None,
     };
-    Ok((sealed, skipped, staged))
+    let (coverage, hashes) = subjects;
+    Ok(Written {
+        sealed,
+        skipped,
+        staged,
+        coverage,
+        hashes,
+    })
+}
+
+/// What [`write_and_verify`] wrote and verified.
+struct Written {
+    sealed: Sealed,
+    skipped: Vec<PathBuf>,
+    staged: Option<parity::Staged>,
+    /// What the subject index covers, and the identifiers' keyed hashes.
+    coverage: Coverage,
+    hashes: HashesBuilder,
 }
 
 struct Counted<'a, R> {

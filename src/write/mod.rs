@@ -9,3 +9,4 @@ pub mod parity;
 pub mod purge;
 pub mod rekey;
 pub mod share;
+pub(crate) mod subjects;

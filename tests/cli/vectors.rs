@@ -75,6 +75,10 @@ const PINNED: &[(&str, &str)] = &[
         "e8e1929a1d69d430b7bbc7f21174c5ac6bb3486af775903034b2abf0bbde1dbc",
     ),
     (
+        "subjects.kluis",
+        "804408e5584654affcb97de46aef36fd06cdc5d08e1eb71b24f3d8e1e504daba",
+    ),
+    (
         "test-key-2.txt",
         "789807bcef42f26c6cdf2a7280d06d43a47391bbcad7bd9690d0ab283cdd1a42",
     ),

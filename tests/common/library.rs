@@ -40,6 +40,7 @@ pub fn crafted_metadata() -> Metadata {
         created: chrono::Utc::now(),
         tool_version: "crafted".into(),
         minimisation: Vec::new(),
+        audit_files: Vec::new(),
     }
 }
 

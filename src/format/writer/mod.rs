@@ -27,8 +27,9 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use sha2::{Digest, Sha256};
 
 use super::meta::{Footer, MemberRef, Metadata, Totals};
-use super::pathindex::{INDEX_FRAME, IndexBuilder, PATHS_KEY, PATHS_MEMBER};
+use super::pathindex::{PATHS_KEY, PATHS_MEMBER};
 use super::seektable::{self, FrameEntry};
+use super::sorted::{INDEX_FRAME, IndexBuilder};
 use super::spool::Spool;
 use super::{
     FOOTER_MEMBER, FRAME_CAP, FRAME_TARGET, MANIFEST_MEMBER, METADATA_MEMBER, SHA256SUMS_MEMBER,

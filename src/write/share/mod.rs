@@ -347,6 +347,7 @@ fn write_archive(
         created: Utc::now(),
         tool_version: crate::TOOL_VERSION.into(),
         minimisation,
+        audit_files: Vec::new(),
     };
     let file = format!(
         "share-{}-{}.kluis",

@@ -1,0 +1,503 @@
+//! Sorted, line-framed members (docs/FORMAT.md §4.5): the path index and
+//! the subject index. A writer collects lines under sort keys in bounded
+//! memory (sorted runs spooled encrypted, then merged); a reader finds a
+//! key or a range of keys by binary search over the member's frames,
+//! decompressing only the frames it probes.
+
+use std::cmp::Reverse;
+use std::collections::btree_map;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::io::{self, BufReader, Read};
+
+use super::MAX_JSON;
+use super::reader::{ArchiveReader, TarCursor};
+use super::spool::Spool;
+use crate::error::{Error, IoContext, Result};
+use crate::util::lines::read_line;
+
+/// A sorted member starts a new frame at the first line start after this
+/// many bytes of it: a probe decompresses about this much.
+pub const INDEX_FRAME: usize = 64 << 10;
+/// The writer sorts this many bytes of lines in memory at a time.
+const RUN_BYTES: usize = 8 << 20;
+
+/// Collects lines under sort keys and gives them back in key order (lines
+/// of equal keys in the order they came). Beyond [`RUN_BYTES`] the lines
+/// are sorted and spooled (encrypted, as the manifest is) in runs, merged
+/// at the end.
+pub(crate) struct IndexBuilder {
+    buffer: Vec<(Vec<u8>, Vec<u8>)>,
+    buffered: usize,
+    run_bytes: usize,
+    runs: Vec<Spool>,
+    size: u64,
+}
+
+impl IndexBuilder {
+    pub(crate) fn new() -> Self {
+        Self::with_run_bytes(RUN_BYTES)
+    }
+
+    fn with_run_bytes(run_bytes: usize) -> Self {
+        IndexBuilder {
+            buffer: Vec::new(),
+            buffered: 0,
+            run_bytes,
+            runs: Vec::new(),
+            size: 0,
+        }
+    }
+
+    /// Adds a line (with its `\n`) under a sort key.
+    pub(crate) fn push(&mut self, path: &[u8], line: &[u8]) -> io::Result<()> {
+        self.size += line.len() as u64;
+        self.buffered += path.len() + line.len() + 64;
+        self.buffer.push((path.to_vec(), line.to_vec()));
+        if self.buffered >= self.run_bytes {
+            self.spill().map_err(io::Error::other)?;
+        }
+        Ok(())
+    }
+
+    fn spill(&mut self) -> Result<()> {
+        let tmp = std::env::temp_dir();
+        // Stable: records of one path keep their tar order.
+        self.buffer.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut spool = Spool::new()?;
+        for (path, line) in self.buffer.drain(..) {
+            spool
+                .write_all(&(path.len() as u32).to_le_bytes())
+                .and_then(|()| spool.write_all(&path))
+                .and_then(|()| spool.write_all(&line))
+                .at(&tmp)?;
+        }
+        spool.finish()?;
+        self.runs.push(spool);
+        self.buffered = 0;
+        Ok(())
+    }
+
+    /// The lines' size in bytes and the lines in key order.
+    pub(crate) fn finish(mut self) -> Result<(u64, Merged)> {
+        self.buffer.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut sources = Vec::with_capacity(self.runs.len() + 1);
+        for spool in &mut self.runs {
+            let reader: Box<dyn Read> = Box::new(spool.reader()?);
+            sources.push(Source::Spooled(BufReader::with_capacity(64 << 10, reader)));
+        }
+        sources.push(Source::Memory(std::mem::take(&mut self.buffer).into_iter()));
+        let mut merged = Merged {
+            heads: BinaryHeap::with_capacity(sources.len()),
+            sources,
+            line: Vec::new(),
+            pos: 0,
+        };
+        for i in 0..merged.sources.len() {
+            merged.refill(i).at(std::env::temp_dir())?;
+        }
+        Ok((self.size, merged))
+    }
+}
+
+enum Source {
+    Spooled(BufReader<Box<dyn Read>>),
+    Memory(std::vec::IntoIter<(Vec<u8>, Vec<u8>)>),
+}
+
+impl Source {
+    fn next(&mut self) -> io::Result<Option<(Vec<u8>, Vec<u8>)>> {
+        match self {
+            Source::Memory(items) => Ok(items.next()),
+            Source::Spooled(input) => {
+                let mut len = [0u8; 4];
+                match input.read_exact(&mut len) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+                    Err(e) => return Err(e),
+                }
+                let mut path = vec![0u8; u32::from_le_bytes(len) as usize];
+                input.read_exact(&mut path)?;
+                let mut line = Vec::new();
+                io::BufRead::read_until(input, b'\n', &mut line)?;
+                Ok(Some((path, line)))
+            }
+        }
+    }
+}
+
+/// A source's next line in the merge: its path, the source, the line.
+type Head = (Vec<u8>, usize, Vec<u8>);
+
+/// The merged runs: the lines in key order, as bytes ([`Read`]) or one
+/// by one with their keys ([`Merged::next_entry`]).
+pub(crate) struct Merged {
+    sources: Vec<Source>,
+    /// The next line of every source not at its end: (path, source, line).
+    heads: BinaryHeap<Reverse<Head>>,
+    line: Vec<u8>,
+    pos: usize,
+}
+
+impl Merged {
+    fn refill(&mut self, source: usize) -> io::Result<()> {
+        if let Some((path, line)) = self.sources[source].next()? {
+            self.heads.push(Reverse((path, source, line)));
+        }
+        Ok(())
+    }
+}
+
+impl Merged {
+    /// The next line and its key, for a caller that combines lines.
+    pub(crate) fn next_entry(&mut self) -> io::Result<Option<(Vec<u8>, Vec<u8>)>> {
+        assert_eq!(self.pos, self.line.len(), "next_entry after a partial read");
+        let Some(Reverse((key, source, line))) = self.heads.pop() else {
+            return Ok(None);
+        };
+        self.refill(source)?;
+        Ok(Some((key, line)))
+    }
+}
+
+impl Read for Merged {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.line.len() {
+            let Some(Reverse((_, source, line))) = self.heads.pop() else {
+                return Ok(0);
+            };
+            self.line = line;
+            self.pos = 0;
+            self.refill(source)?;
+        }
+        let n = out.len().min(self.line.len() - self.pos);
+        out[..n].copy_from_slice(&self.line[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// A range of keys (member paths in the path index), `from` included,
+/// `to` excluded (`None`: no end), in byte order.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PathRange {
+    pub from: Vec<u8>,
+    pub to: Option<Vec<u8>>,
+}
+
+impl PathRange {
+    /// Every key that starts with `prefix`.
+    pub fn prefix(prefix: &[u8]) -> PathRange {
+        let mut to = prefix.to_vec();
+        while to.last() == Some(&0xff) {
+            to.pop();
+        }
+        let to = to.last_mut().map(|b| *b += 1).map(|()| to);
+        PathRange {
+            from: prefix.to_vec(),
+            to,
+        }
+    }
+
+    /// Exactly `path`.
+    pub fn exact(path: &[u8]) -> PathRange {
+        let mut to = path.to_vec();
+        to.push(0);
+        PathRange {
+            from: path.to_vec(),
+            to: Some(to),
+        }
+    }
+
+    pub(crate) fn below_end(&self, path: &[u8]) -> bool {
+        self.to.as_deref().is_none_or(|to| path < to)
+    }
+}
+
+/// Sorts ranges and joins those that overlap or touch, so that scanning
+/// them in order gives every key once, in order.
+pub fn normalise(mut ranges: Vec<PathRange>) -> Vec<PathRange> {
+    ranges.sort();
+    let mut out: Vec<PathRange> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match out.last_mut() {
+            Some(last) if last.to.as_ref().is_none_or(|to| r.from <= *to) => {
+                let further = match (&last.to, &r.to) {
+                    (None, _) => false,
+                    (Some(_), None) => true,
+                    (Some(a), Some(b)) => b > a,
+                };
+                if further {
+                    last.to = r.to;
+                }
+            }
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// A line of a sorted member, parsed: its sort key, and the checks that
+/// what it says can be true of the archive.
+pub(crate) trait SortedLine: Sized {
+    fn parse(line: &str) -> std::result::Result<Self, String>;
+    fn key(&self) -> &[u8];
+}
+
+/// A sorted member of an archive, located and laid out in blocks (the part
+/// of each frame that holds its lines; every block starts at a line).
+pub(crate) struct SortedMember {
+    name: &'static str,
+    data: u64,
+    size: u64,
+    starts: Vec<u64>,
+}
+
+impl SortedMember {
+    /// The member the footer locates under `key`; `None` when the archive
+    /// has none.
+    ///
+    /// # Errors
+    /// When the footer points at a member of another name.
+    pub(crate) fn open(
+        reader: &mut ArchiveReader,
+        key: &str,
+        name: &'static str,
+    ) -> Result<Option<SortedMember>> {
+        let Some(at) = reader.located(key)? else {
+            return Ok(None);
+        };
+        if at.name != name.as_bytes() {
+            return Err(damaged(
+                reader.path(),
+                name,
+                &format!("the footer's \"{key}\" member has another name"),
+            ));
+        }
+        let end = at.data_offset + at.size;
+        let mut starts = vec![at.data_offset];
+        starts.extend(
+            reader
+                .frames()
+                .iter()
+                .map(|f| f.d_offset)
+                .filter(|&o| o > at.data_offset && o < end),
+        );
+        Ok(Some(SortedMember {
+            name,
+            data: at.data_offset,
+            size: at.size,
+            starts,
+        }))
+    }
+
+    /// The member's size in bytes.
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Calls `each` with every line whose key is in one of `ranges`
+    /// (normalised: see [`normalise`]), in key order, until it returns
+    /// `false`. `check` judges each line read.
+    ///
+    /// # Errors
+    /// Damage in a frame read, a line that does not parse or fails
+    /// `check`, or lines out of order.
+    pub(crate) fn scan<T: SortedLine>(
+        &self,
+        reader: &mut ArchiveReader,
+        ranges: &[PathRange],
+        check: &dyn Fn(&T) -> std::result::Result<(), String>,
+        each: &mut dyn FnMut(T) -> bool,
+    ) -> Result<()> {
+        if self.size == 0 {
+            return Ok(());
+        }
+        // The first key of each block probed, kept for the next range (a
+        // name and its folder, `N` and `N/`, probe the same blocks).
+        let mut probed = BTreeMap::new();
+        for range in ranges {
+            if !self.scan_range(reader, range, &mut probed, check, each)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn scan_range<T: SortedLine>(
+        &self,
+        reader: &mut ArchiveReader,
+        range: &PathRange,
+        probed: &mut BTreeMap<usize, Vec<u8>>,
+        check: &dyn Fn(&T) -> std::result::Result<(), String>,
+        each: &mut dyn FnMut(T) -> bool,
+    ) -> Result<bool> {
+        // The first block whose first key is not below `from`; the range
+        // starts in the block before it.
+        let (mut lo, mut hi) = (0, self.starts.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let first = match probed.entry(mid) {
+                btree_map::Entry::Occupied(known) => known.into_mut(),
+                btree_map::Entry::Vacant(new) => {
+                    new.insert(self.first_key::<T>(reader, mid, check)?)
+                }
+            };
+            if *first < range.from {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if probed
+            .values()
+            .zip(probed.values().skip(1))
+            .any(|(a, b)| a > b)
+        {
+            return Err(self.bad(reader.path(), "its lines are not sorted"));
+        }
+        let block = lo.saturating_sub(1);
+        let path = reader.path().to_path_buf();
+        let mut lines = self.lines_from(reader, self.starts[block]);
+        let mut previous: Option<Vec<u8>> = None;
+        while let Some(line) = lines.next::<T>(self, &path, check)? {
+            let key = line.key().to_vec();
+            if previous.as_ref().is_some_and(|p| key < *p) {
+                return Err(self.bad(&path, "its lines are not sorted"));
+            }
+            if key >= range.from {
+                if !range.below_end(&key) {
+                    break;
+                }
+                if !each(line) {
+                    return Ok(false);
+                }
+            }
+            previous = Some(key);
+        }
+        Ok(true)
+    }
+
+    fn first_key<T: SortedLine>(
+        &self,
+        reader: &mut ArchiveReader,
+        block: usize,
+        check: &dyn Fn(&T) -> std::result::Result<(), String>,
+    ) -> Result<Vec<u8>> {
+        let path = reader.path().to_path_buf();
+        let mut lines = self.lines_from(reader, self.starts[block]);
+        match lines.next::<T>(self, &path, check)? {
+            Some(line) => Ok(line.key().to_vec()),
+            None => Err(self.bad(&path, "a frame of it holds no line")),
+        }
+    }
+
+    fn lines_from<'a>(&self, reader: &'a mut ArchiveReader, pos: u64) -> Lines<'a> {
+        let end = self.data + self.size;
+        Lines {
+            input: BufReader::with_capacity(16 << 10, reader.tar_from(pos).take(end - pos)),
+            line: Vec::new(),
+        }
+    }
+
+    fn bad(&self, archive: &std::path::Path, why: &str) -> Error {
+        damaged(archive, self.name, why)
+    }
+}
+
+struct Lines<'a> {
+    input: BufReader<io::Take<TarCursor<'a>>>,
+    line: Vec<u8>,
+}
+
+impl Lines<'_> {
+    fn next<T: SortedLine>(
+        &mut self,
+        member: &SortedMember,
+        archive: &std::path::Path,
+        check: &dyn Fn(&T) -> std::result::Result<(), String>,
+    ) -> Result<Option<T>> {
+        match read_line(&mut self.input, &mut self.line, MAX_JSON as usize) {
+            Ok(false) => return Ok(None),
+            Ok(true) => {}
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                return Err(member.bad(archive, &e.to_string()));
+            }
+            Err(e) => return Err(self.input.get_mut().get_mut().take_error(e)),
+        }
+        let line = std::str::from_utf8(&self.line)
+            .ok()
+            .and_then(|t| t.strip_suffix('\n'))
+            .ok_or_else(|| "not a complete UTF-8 line".to_string())
+            .and_then(T::parse)
+            .and_then(|l| check(&l).map(|()| l))
+            .map_err(|why| member.bad(archive, &why))?;
+        Ok(Some(line))
+    }
+}
+
+/// The error for a sorted member that cannot be used: the caller says so
+/// and falls back (to the manifest, or to a scan).
+pub(crate) fn damaged(archive: &std::path::Path, member: &str, why: &str) -> Error {
+    Error::Damaged {
+        path: archive.into(),
+        detail: format!("{member}: {why}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_merge_into_path_order() {
+        let mut builder = IndexBuilder::with_run_bytes(2_000);
+        let mut paths: Vec<Vec<u8>> = (0..500u32)
+            .map(|i| format!("records/{}/{i}", (i * 7919) % 97).into_bytes())
+            .collect();
+        paths.push(b"records/a\tb".to_vec());
+        paths.push(b"records/a\nb".to_vec());
+        paths.push(b"records/\xff".to_vec());
+        for p in &paths {
+            let mut line = p.clone();
+            line.extend_from_slice(b" line\n");
+            builder.push(p, &line).unwrap();
+        }
+        assert!(builder.runs.len() > 10, "{} runs", builder.runs.len());
+        let (size, mut merged) = builder.finish().unwrap();
+        let mut out = Vec::new();
+        merged.read_to_end(&mut out).unwrap();
+        assert_eq!(out.len() as u64, size);
+        paths.sort();
+        let mut want = Vec::new();
+        for p in &paths {
+            want.extend_from_slice(p);
+            want.extend_from_slice(b" line\n");
+        }
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn ranges_of_prefixes_and_names() {
+        assert_eq!(PathRange::prefix(b"ab").to.unwrap(), b"ac");
+        assert_eq!(PathRange::prefix(b"a\xff\xff").to.unwrap(), b"b");
+        assert_eq!(PathRange::prefix(b"\xff").to, None);
+        assert_eq!(PathRange::exact(b"a").to.unwrap(), b"a\0");
+        let joined = normalise(vec![
+            PathRange::prefix(b"records/a/"),
+            PathRange::exact(b"records/a"),
+            PathRange::prefix(b"records/a/b"),
+            PathRange::prefix(b"records/b"),
+            PathRange::prefix(b"\xff"),
+            PathRange::prefix(b"\xff\x01"),
+        ]);
+        assert_eq!(
+            joined,
+            vec![
+                PathRange::exact(b"records/a"),
+                PathRange::prefix(b"records/a/"),
+                PathRange::prefix(b"records/b"),
+                PathRange::prefix(b"\xff"),
+            ]
+        );
+    }
+}

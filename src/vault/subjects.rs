@@ -1,0 +1,230 @@
+//! The vault-side subject lookup (docs/SUBJECTS.md): for each archive, the
+//! keyed hashes of every identifier its subject index holds, so that
+//! "which years hold something about this person" needs no medium.
+//!
+//! `subjects/<archive-id>.key` holds the archive's HMAC key, age-encrypted
+//! to the archive's recipients: a stolen vault alone confirms nothing.
+//! `subjects/<archive-id>.hashes` holds a magic line, then the first 16
+//! bytes of HMAC-SHA256(key, identifier key) of every distinct identifier,
+//! sorted, fixed-size: a lookup is a binary search by position, in flat
+//! memory, and the file grows with identifiers, never with rows.
+
+use std::fs::{self, File};
+use std::io::{BufReader, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::Vault;
+use super::media::atomic_write;
+use crate::error::{Error, IoContext, Result};
+use crate::keys::{Identities, Recipient, header_error, map_decrypt_error};
+
+/// The vault's folder of subject hashes.
+pub const SUBJECTS_DIR: &str = "subjects";
+const MAGIC: &[u8] = b"kluis subject hashes v1\n";
+const HASH: usize = 16;
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn hash(key: &[u8; 32], id: &str) -> [u8; HASH] {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).expect("any key length");
+    mac.update(id.as_bytes());
+    let full = mac.finalize().into_bytes();
+    full[..HASH].try_into().expect("16 of 32 bytes")
+}
+
+/// The files of one archive's hashes.
+pub fn files(vault: &Vault, archive_id: &str) -> (PathBuf, PathBuf) {
+    let dir = vault.dir.join(SUBJECTS_DIR);
+    (
+        dir.join(format!("{archive_id}.key")),
+        dir.join(format!("{archive_id}.hashes")),
+    )
+}
+
+/// Collects an archive's identifiers while it is written.
+pub struct HashesBuilder {
+    key: [u8; 32],
+    hashes: Vec<[u8; HASH]>,
+}
+
+impl Default for HashesBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HashesBuilder {
+    /// A builder with a fresh random key.
+    pub fn new() -> HashesBuilder {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).expect("the system's random source works");
+        HashesBuilder {
+            key,
+            hashes: Vec::new(),
+        }
+    }
+
+    /// An identifier (its key, `email:…`) the archive holds.
+    pub fn add(&mut self, id: &str) {
+        self.hashes.push(hash(&self.key, id));
+    }
+
+    /// Writes both files into the vault for the archive `archive_id`,
+    /// durable, the key encrypted to `recipients`. Written before the
+    /// catalog records the archive; files of an archive the catalog does
+    /// not know are never read.
+    ///
+    /// # Errors
+    /// A vault that cannot be written.
+    pub fn write(
+        mut self,
+        vault: &Vault,
+        archive_id: &str,
+        recipients: &[Recipient],
+    ) -> Result<()> {
+        let dir = vault.dir.join(SUBJECTS_DIR);
+        fs::create_dir_all(&dir).at(&dir)?;
+        let (key_file, hashes_file) = files(vault, archive_id);
+        let mut sealed = Vec::new();
+        {
+            let mut w = age::Encryptor::with_recipients(
+                recipients.iter().map(|r| r.as_ref() as &dyn age::Recipient),
+            )
+            .map_err(|e| Error::Usage(format!("no recipient to encrypt to: {e}")))?
+            .wrap_output(&mut sealed)
+            .at(&key_file)?;
+            w.write_all(&self.key).at(&key_file)?;
+            w.finish().at(&key_file)?;
+        }
+        self.hashes.sort_unstable();
+        self.hashes.dedup();
+        let mut bytes = Vec::with_capacity(MAGIC.len() + self.hashes.len() * HASH);
+        bytes.extend_from_slice(MAGIC);
+        for h in &self.hashes {
+            bytes.extend_from_slice(h);
+        }
+        atomic_write(&key_file, &sealed)?;
+        atomic_write(&hashes_file, &bytes)
+    }
+}
+
+/// One archive's hashes, opened with the key that decrypts its HMAC key.
+pub struct Lookup {
+    key: [u8; 32],
+    file: File,
+    path: PathBuf,
+    count: u64,
+}
+
+impl Lookup {
+    /// `None` when the vault holds no hashes for the archive (written
+    /// before kluis indexed subjects, or destroyed).
+    ///
+    /// # Errors
+    /// The wrong key, or damaged files.
+    pub fn open(
+        vault: &Vault,
+        archive_id: &str,
+        identities: &Identities,
+    ) -> Result<Option<Lookup>> {
+        let (key_file, hashes_file) = files(vault, archive_id);
+        if !key_file.exists() || !hashes_file.exists() {
+            return Ok(None);
+        }
+        let key = decrypt_key(&key_file, identities)?;
+        let file = File::open(&hashes_file).at(&hashes_file)?;
+        let len = file.metadata().at(&hashes_file)?.len();
+        let mut magic = vec![0u8; MAGIC.len()];
+        let damaged = |detail: &str| Error::Damaged {
+            path: hashes_file.clone(),
+            detail: detail.into(),
+        };
+        if file.read_exact_at(&mut magic, 0).is_err() || magic != MAGIC {
+            return Err(damaged("it does not start as kluis's subject hashes do"));
+        }
+        let body = len - MAGIC.len() as u64;
+        if !body.is_multiple_of(HASH as u64) {
+            return Err(damaged("its length is not a whole number of hashes"));
+        }
+        Ok(Some(Lookup {
+            key,
+            file,
+            path: hashes_file,
+            count: body / HASH as u64,
+        }))
+    }
+
+    /// How many distinct identifiers the archive holds.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Whether the archive holds the identifier (its key): a binary search
+    /// reading about log2(n) hashes.
+    ///
+    /// # Errors
+    /// A read of the file failed.
+    pub fn contains(&self, id: &str) -> Result<bool> {
+        let want = hash(&self.key, id);
+        let (mut lo, mut hi) = (0u64, self.count);
+        let mut got = [0u8; HASH];
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            self.file
+                .read_exact_at(&mut got, MAGIC.len() as u64 + mid * HASH as u64)
+                .at(&self.path)?;
+            match got.cmp(&want) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(true),
+            }
+        }
+        Ok(false)
+    }
+}
+
+fn decrypt_key(path: &Path, identities: &Identities) -> Result<[u8; 32]> {
+    let file = File::open(path).at(path)?;
+    let decryptor =
+        age::Decryptor::new_buffered(BufReader::new(file)).map_err(|e| header_error(path, e))?;
+    if decryptor.is_scrypt() && !identities.has_passphrase() {
+        return Err(Error::NeedsPassphrase { path: path.into() });
+    }
+    let scrypt = decryptor.is_scrypt();
+    let mut reader = decryptor
+        .decrypt(identities.as_slice().iter().map(|i| i.as_ref() as _))
+        .map_err(|e| map_decrypt_error(path, scrypt, e))?;
+    let mut key = Vec::new();
+    reader
+        .by_ref()
+        .take(64)
+        .read_to_end(&mut key)
+        .map_err(|e| Error::Damaged {
+            path: path.into(),
+            detail: format!("it does not decrypt: {e}"),
+        })?;
+    key.try_into().map_err(|_| Error::Damaged {
+        path: path.into(),
+        detail: "it does not hold a 32-byte key".into(),
+    })
+}
+
+/// Removes an archive's hashes (when no copy of it is left).
+///
+/// # Errors
+/// A file that cannot be removed.
+pub fn remove(vault: &Vault, archive_id: &str) -> Result<()> {
+    let (key_file, hashes_file) = files(vault, archive_id);
+    for f in [hashes_file, key_file] {
+        match fs::remove_file(&f) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(f, e)),
+        }
+    }
+    Ok(())
+}
