@@ -1273,6 +1273,74 @@ fn postgres_undecided_personal_columns_are_refused_by_name() {
     assert_eq!(db.dump(), before);
 }
 
+/// The people in a database table are in the archive's subject index: a
+/// search finds the exact rows of the table's member (docs/SUBJECTS.md).
+fn subjects_of_a_database_table_are_found(server: Server) {
+    let mut db = Db::new(server, "subj");
+    db.batch(
+        "CREATE TABLE customers (id int PRIMARY KEY, created_at date NOT NULL, email varchar(200),
+           phone varchar(40), total numeric(10,2));
+         INSERT INTO customers VALUES (1, '2018-12-31', 'jan@example.nl', '0612345678', 1),
+           (2, '2019-01-02', 'Jan@Example.nl', NULL, 2), (3, '2019-02-03', 'piet@example.org', '06 12345678', 3),
+           (4, '2019-03-04', 'jan@example.nl', '+31 6 1234 5678', 4), (5, '2020-01-01', 'jan@example.nl', NULL, 5)",
+    );
+    let (env, key) = ready();
+    archive(
+        &env,
+        &db.url(),
+        &[
+            "--db-table",
+            "customers:created_at",
+            "--keep",
+            "email",
+            "--keep",
+            "phone",
+        ],
+    )
+    .run()
+    .ok();
+    let find = |flag: &str, value: &str| {
+        let run = env
+            .kluis()
+            .args(["subject", "find", "-i"])
+            .arg(&key.path)
+            .args([flag, value, "--json"])
+            .run();
+        run.code(1);
+        let json = run.json();
+        let hits = &json["archives"][0]["records"]["hits"];
+        assert_eq!(json["archives"][0]["records"]["how"], "index", "{json}");
+        hits.as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["path"].as_str().unwrap().to_owned(),
+                    h["rows"]
+                        .as_array()
+                        .map_or(vec![], |r| r.iter().map(|n| n.as_u64().unwrap()).collect()),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let member = format!("tables/{}/customers.csv", db.name);
+    assert_eq!(
+        find("--email", "jan@example.nl"),
+        [(member.clone(), vec![1, 3])]
+    );
+    assert_eq!(find("--phone", "06-12345678"), [(member, vec![2, 3])]);
+}
+
+#[test]
+fn postgres_subjects_of_a_table_are_found() {
+    subjects_of_a_database_table_are_found(Server::Pg);
+}
+
+#[test]
+fn mariadb_subjects_of_a_table_are_found() {
+    subjects_of_a_database_table_are_found(Server::Maria);
+}
+
 // --- 3. the purge, on each server ------------------------------------------------
 
 fn purge_exactly_the_year(server: Server) {

@@ -274,11 +274,14 @@ fn render(answer: &Answer) -> String {
                     .collect();
                 rows.sort_unstable();
                 rows.dedup();
-                format!(
-                    "holds {} and {}",
-                    plural(files.len(), "record"),
-                    plural(rows.len(), "table row")
-                )
+                let mut parts = Vec::new();
+                if !files.is_empty() {
+                    parts.push(plural(files.len(), "record"));
+                }
+                if !rows.is_empty() {
+                    parts.push(plural(rows.len(), "table row"));
+                }
+                format!("holds {}", parts.join(" and "))
             }
             (None, VaultSays::Holds { ids }) => format!("holds {} of them", ids.len()),
             (None, VaultSays::Nothing) => "holds nothing".into(),

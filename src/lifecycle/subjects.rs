@@ -157,6 +157,10 @@ pub fn find(vault: &Vault, q: &Query, progress: &dyn Progress) -> Result<Answer>
     let mut archives = Vec::new();
     let mut in_order: Vec<&CatalogArchive> = catalog.archives.iter().collect();
     in_order.sort_by(|a, b| (a.fiscal_year, &a.file).cmp(&(b.fiscal_year, &b.file)));
+    // A key that opens no archive's hashes is the wrong key; one that
+    // opens some, not others, meets archives sealed to other recipients.
+    let mut sealed_elsewhere = Vec::new();
+    let mut opened = 0;
     for a in in_order {
         if progress.interrupted() {
             return Err(Error::Interrupted {
@@ -167,8 +171,32 @@ pub fn find(vault: &Vault, q: &Query, progress: &dyn Progress) -> Result<Answer>
         let vault_says = if st == State::Destroyed {
             VaultSays::Destroyed
         } else {
-            match Lookup::open(vault, &a.archive_id, q.identities)? {
-                None => VaultSays::NotIndexed,
+            let mut sealed = false;
+            let lookup = match Lookup::open(vault, &a.archive_id, q.identities) {
+                Err(e @ (Error::WrongKey { .. } | Error::NeedsPassphrase { .. })) => {
+                    sealed_elsewhere.push((a.file.clone(), e));
+                    sealed = true;
+                    Ok(None)
+                }
+                Ok(Some(l)) => {
+                    opened += 1;
+                    Ok(Some(l))
+                }
+                other => other,
+            }?;
+            match lookup {
+                None => {
+                    if a.subjects.is_some() && !sealed {
+                        let (key, hashes) = crate::vault::subjects::files(vault, &a.archive_id);
+                        progress.note(&format!(
+                            "{}: the catalog says it was indexed, but the vault's keyed hashes of it are missing ({} or {}): the vault is damaged; a search of a copy still answers",
+                            a.file,
+                            key.display(),
+                            hashes.display()
+                        ));
+                    }
+                    VaultSays::NotIndexed
+                }
                 Some(l) => {
                     let mut ids = Vec::new();
                     for k in &keys {
@@ -218,6 +246,22 @@ pub fn find(vault: &Vault, q: &Query, progress: &dyn Progress) -> Result<Answer>
             search_copies(&mut answer, q, &settings, progress)?;
         }
         archives.push(answer);
+    }
+    // The key file is sealed to the archive's recipients: not opening it
+    // is not opening the archive.
+    if opened == 0
+        && let Some((file, e)) = sealed_elsewhere.pop()
+    {
+        let path = PathBuf::from(file);
+        return Err(match e {
+            Error::NeedsPassphrase { .. } => Error::NeedsPassphrase { path },
+            _ => Error::WrongKey { path },
+        });
+    }
+    for (file, _) in &sealed_elsewhere {
+        progress.note(&format!(
+            "{file}: the key given does not open the vault's hashes of it (they are sealed to its recipients): it counts as not indexed; a search of a copy still answers"
+        ));
     }
     Ok(Answer {
         organisation: vault.config.organisation.clone(),

@@ -89,17 +89,7 @@ impl HashesBuilder {
         let dir = vault.dir.join(SUBJECTS_DIR);
         fs::create_dir_all(&dir).at(&dir)?;
         let (key_file, hashes_file) = files(vault, archive_id);
-        let mut sealed = Vec::new();
-        {
-            let mut w = age::Encryptor::with_recipients(
-                recipients.iter().map(|r| r.as_ref() as &dyn age::Recipient),
-            )
-            .map_err(|e| Error::Usage(format!("no recipient to encrypt to: {e}")))?
-            .wrap_output(&mut sealed)
-            .at(&key_file)?;
-            w.write_all(&self.key).at(&key_file)?;
-            w.finish().at(&key_file)?;
-        }
+        let sealed = seal(&self.key, recipients, &key_file)?;
         self.hashes.sort_unstable();
         self.hashes.dedup();
         let mut bytes = Vec::with_capacity(MAGIC.len() + self.hashes.len() * HASH);
@@ -185,6 +175,44 @@ impl Lookup {
         }
         Ok(false)
     }
+}
+
+fn seal(key: &[u8; 32], recipients: &[Recipient], path: &Path) -> Result<Vec<u8>> {
+    let mut sealed = Vec::new();
+    let mut w = age::Encryptor::with_recipients(
+        recipients.iter().map(|r| r.as_ref() as &dyn age::Recipient),
+    )
+    .map_err(|e| Error::Usage(format!("no recipient to encrypt to: {e}")))?
+    .wrap_output(&mut sealed)
+    .at(path)?;
+    w.write_all(key).at(path)?;
+    w.finish().at(path)?;
+    Ok(sealed)
+}
+
+/// Seals an archive's HMAC key to new recipients (after `kluis rekey`),
+/// opening it with `identities`. Nothing to do when the vault has no
+/// hashes of the archive, or when `identities` no longer open the key (a
+/// rekey resumed after it was resealed).
+///
+/// # Errors
+/// A damaged key file, or a vault that cannot be written.
+pub fn reseal(
+    vault: &Vault,
+    archive_id: &str,
+    identities: &Identities,
+    recipients: &[Recipient],
+) -> Result<()> {
+    let (key_file, _) = files(vault, archive_id);
+    if !key_file.exists() {
+        return Ok(());
+    }
+    let key = match decrypt_key(&key_file, identities) {
+        Ok(k) => k,
+        Err(Error::WrongKey { .. } | Error::NeedsPassphrase { .. }) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    atomic_write(&key_file, &seal(&key, recipients, &key_file)?)
 }
 
 fn decrypt_key(path: &Path, identities: &Identities) -> Result<[u8; 32]> {

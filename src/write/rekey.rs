@@ -401,6 +401,9 @@ fn rekey_one(
         }
     }
     vault.save_catalog(&catalog)?;
+    // The key of the vault's hashes of the archive's identifiers is sealed
+    // to the archive's recipients: it follows them.
+    crate::vault::subjects::reseal(vault, &journal.archive_id, identities, recipients)?;
     pause_point("rekey-recorded");
 
     // The old ciphertext goes as `destroy` removes a file.

@@ -40,7 +40,9 @@ fn stock_tools_recover_and_check_a_kluis_archive() {
             "manifest.jsonl.minisig",
             "metadata.json",
             "metadata.json.minisig",
-            "paths.jsonl"
+            "paths.jsonl",
+            "subjects.json",
+            "subjects.jsonl"
         ]
     );
     bash(&out, "sha256sum --strict -c kluis/SHA256SUMS").ok();

@@ -217,3 +217,105 @@ fn make_subjects_vector() {
         sha256_hex(&fs::read(&path).unwrap())
     );
 }
+
+/// An archive whose subject index is `index` (lines as given), holding
+/// `records/a.txt` and `records/b.eml` that name jan@example.nl.
+fn archive_with_index(env: &Env, key: &Key, index: &str) -> PathBuf {
+    use kluis::format::subjectindex::{SUBJECTS_KEY, SUBJECTS_MEMBER};
+    use kluis::format::writer::{ArchiveWriter, Framing, Mtime, WriteOptions};
+    let path = env.p("crafted.kluis");
+    let file = fs::File::create(&path).unwrap();
+    let mut w = ArchiveWriter::new(
+        vec![(path.clone(), file)],
+        &key.recipients(),
+        &crafted_metadata(),
+        &WriteOptions::default(),
+    )
+    .unwrap();
+    let t = Mtime {
+        secs: 1_546_300_800,
+        nsec: 0,
+    };
+    for (name, text) in [
+        ("records/a.txt", "bel jan@example.nl\n"),
+        ("records/b.eml", "From: Jan <JAN@example.nl>\n\nhoi\n"),
+    ] {
+        w.add_file(
+            name.as_bytes(),
+            text.len() as u64,
+            0o644,
+            t,
+            &mut text.as_bytes(),
+            std::path::Path::new(name),
+        )
+        .unwrap();
+    }
+    w.add_located(
+        SUBJECTS_KEY,
+        SUBJECTS_MEMBER,
+        index.len() as u64,
+        &mut index.as_bytes(),
+        Framing::Lines { every: 64 << 10 },
+    )
+    .unwrap();
+    w.finish().unwrap();
+    path
+}
+
+#[test]
+fn a_damaged_subject_index_is_reported_and_the_archive_scanned() {
+    use kluis::read::subjects::{How, search};
+    use kluis::subjects::identify::Identifier;
+    use kluis::subjects::scan::Settings;
+    let env = Env::new();
+    let key = env.vector_key("test-key.txt");
+    let jan = [Identifier::parse_email("jan@example.nl").unwrap()];
+    let good = "{\"id\":\"email:jan@example.nl\",\"path\":\"records/a.txt\"}\n\
+                {\"id\":\"email:jan@example.nl\",\"path\":\"records/b.eml\"}\n";
+    let bad = [
+        // Out of order.
+        "{\"id\":\"email:jan@example.nl\",\"path\":\"records/b.eml\"}\n\
+         {\"id\":\"email:jan@example.nl\",\"path\":\"records/a.txt\"}\n",
+        // Naming kluis's own member.
+        "{\"id\":\"email:jan@example.nl\",\"path\":\"kluis/manifest.jsonl\"}\n",
+        // Not JSON.
+        "email:jan@example.nl records/a.txt\n",
+    ];
+    let paths = |s: &kluis::read::subjects::Search| -> Vec<String> {
+        s.hits.iter().map(|h| h.display_path()).collect()
+    };
+    let archive = archive_with_index(&env, &key, good);
+    let found = search(
+        &archive,
+        &key.identities(),
+        &jan,
+        &Settings::default(),
+        &kluis::progress::Silent,
+    )
+    .unwrap();
+    assert_eq!(found.how, How::Index);
+    assert_eq!(paths(&found), ["records/a.txt", "records/b.eml"]);
+    for index in bad {
+        fs::remove_file(&archive).unwrap();
+        let archive = archive_with_index(&env, &key, index);
+        let found = search(
+            &archive,
+            &key.identities(),
+            &jan,
+            &Settings::default(),
+            &kluis::progress::Silent,
+        )
+        .unwrap();
+        match &found.how {
+            How::Scan { why: Some(why) } => {
+                assert!(why.contains("kluis/subjects.jsonl"), "{why}")
+            }
+            other => panic!("{index:?}: {other:?}"),
+        }
+        assert_eq!(
+            paths(&found),
+            ["records/a.txt", "records/b.eml"],
+            "{index:?}"
+        );
+    }
+}

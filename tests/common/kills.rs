@@ -149,7 +149,12 @@ impl Env {
     /// The vault may hold its own files and kluis's temporary files.
     #[track_caller]
     pub fn vault_names_ok(&self) {
-        only_known_names(&self.vault(), &["config.toml", "catalog.json", "lock"]);
+        // `subjects/`: the keyed hashes of archives' identifiers, written
+        // before the catalog records the archive (docs/SUBJECTS.md).
+        only_known_names(
+            &self.vault(),
+            &["config.toml", "catalog.json", "lock", "subjects"],
+        );
     }
 
     /// `verify MEDIUM` (no key) names every leftover and exits 1 while

@@ -219,3 +219,44 @@ fn rekey_on_a_full_medium_changes_nothing() {
     assert!(leftovers(&env.p("stick-a")).is_empty());
     env.verify(&a, "stick-a").run().ok();
 }
+
+#[test]
+fn rekey_moves_the_vaults_subject_hashes_to_the_new_key() {
+    let (env, _, b) = two_keys();
+    fs::create_dir_all(env.p("mail")).unwrap();
+    fs::write(
+        env.p("mail/vraag.eml"),
+        "From: Jan <jan@example.nl>\nTo: shop@example.nl\n\nhoi\n",
+    )
+    .unwrap();
+    env.archive(2019, &["stick-a"], &[], &["mail"]).ok();
+    let says = |key: &str| {
+        let run = env.run([
+            "subject",
+            "find",
+            "-i",
+            key,
+            "--email",
+            "jan@example.nl",
+            "--no-media",
+            "--json",
+        ]);
+        (run.code, run.json()["archives"][0]["vault"]["says"].clone())
+    };
+    assert_eq!(says("a.key"), (Some(1), "holds".into()));
+    set_recipients(&env, &[&b]);
+    env.run(["rekey", "-i", "a.key", "stick-a"]).ok();
+    // The new key opens the hashes; the old one no longer does.
+    assert_eq!(says("b.key"), (Some(1), "holds".into()));
+    env.run([
+        "subject",
+        "find",
+        "-i",
+        "a.key",
+        "--email",
+        "jan@example.nl",
+        "--no-media",
+    ])
+    .code(2)
+    .says("none of the given identities");
+}

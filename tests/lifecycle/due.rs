@@ -28,6 +28,7 @@ fn due_lists_what_needs_action_and_exits_1() {
     assert_eq!(media, ["m1", "m2"]);
     assert!(d.verify.is_empty(), "{:?}", d.verify);
     assert!(d.purge.is_empty(), "{:?}", d.purge);
+    assert!(d.requests.is_empty(), "{:?}", d.requests);
 
     let text = env.run_on("2026-06-01", ["due"]).code(1).stdout_text();
     assert!(text.contains("2015-financial"), "{text}");

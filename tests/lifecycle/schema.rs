@@ -62,6 +62,19 @@ pub struct DueOut {
     pub destroy: Vec<DueDestroyOut>,
     pub verify: Vec<DueVerifyOut>,
     pub purge: Vec<String>,
+    pub requests: Vec<DueRequestOut>,
+}
+
+/// An unanswered request of a data subject (docs/SUBJECTS.md); its
+/// fields are read by tests/subjects.rs, pinned here for their shape.
+#[allow(dead_code)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DueRequestOut {
+    pub number: u32,
+    pub kind: String,
+    pub received: NaiveDate,
+    pub open_days: i64,
 }
 
 #[derive(Debug, Deserialize)]
