@@ -128,6 +128,21 @@
 # smaller than the data, so InnoDB reads from disk). Table:
 # $WORK/db-table.md. Skipped (and said so) without --db.
 #
+# --subjects (or SUBJECTS=1): instead, data subjects (docs/SUBJECTS.md), in
+# scripts/bench-subjects.sh, which this script sources (it has the details):
+# SUBJECT_YEARS=7 yearly archives (2016-2022) in one vault, each of the base
+# set (DATA_DIR, or generated: SUBJECT_SCALE=small, ≈50 MB, by default;
+# medium, the 1 GB set above) + mails naming one address + an orders table
+# of SUBJECT_ROWS=100000 rows (--table orders.csv:order_date --keep email),
+# RUNS times each, taking turns:
+#   vault answer  kluis subject find -i KEY --email ADDRESS --no-media
+#   full answer   kluis subject find -i KEY --email ADDRESS (copies plugged in)
+#   without kluis for each archive: age -d -i KEY A | zstd -d | grep -a -c
+# and, untimed, the subject index's size in each archive (members, zstd -3
+# estimate, and its frames' compressed size from the seek table); the
+# archive time of each year with the index. Table: $WORK/subjects-table.md.
+# Skipped (and said so) without --subjects.
+#
 # env: RUNS=5 (3 with --db)  WORK=<repo>/target/bench  SETTLE=2  QUIET_MAX=10
 #      OTHERS="restic borg" (set to "" to skip them)  KLUIS=<binary> (no build)
 #      GEN=auto|shared|inline  GEN_MB=1000 LARGE_MB=5000 (inline generator sizes)
@@ -135,6 +150,8 @@
 #      KEEP=0 (1: keep archives and restored trees)
 #      PARITY=1 (0: skip the parity rows; they need par2 and pip)
 #      DB=0 (1: the --db section; its knobs DB_* above)
+#      SUBJECTS=0 (1: the --subjects section; its knobs SUBJECT_* in
+#      scripts/bench-subjects.sh)
 set -euo pipefail
 export LC_ALL=C.UTF-8
 
@@ -144,6 +161,7 @@ KEYS=${KEYS:-0}
 MILLION=${MILLION:-0}
 SLOW=${SLOW:-0}
 DB=${DB:-0}
+SUBJECTS=${SUBJECTS:-0}
 DATA_ARG=
 for a in "$@"; do
   case $a in
@@ -152,11 +170,13 @@ for a in "$@"; do
     --million) MILLION=1 ;;
     --slow-medium) SLOW=1 ;;
     --db) DB=1 ;;
+    --subjects) SUBJECTS=1 ;;
     -h | --help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench.sh: unknown option $a (see --help)" >&2; exit 2 ;;
     *) [ -z "$DATA_ARG" ] || { echo "bench.sh: one DATA_DIR at most" >&2; exit 2; }; DATA_ARG=$a ;;
   esac
 done
+[ "$DB" = 1 ] && [ "$SUBJECTS" = 1 ] && { echo "bench.sh: --db or --subjects, not both" >&2; exit 2; }
 if [ "$DB" = 1 ]; then RUNS=${RUNS:-3}; else RUNS=${RUNS:-5}; fi
 SETTLE=${SETTLE:-2}; QUIET_MAX=${QUIET_MAX:-10}; GEN=${GEN:-auto}
 OTHERS=${OTHERS-restic borg}; GEN_MB=${GEN_MB:-1000}; LARGE_MB=${LARGE_MB:-5000}
@@ -169,6 +189,11 @@ if [ "$DB" = 1 ]; then
   PARITY=0   # no parity rows in the --db section
   # shellcheck source=scripts/bench-db.sh
   BENCH_DB_STAGE=install . "$REPO/scripts/bench-db.sh"
+fi
+if [ "$SUBJECTS" = 1 ]; then
+  PARITY=0   # no parity rows in the --subjects section
+  # shellcheck source=scripts/bench-subjects.sh
+  BENCH_SUBJECTS_STAGE=install . "$REPO/scripts/bench-subjects.sh"
 fi
 for t in tar zstd age sha256sum python3 /usr/bin/time; do
   command -v "$t" >/dev/null || { echo "bench.sh: missing $t" >&2; exit 1; }
@@ -445,7 +470,7 @@ kluis_prep() {  # N
     { cat "$WORK/.note" >&2; exit 1; }
 }
 
-[ "$DB" = 1 ] || wait_after_delete   # the --db section creates few files
+[ "$DB" = 1 ] || [ "$SUBJECTS" = 1 ] || wait_after_delete   # the --db and --subjects sections create few files
 printf 'op\ttool\trun\twall_s\tuser_s\tsys_s\trss_kib\tout_bytes\twaited_s\tbusy\n' > "$RES"
 
 # ================================================================ flat memory
@@ -718,6 +743,14 @@ if [ "$DB" = 1 ]; then
   exit 0
 fi
 log "skipped: the live-database section (--db or DB=1 runs it instead; see --help)"
+
+# ================================================================ data subjects
+if [ "$SUBJECTS" = 1 ]; then
+  # shellcheck source=scripts/bench-subjects.sh
+  BENCH_SUBJECTS_STAGE=run . "$REPO/scripts/bench-subjects.sh"
+  exit 0
+fi
+log "skipped: the data-subject section (--subjects or SUBJECTS=1 runs it instead; see --help)"
 
 # ================================================================ side by side
 if [ -n "$DATA_ARG" ]; then DATA=$(realpath "$DATA_ARG"); DATA_HOW="given"; else

@@ -1375,7 +1375,9 @@ fn purge_exactly_the_year(server: Server) {
         (p.files, p.bytes, p.symlinks, p.dirs, p.interrupted),
         (0, 0, 0, 0, false)
     );
-    assert_eq!(p.chunks, 2, "1500 root rows: two chunks of at most 1000");
+    // 1500 root rows in chunks of at most 1000, their size adapting to how
+    // long each took (the first is small).
+    assert!(p.chunks >= 2 && p.chunks <= 1500, "{p:?}");
     assert!(
         p.longest_chunk_ms > 0.0 && p.chunk_p99_ms > 0.0 && p.chunk_p99_ms <= p.longest_chunk_ms,
         "{p:?}"

@@ -38,7 +38,7 @@ impl IndexBuilder {
         Self::with_run_bytes(RUN_BYTES)
     }
 
-    fn with_run_bytes(run_bytes: usize) -> Self {
+    pub(crate) fn with_run_bytes(run_bytes: usize) -> Self {
         IndexBuilder {
             buffer: Vec::new(),
             buffered: 0,
@@ -65,9 +65,12 @@ impl IndexBuilder {
         self.buffer.sort_by(|a, b| a.0.cmp(&b.0));
         let mut spool = Spool::new()?;
         for (path, line) in self.buffer.drain(..) {
+            // Each entry framed by its lengths: keys are any bytes, and a
+            // line need not end in `\n` (the subject index's are empty).
             spool
                 .write_all(&(path.len() as u32).to_le_bytes())
                 .and_then(|()| spool.write_all(&path))
+                .and_then(|()| spool.write_all(&(line.len() as u32).to_le_bytes()))
                 .and_then(|()| spool.write_all(&line))
                 .at(&tmp)?;
         }
@@ -117,8 +120,9 @@ impl Source {
                 }
                 let mut path = vec![0u8; u32::from_le_bytes(len) as usize];
                 input.read_exact(&mut path)?;
-                let mut line = Vec::new();
-                io::BufRead::read_until(input, b'\n', &mut line)?;
+                input.read_exact(&mut len)?;
+                let mut line = vec![0u8; u32::from_le_bytes(len) as usize];
+                input.read_exact(&mut line)?;
                 Ok(Some((path, line)))
             }
         }

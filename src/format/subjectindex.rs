@@ -333,6 +333,42 @@ mod tests {
     }
 
     #[test]
+    fn spilled_runs_keep_every_occurrence() {
+        // Far beyond one in-memory run: the runs are spooled and merged.
+        let mut b = SubjectsBuilder {
+            occurrences: IndexBuilder::with_run_bytes(4_000),
+            coverage: Coverage::default(),
+        };
+        let n = 3_000u64;
+        for i in (0..n).rev() {
+            b.push(&format!("email:k{i}@x.nl"), b"tables/t.csv", Some(i + 1))
+                .unwrap();
+            b.push("email:all@x.nl", b"records/\n\x0a.txt", None)
+                .unwrap();
+        }
+        let mut ids = Vec::new();
+        let (mut spool, cov) = b.finish(&mut |id| ids.push(id.to_owned())).unwrap();
+        assert_eq!(cov.identifiers, n + 1);
+        assert_eq!(ids.len() as u64, n + 1);
+        let mut text = String::new();
+        spool.reader().unwrap().read_to_string(&mut text).unwrap();
+        let lines: Vec<SubjectLine> = text
+            .lines()
+            .map(|l| SubjectLine::parse(l).unwrap())
+            .collect();
+        assert_eq!(lines.len() as u64, n + 1);
+        assert!(lines.windows(2).all(|w| w[0].key < w[1].key));
+        assert_eq!(lines[0].id, "email:all@x.nl");
+        assert_eq!(lines[0].path, b"records/\n\n.txt");
+        for l in &lines[1..] {
+            let i: u64 = l.id["email:k".len()..l.id.len() - "@x.nl".len()]
+                .parse()
+                .unwrap();
+            assert_eq!(l.rows, [i + 1]);
+        }
+    }
+
+    #[test]
     fn many_rows_take_several_lines() {
         let mut b = SubjectsBuilder::new("NL", &[]);
         for row in 1..=(ROWS_PER_LINE as u64 * 2 + 5) {

@@ -31,8 +31,45 @@ use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::util::testpoint::pause_point;
 
-/// Root rows per chunk.
+/// Root rows per chunk at most; the chunk size adapts below it so that a
+/// chunk's transaction (and the locks it holds) takes about
+/// [`CHUNK_TARGET`].
 pub const CHUNK: usize = 1000;
+/// The first chunk's root rows: small, since nothing is known yet about
+/// how fast the server deletes.
+const CHUNK_FIRST: usize = 50;
+const CHUNK_MIN: usize = 1;
+/// What a chunk's transaction should take: half the 100 ms a live shop
+/// can wait on a locked row.
+pub const CHUNK_TARGET: Duration = Duration::from_millis(50);
+
+/// Sizes chunks from how long the last ones took: a chunk that took
+/// longer than the target makes the next one smaller in proportion, one
+/// that took under half of it makes the next one larger (by half, at most
+/// up to [`CHUNK`]). A server slowed down by other work gets smaller
+/// chunks at once; a fast one reaches the full size in a few chunks.
+#[derive(Debug)]
+struct ChunkSize {
+    rows: usize,
+}
+
+impl ChunkSize {
+    fn new() -> Self {
+        ChunkSize { rows: CHUNK_FIRST }
+    }
+
+    fn took(&mut self, rows: usize, elapsed: Duration) {
+        let target = CHUNK_TARGET.as_secs_f64();
+        let took = elapsed.as_secs_f64().max(1e-6);
+        if took > target {
+            // Per row, as measured; aim a little under the target.
+            let fits = (rows as f64 * target / took * 0.8).floor() as usize;
+            self.rows = fits.clamp(CHUNK_MIN, CHUNK);
+        } else if took < target / 2.0 && rows >= self.rows {
+            self.rows = (self.rows + self.rows.div_ceil(2)).min(CHUNK);
+        }
+    }
+}
 
 /// A database whose archived rows are to be purged, as the purge journal
 /// keeps it.
@@ -125,14 +162,14 @@ impl RowJournal {
         })
     }
 
-    /// Root rows of `table` after journal row `after`, `CHUNK` at most.
-    fn chunk(&self, table: usize, after: i64) -> Result<Vec<Archived>> {
+    /// Root rows of `table` after journal row `after`, `limit` at most.
+    fn chunk(&self, table: usize, after: i64, limit: usize) -> Result<Vec<Archived>> {
         let mut s = self
             .db
             .prepare_cached("SELECT rowid, key, hash FROM rows WHERE tbl = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3")
             .map_err(|e| journal_error(&self.path, e))?;
         let rows = s
-            .query_map(params![table as i64, after, CHUNK as i64], |r| {
+            .query_map(params![table as i64, after, limit as i64], |r| {
                 let hash: Vec<u8> = r.get(2)?;
                 Ok((r.get(0)?, r.get(1)?, hash.try_into().unwrap_or([0; 32])))
             })
@@ -201,12 +238,13 @@ pub fn run(db: &PlannedDb, dir: &Path, progress: &dyn Progress) -> DbPurge {
                 .collect();
             let mut after = 0i64;
             let mut changed_keys = Vec::new();
+            let mut size = ChunkSize::new();
             loop {
                 if progress.interrupted() {
                     out.interrupted = true;
                     return Ok(());
                 }
-                let chunk = journal.chunk(db.first_table + ri, after)?;
+                let chunk = journal.chunk(db.first_table + ri, after, size.rows)?;
                 let Some(last) = chunk.last() else {
                     break;
                 };
@@ -234,7 +272,9 @@ pub fn run(db: &PlannedDb, dir: &Path, progress: &dyn Progress) -> DbPurge {
                         return Err(e);
                     }
                 }
-                out.chunk_times.push(started.elapsed());
+                let took = started.elapsed();
+                size.took(chunk.len(), took);
+                out.chunk_times.push(took);
                 out.chunks += 1;
             }
             changed_keys.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
@@ -424,4 +464,42 @@ fn purge_chunk(
         .collect();
     changed_keys.append(&mut kept);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn chunks_grow_on_a_fast_server_up_to_the_cap() {
+        let mut size = ChunkSize::new();
+        assert_eq!(size.rows, CHUNK_FIRST);
+        for _ in 0..20 {
+            let rows = size.rows;
+            size.took(rows, ms(2));
+        }
+        assert_eq!(size.rows, CHUNK);
+        // A short last chunk (the table's end) says nothing about speed.
+        let mut size = ChunkSize::new();
+        size.took(3, ms(1));
+        assert_eq!(size.rows, CHUNK_FIRST);
+    }
+
+    #[test]
+    fn a_slow_chunk_shrinks_the_next_to_fit_the_target() {
+        let mut size = ChunkSize { rows: 1000 };
+        // 1,000 rows in 600 ms: 50 ms holds about 83; aim a little under.
+        size.took(1000, ms(600));
+        assert_eq!(size.rows, 66);
+        // Within the target and over half of it: unchanged.
+        size.took(66, ms(40));
+        assert_eq!(size.rows, 66);
+        // A stall: never below one row.
+        size.took(66, Duration::from_secs(60));
+        assert_eq!(size.rows, CHUNK_MIN);
+    }
 }
