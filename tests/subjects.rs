@@ -814,11 +814,11 @@ fn an_erasure_request_is_named_when_the_archive_is_destroyed() {
 
 // --- 7. tax audit files (XAF) ---------------------------------------------------
 
-/// A hand-made XAF 3.2 file of `year` (the structure of the unit tests in
-/// `src/subjects/xaf.rs`) with transaction lines `lines` (amount, D or C),
-/// declaring exactly what they count and add up to, given as
-/// `(debit, credit)`; customer C001 has an e-mail address, a phone number
-/// and a bank account.
+/// A hand-made XAF 3.2 file of `year` (the structure of the unit tests'
+/// `Doc`, in `src/subjects/xaf/testing.rs`) with transaction lines `lines`
+/// (amount, D or C), declaring exactly what they count and add up to, given
+/// as `(debit, credit)`; customer C001 has an e-mail address, a phone
+/// number and a bank account.
 fn xaf(year: i32, lines: &[(&str, &str)], totals: (&str, &str)) -> String {
     let tr: String = lines
         .iter()
