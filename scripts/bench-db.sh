@@ -31,9 +31,11 @@
 # peak RSS of the largest process; the tables warmed by one untimed dump):
 #   export (each server): kluis archive --year 2019 --db URL
 #     --db-table wc_orders:date_created --db-child … --drop COLUMN for
-#     DB_DROP (default ip_address, user_agent: not needed for the books; the
-#     schema has no column kluis calls sensitive-looking, so it demands no
-#     decision), into a fresh vault and medium (written, fsynced, read back,
+#     DB_DROP (default ip_address, user_agent: not needed for the books) and
+#     --keep for DB_KEEP (default billing_email address_type address_1 email
+#     phone: contact data, which a live
+#     database's archive must decide about; an invoice needs it), into a
+#     fresh vault and medium (written, fsynced, read back,
 #     verified; parity files, the default) against the server's client
 #     dumping the same rows and columns, in key order, in one snapshot, as
 #     one stream: PGTZ=UTC psql -c 'BEGIN ISOLATION LEVEL REPEATABLE READ'
@@ -90,6 +92,7 @@ if [ "$DB_ORDERS" = 1000000 ]; then DB_NAME=${DB_NAME:-kluis_bench}; else DB_NAM
 DB_SERVERS=${DB_SERVERS-postgres mariadb}
 DB_PURGE=${DB_PURGE:-1}
 DB_DROP=${DB_DROP-ip_address user_agent}
+DB_KEEP=${DB_KEEP-billing_email address_type address_1 email phone}
 DB_PG_HOST=${DB_PG_HOST:-127.0.0.1} DB_PG_PORT=${DB_PG_PORT:-5432} DB_PG_USER=${DB_PG_USER:-postgres}
 DB_MY_HOST=${DB_MY_HOST:-127.0.0.1} DB_MY_PORT=${DB_MY_PORT:-3306} DB_MY_USER=${DB_MY_USER:-root}
 DBW=$WORK/db
@@ -395,6 +398,9 @@ check_purged() {  # TOOL RUN [FOLDER of pt-archiver's files, one line a row]
 shq() { local q="'\\''"; printf "'%s'" "${1//\'/$q}"; }   # single-quoted for bash
 DROPS=""
 for c in $DB_DROP; do DROPS+=" --drop $c"; done
+# Contact columns of a live database must be decided (docs/DATABASES.md):
+# the customer's e-mail is kept on purpose, as an invoice needs it.
+for c in $DB_KEEP; do DROPS+=" --keep $c"; done
 PG_URL="postgres://$DB_PG_USER@$DB_PG_HOST:$DB_PG_PORT/$DB_NAME"
 MY_URL="mysql://$DB_MY_USER@$DB_MY_HOST:$DB_MY_PORT/$DB_NAME"
 KARGS_PG="--db $PG_URL --db-table wc_orders:date_created"
@@ -525,7 +531,7 @@ if [ "$DB_PURGE" = 1 ]; then
 fi
 
 DB_INFO=$(printf '%s|%s|%s|%s|%s|%s|%s' "$DB_ORDERS" "$DB_NAME" "$PG_VERSION" "$MY_VERSION" "$MY_POOL" "$DB_DROP" "$RUNS")
-python3 - "$RES" "$DBW" "$(machine)" "$DB_KLUIS" "$DB_INFO" "$PG_COUNTS" "$MY_COUNTS" <<'EOF' | tee "$WORK/db-table.md"
+DB_KEEP_LIST="$DB_KEEP" python3 - "$RES" "$DBW" "$(machine)" "$DB_KLUIS" "$DB_INFO" "$PG_COUNTS" "$MY_COUNTS" <<'EOF' | tee "$WORK/db-table.md"
 import csv, glob, json, os, statistics, sys
 res, dbw, machine, version, info, pg_counts, my_counts = sys.argv[1:]
 orders, dbname, pg_version, my_version, my_pool, dropped, runs = info.split("|")
@@ -557,8 +563,8 @@ servers = []
 if pg_version: servers.append("PostgreSQL %s (foreign keys; --db-child TABLE)" % pg_version)
 if my_version: servers.append("MariaDB %s (no foreign keys; --db-child TABLE.order_id=wc_orders.id; innodb_buffer_pool_size %d MiB)"
                               % (my_version, int(my_pool) // 1048576))
-print("Servers: %s. Columns dropped: %s (kluis demanded no decision: no column looks sensitive to it)."
-      % ("; ".join(servers), dropped or "none"))
+print("Servers: %s. Columns dropped: %s; contact columns kept on purpose (--keep): %s."
+      % ("; ".join(servers), dropped or "none", os.environ.get("DB_KEEP_LIST") or "none"))
 print("Median wall seconds of %s run%s each, the tools taking turns; peak RSS: the largest process, max over the runs; "
       "kluis archive MB: the .kluis file (its parity files beside it not counted).\n" % (runs, "" if runs == "1" else "s"))
 
