@@ -86,7 +86,7 @@ impl IndexBuilder {
         let mut sources = Vec::with_capacity(self.runs.len() + 1);
         for spool in &mut self.runs {
             let reader: Box<dyn Read> = Box::new(spool.reader()?);
-            sources.push(Source::Spooled(BufReader::with_capacity(64 << 10, reader)));
+            sources.push(Source::Spooled(BufReader::with_capacity(16 << 10, reader)));
         }
         sources.push(Source::Memory(std::mem::take(&mut self.buffer).into_iter()));
         let mut merged = Merged {

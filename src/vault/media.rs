@@ -391,6 +391,15 @@ pub fn is_own_temp_name(name: &str) -> bool {
 /// Writes a file so that it is either the old or the new version after a
 /// crash at any point: temporary file, fsync, rename, fsync of the folder.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    atomic_write_with(path, &mut |f| f.write_all(bytes))
+}
+
+/// [`atomic_write`] of what `write` writes (through a buffer), for content
+/// made as it is written.
+pub fn atomic_write_with(
+    path: &Path,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -401,12 +410,16 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         .unwrap_or_default();
     let temp = dir.join(temp_name(&name));
     let result = (|| {
-        let mut f = OpenOptions::new()
+        let f = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&temp)
             .at(&temp)?;
-        f.write_all(bytes).at(&temp)?;
+        let mut out = std::io::BufWriter::with_capacity(64 << 10, f);
+        write(&mut out).at(&temp)?;
+        let f = out
+            .into_inner()
+            .map_err(|e| Error::io(&temp, e.into_error()))?;
         f.sync_all().at(&temp)?;
         fs::rename(&temp, path).at(path)?;
         sync_dir(dir)

@@ -18,7 +18,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::Vault;
-use super::media::atomic_write;
+use super::media::{atomic_write, atomic_write_with};
 use crate::error::{Error, IoContext, Result};
 use crate::keys::{Identities, Recipient, header_error, map_decrypt_error};
 
@@ -55,11 +55,16 @@ pub fn files(vault: &Vault, archive_id: &str) -> (PathBuf, PathBuf) {
     )
 }
 
-/// Collects an archive's identifiers while it is written.
+/// Hashes sorted in memory at a time (1 MiB): a year of many identifiers
+/// is held as sorted chunks, never copied into a larger buffer.
+const HASHES_PER_CHUNK: usize = 1 << 16;
+
+/// Collects an archive's identifiers while it is written: their hashes in
+/// sorted chunks of fixed size, merged as the file is written.
 pub struct HashesBuilder {
     key: [u8; 32],
     keyed: HmacSha256,
-    hashes: Vec<[u8; HASH]>,
+    chunks: Vec<Vec<[u8; HASH]>>,
 }
 
 impl Default for HashesBuilder {
@@ -76,13 +81,54 @@ impl HashesBuilder {
         HashesBuilder {
             key,
             keyed: keyed(&key),
-            hashes: Vec::new(),
+            chunks: Vec::new(),
         }
     }
 
     /// An identifier (its key, `email:…`) the archive holds.
     pub fn add(&mut self, id: &str) {
-        self.hashes.push(hash_with(&self.keyed, id));
+        let full = self
+            .chunks
+            .last()
+            .is_none_or(|c| c.len() == HASHES_PER_CHUNK);
+        if full {
+            if let Some(last) = self.chunks.last_mut() {
+                last.sort_unstable();
+            }
+            self.chunks.push(Vec::with_capacity(HASHES_PER_CHUNK));
+        }
+        let last = self.chunks.last_mut().expect("a chunk");
+        last.push(hash_with(&self.keyed, id));
+    }
+
+    /// Every hash once, in order: the sorted chunks merged.
+    fn merged(
+        &mut self,
+        each: &mut dyn FnMut(&[u8; HASH]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        if let Some(last) = self.chunks.last_mut() {
+            last.sort_unstable();
+        }
+        let mut heads: BinaryHeap<Reverse<([u8; HASH], usize, usize)>> = self
+            .chunks
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.is_empty())
+            .map(|(i, c)| Reverse((c[0], i, 0)))
+            .collect();
+        let mut previous: Option<[u8; HASH]> = None;
+        while let Some(Reverse((h, chunk, at))) = heads.pop() {
+            if previous != Some(h) {
+                each(&h)?;
+                previous = Some(h);
+            }
+            if let Some(next) = self.chunks[chunk].get(at + 1) {
+                heads.push(Reverse((*next, chunk, at + 1)));
+            }
+        }
+        Ok(())
     }
 
     /// Writes both files into the vault for the archive `archive_id`,
@@ -102,15 +148,11 @@ impl HashesBuilder {
         fs::create_dir_all(&dir).at(&dir)?;
         let (key_file, hashes_file) = files(vault, archive_id);
         let sealed = seal(&self.key, recipients, &key_file)?;
-        self.hashes.sort_unstable();
-        self.hashes.dedup();
-        let mut bytes = Vec::with_capacity(MAGIC.len() + self.hashes.len() * HASH);
-        bytes.extend_from_slice(MAGIC);
-        for h in &self.hashes {
-            bytes.extend_from_slice(h);
-        }
         atomic_write(&key_file, &sealed)?;
-        atomic_write(&hashes_file, &bytes)
+        atomic_write_with(&hashes_file, &mut |out| {
+            out.write_all(MAGIC)?;
+            self.merged(&mut |h| out.write_all(h))
+        })
     }
 }
 
@@ -274,10 +316,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn chunks_merge_into_one_sorted_list_without_repeats() {
+        let mut b = HashesBuilder::new();
+        let n = HASHES_PER_CHUNK * 2 + 100;
+        for i in 0..n {
+            b.add(&format!("email:k{}@x.nl", i % (n - 50)));
+        }
+        assert_eq!(b.chunks.len(), 3);
+        let mut out: Vec<[u8; HASH]> = Vec::new();
+        b.merged(&mut |h| {
+            out.push(*h);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(out.len(), n - 50);
+        assert!(out.windows(2).all(|w| w[0] < w[1]));
+        assert!(out.contains(&hash(&b.key, "email:k7@x.nl")));
+    }
+
+    #[test]
     fn hashes_are_keyed_and_the_builder_agrees_with_a_lookup() {
         let mut b = HashesBuilder::new();
         b.add("email:jan@example.nl");
-        assert_eq!(b.hashes[0], hash(&b.key, "email:jan@example.nl"));
+        assert_eq!(b.chunks[0][0], hash(&b.key, "email:jan@example.nl"));
         let other = [7u8; 32];
         assert_ne!(
             hash(&b.key, "email:jan@example.nl"),
