@@ -20,6 +20,10 @@ use crate::util::lines::read_line;
 pub const INDEX_FRAME: usize = 64 << 10;
 /// The writer sorts this many bytes of lines in memory at a time.
 const RUN_BYTES: usize = 8 << 20;
+/// At most this many spooled runs are read at once: each open run costs
+/// its decryption buffers (about 150 KiB), so this many runs of one size
+/// are merged into one run of the next (as a log-structured merge does).
+const FAN_IN: usize = 16;
 
 /// Collects lines under sort keys and gives them back in key order (lines
 /// of equal keys in the order they came). Beyond [`RUN_BYTES`] the lines
@@ -29,7 +33,9 @@ pub(crate) struct IndexBuilder {
     buffer: Vec<(Vec<u8>, Vec<u8>)>,
     buffered: usize,
     run_bytes: usize,
-    runs: Vec<Spool>,
+    /// Spooled runs, oldest first, each with its level: a run of level
+    /// N+1 is [`FAN_IN`] runs of level N merged.
+    runs: Vec<(u32, Spool)>,
     size: u64,
 }
 
@@ -65,41 +71,58 @@ impl IndexBuilder {
         self.buffer.sort_by(|a, b| a.0.cmp(&b.0));
         let mut spool = Spool::new()?;
         for (path, line) in self.buffer.drain(..) {
-            // Each entry framed by its lengths: keys are any bytes, and a
-            // line need not end in `\n` (the subject index's are empty).
-            spool
-                .write_all(&(path.len() as u32).to_le_bytes())
-                .and_then(|()| spool.write_all(&path))
-                .and_then(|()| spool.write_all(&(line.len() as u32).to_le_bytes()))
-                .and_then(|()| spool.write_all(&line))
-                .at(&tmp)?;
+            write_entry(&mut spool, &path, &line).at(&tmp)?;
         }
         spool.finish()?;
-        self.runs.push(spool);
+        self.runs.push((0, spool));
         self.buffered = 0;
-        Ok(())
+        self.compact()
+    }
+
+    /// Merges the last [`FAN_IN`] runs into one while they are of one
+    /// level, so that no more than `FAN_IN` runs of a level are kept and a
+    /// merge reads at most `FAN_IN × levels` runs at once.
+    fn compact(&mut self) -> Result<()> {
+        let tmp = std::env::temp_dir();
+        loop {
+            let n = self.runs.len();
+            if n < FAN_IN {
+                return Ok(());
+            }
+            let level = self.runs[n - 1].0;
+            if self.runs[n - FAN_IN..].iter().any(|(l, _)| *l != level) {
+                return Ok(());
+            }
+            let mut group: Vec<Spool> = self.runs.drain(n - FAN_IN..).map(|(_, s)| s).collect();
+            let mut merged = Merged::of(&mut group, Vec::new())?;
+            let mut spool = Spool::new()?;
+            while let Some((key, line)) = merged.next_entry().at(&tmp)? {
+                write_entry(&mut spool, &key, &line).at(&tmp)?;
+            }
+            spool.finish()?;
+            self.runs.push((level + 1, spool));
+        }
     }
 
     /// The lines' size in bytes and the lines in key order.
     pub(crate) fn finish(mut self) -> Result<(u64, Merged)> {
         self.buffer.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut sources = Vec::with_capacity(self.runs.len() + 1);
-        for spool in &mut self.runs {
-            let reader: Box<dyn Read> = Box::new(spool.reader()?);
-            sources.push(Source::Spooled(BufReader::with_capacity(16 << 10, reader)));
-        }
-        sources.push(Source::Memory(std::mem::take(&mut self.buffer).into_iter()));
-        let mut merged = Merged {
-            heads: BinaryHeap::with_capacity(sources.len()),
-            sources,
-            line: Vec::new(),
-            pos: 0,
-        };
-        for i in 0..merged.sources.len() {
-            merged.refill(i).at(std::env::temp_dir())?;
-        }
+        let mut runs: Vec<Spool> = std::mem::take(&mut self.runs)
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect();
+        let merged = Merged::of(&mut runs, std::mem::take(&mut self.buffer))?;
         Ok((self.size, merged))
     }
+}
+
+/// One entry of a spooled run, framed by its lengths: keys are any bytes,
+/// and a line need not end in `\n` (the subject index's are empty).
+fn write_entry(spool: &mut Spool, key: &[u8], line: &[u8]) -> io::Result<()> {
+    spool.write_all(&(key.len() as u32).to_le_bytes())?;
+    spool.write_all(key)?;
+    spool.write_all(&(line.len() as u32).to_le_bytes())?;
+    spool.write_all(line)
 }
 
 enum Source {
@@ -152,6 +175,27 @@ impl Merged {
 }
 
 impl Merged {
+    /// The runs (oldest first) and the sorted lines still in memory
+    /// (newest), merged: of equal keys, the older line comes first.
+    fn of(runs: &mut [Spool], memory: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Merged> {
+        let mut sources = Vec::with_capacity(runs.len() + 1);
+        for spool in runs {
+            let reader: Box<dyn Read> = Box::new(spool.reader()?);
+            sources.push(Source::Spooled(BufReader::with_capacity(16 << 10, reader)));
+        }
+        sources.push(Source::Memory(memory.into_iter()));
+        let mut merged = Merged {
+            heads: BinaryHeap::with_capacity(sources.len()),
+            sources,
+            line: Vec::new(),
+            pos: 0,
+        };
+        for i in 0..merged.sources.len() {
+            merged.refill(i).at(std::env::temp_dir())?;
+        }
+        Ok(merged)
+    }
+
     /// The next line and its key, for a caller that combines lines.
     pub(crate) fn next_entry(&mut self) -> io::Result<Option<(Vec<u8>, Vec<u8>)>> {
         assert_eq!(self.pos, self.line.len(), "next_entry after a partial read");
@@ -466,7 +510,10 @@ mod tests {
             line.extend_from_slice(b" line\n");
             builder.push(p, &line).unwrap();
         }
-        assert!(builder.runs.len() > 10, "{} runs", builder.runs.len());
+        // 25 runs of 20 lines: 16 of them merged into one of level 1.
+        let levels: Vec<u32> = builder.runs.iter().map(|(l, _)| *l).collect();
+        assert_eq!(levels.iter().filter(|l| **l == 1).count(), 1, "{levels:?}");
+        assert!(levels.len() < FAN_IN, "{levels:?}");
         let (size, mut merged) = builder.finish().unwrap();
         let mut out = Vec::new();
         merged.read_to_end(&mut out).unwrap();
@@ -478,6 +525,34 @@ mod tests {
             want.extend_from_slice(b" line\n");
         }
         assert_eq!(out, want);
+    }
+
+    #[test]
+    fn equal_keys_keep_their_order_through_every_merge() {
+        let mut builder = IndexBuilder::with_run_bytes(700);
+        let n = FAN_IN * FAN_IN * 11 + 7;
+        for i in 0..n {
+            let key = format!("k{}", i % 3);
+            builder
+                .push(key.as_bytes(), format!("{i:06}\n").as_bytes())
+                .unwrap();
+        }
+        assert!(builder.runs.iter().any(|(l, _)| *l >= 2));
+        let (_, mut merged) = builder.finish().unwrap();
+        let mut got = Vec::new();
+        while let Some((key, line)) = merged.next_entry().unwrap() {
+            got.push((key, line));
+        }
+        let mut want: Vec<(Vec<u8>, Vec<u8>)> = (0..n)
+            .map(|i| {
+                (
+                    format!("k{}", i % 3).into_bytes(),
+                    format!("{i:06}\n").into_bytes(),
+                )
+            })
+            .collect();
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -26,8 +26,10 @@ pub const SUBJECTS_MEMBER: &str = "kluis/subjects.jsonl";
 pub const SUBJECTS_SUMMARY_KEY: &str = "subjects_summary";
 /// The summary member.
 pub const SUBJECTS_SUMMARY_MEMBER: &str = "kluis/subjects.json";
-/// The subject index's occurrences sorted in memory at a time.
-const SUBJECT_RUN_BYTES: usize = 4 << 20;
+/// The subject index's occurrences sorted in memory at a time: small, as
+/// its entries are small (their bookkeeping weighs more than their bytes)
+/// and the spooled runs are merged a few at a time anyway.
+const SUBJECT_RUN_BYTES: usize = 2 << 20;
 /// A line names at most this many rows; more rows of one table holding
 /// one identifier take further lines (a line stays far below `MAX_JSON`).
 const ROWS_PER_LINE: usize = 10_000;
@@ -142,9 +144,6 @@ pub(crate) struct SubjectsBuilder {
 impl SubjectsBuilder {
     pub(crate) fn new(phone_country: &str, id_columns: &[String]) -> Self {
         SubjectsBuilder {
-            // Half the path index's run: its entries are small, so their
-            // bookkeeping weighs more than their bytes, and both builders
-            // are held at once.
             occurrences: IndexBuilder::with_run_bytes(SUBJECT_RUN_BYTES),
             coverage: Coverage {
                 phone_country: phone_country.to_owned(),
