@@ -120,21 +120,15 @@ pub struct RequestsArgs {
 }
 
 pub fn run(vault_dir: Option<&Path>, quiet: bool, cmd: SubjectCommand) -> Result<Outcome> {
-    if let SubjectCommand::Find(args) = &cmd
-        && !args.archives.is_empty()
-    {
-        let SubjectCommand::Find(args) = cmd else {
-            unreachable!()
-        };
-        // Archive files need no vault; one is used when there is one.
-        let vault = Vault::open(&vault::locate(vault_dir)).ok();
-        return find_in_files(vault.as_ref(), quiet, args);
-    }
-    let vault = Vault::open(&vault::locate(vault_dir))?;
+    let located = vault::locate(vault_dir);
     match cmd {
-        SubjectCommand::Find(args) => find(&vault, quiet, args),
-        SubjectCommand::Request(args) => request(&vault, args),
-        SubjectCommand::Requests(args) => requests(&vault, args),
+        // Archive files need no vault; one is used when there is one.
+        SubjectCommand::Find(args) if !args.archives.is_empty() => {
+            find_in_files(Vault::open(&located).ok().as_ref(), quiet, args)
+        }
+        SubjectCommand::Find(args) => find(&Vault::open(&located)?, quiet, args),
+        SubjectCommand::Request(args) => request(&Vault::open(&located)?, args),
+        SubjectCommand::Requests(args) => requests(&Vault::open(&located)?, args),
     }
 }
 

@@ -364,13 +364,9 @@ fn search_copies(
         progress.phase(&format!("searching {}", answer.file), 0);
         let search = match found::search(&path, q.identities, &q.ids, settings, progress) {
             Ok(s) => s,
-            Err(
-                e @ (Error::WrongKey { .. }
-                | Error::NeedsPassphrase { .. }
-                | Error::Interrupted { .. }),
-            ) => {
-                return Err(e);
-            }
+            Err(e @ Error::Interrupted { .. }) => return Err(e),
+            // A copy the key does not open (one not re-encrypted yet, say)
+            // or a damaged one: the next copy may answer.
             Err(e) => {
                 problems.push(e.to_string());
                 continue;
