@@ -22,7 +22,6 @@ use common::*;
 use kluis::format::meta::Minimisation;
 use kluis::format::reader::ArchiveReader;
 use mysql::prelude::Queryable;
-use serde::Deserialize;
 
 // --- the servers --------------------------------------------------------------
 
@@ -340,56 +339,7 @@ fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
-// --- the JSON report, pinned: an unknown field fails the test --------------
-
-#[derive(Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-struct TableOut {
-    table: String,
-    source: String,
-    member: String,
-    rows_archived: u64,
-    rows_other_years: BTreeMap<String, u64>,
-    columns_kept: Vec<String>,
-    columns_dropped: Vec<String>,
-    sensitive_kept: Vec<String>,
-    bytes: u64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PurgeOut {
-    files: u64,
-    bytes: u64,
-    symlinks: u64,
-    dirs: u64,
-    tables: Vec<TablePurgeOut>,
-    kept: Vec<KeptOut>,
-    #[serde(default)]
-    interrupted: bool,
-    #[serde(default)]
-    chunks: u64,
-    #[serde(default)]
-    longest_chunk_ms: f64,
-    #[serde(default)]
-    chunk_p99_ms: f64,
-}
-
-#[derive(Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-struct TablePurgeOut {
-    table: String,
-    source: String,
-    rows_removed: u64,
-    rows_left: u64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeptOut {
-    path: String,
-    reason: String,
-}
+// --- the JSON report (its shape pinned in tests/common/reports.rs) ---------
 
 #[track_caller]
 fn tables_of(json: &serde_json::Value) -> Vec<TableOut> {

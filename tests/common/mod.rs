@@ -17,6 +17,7 @@ mod library;
 mod media;
 mod mounts;
 mod process;
+mod reports;
 mod run;
 mod samples;
 mod stock;
@@ -27,6 +28,6 @@ mod vault;
 // that uses none of a file's helpers would warn about its re-export.
 #[allow(unused_imports)]
 pub use self::{
-    damage::*, env::*, keys::*, kills::*, library::*, media::*, mounts::*, process::*, run::*,
-    samples::*, stock::*, trees::*, vault::*,
+    damage::*, env::*, keys::*, kills::*, library::*, media::*, mounts::*, process::*, reports::*,
+    run::*, samples::*, stock::*, trees::*, vault::*,
 };
