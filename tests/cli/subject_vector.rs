@@ -281,22 +281,9 @@ fn a_damaged_subject_index_is_reported_and_the_archive_scanned() {
         // Not JSON.
         "email:jan@example.nl records/a.txt\n",
     ];
-    let paths = |s: &kluis::read::subjects::Search| -> Vec<String> {
-        s.hits.iter().map(|h| h.display_path()).collect()
-    };
-    let archive = archive_with_index(&env, &key, good);
-    let found = search(
-        &archive,
-        &key.identities(),
-        &jan,
-        &Settings::default(),
-        &kluis::progress::Silent,
-    )
-    .unwrap();
-    assert_eq!(found.how, How::Index);
-    assert_eq!(paths(&found), ["records/a.txt", "records/b.eml"]);
-    for index in bad {
-        fs::remove_file(&archive).unwrap();
+    // The archive with `index` as its subject index, searched for jan:
+    // how, and the records found.
+    let found = |index: &str| {
         let archive = archive_with_index(&env, &key, index);
         let found = search(
             &archive,
@@ -306,16 +293,21 @@ fn a_damaged_subject_index_is_reported_and_the_archive_scanned() {
             &kluis::progress::Silent,
         )
         .unwrap();
-        match &found.how {
+        fs::remove_file(&archive).unwrap();
+        let paths: Vec<String> = found.hits.iter().map(|h| h.display_path()).collect();
+        (found.how, paths)
+    };
+    let (how, paths) = found(good);
+    assert_eq!(how, How::Index);
+    assert_eq!(paths, ["records/a.txt", "records/b.eml"]);
+    for index in bad {
+        let (how, paths) = found(index);
+        match &how {
             How::Scan { why: Some(why) } => {
                 assert!(why.contains("kluis/subjects.jsonl"), "{why}")
             }
             other => panic!("{index:?}: {other:?}"),
         }
-        assert_eq!(
-            paths(&found),
-            ["records/a.txt", "records/b.eml"],
-            "{index:?}"
-        );
+        assert_eq!(paths, ["records/a.txt", "records/b.eml"], "{index:?}");
     }
 }
