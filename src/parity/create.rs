@@ -1,9 +1,10 @@
 //! Creating PAR2 recovery data while the archive is written: the writer
 //! hands over its ciphertext as it goes ([`Creator`], a `Write`), a hashing
-//! thread computes the file's and each slice's MD5 and CRC32, and an
-//! accumulating thread adds each slice, times its constant raised to each
-//! recovery block's exponent, into the recovery blocks held in memory
-//! ([`Accumulator`]). The same accumulator makes further blocks in more
+//! thread computes the file's MD5 (one stream, the only serial part), and
+//! an accumulating thread, on every core, computes each slice's MD5 and
+//! CRC32 and adds the slice, times its constant raised to each recovery
+//! block's exponent, into the recovery blocks held in memory
+//! ([`Accumulator`], in the kernel's split layout until they are done). The same accumulator makes further blocks in more
 //! passes over a written file when they did not fit in the memory budget,
 //! each budget's worth written out before more are made ([`complete`]).
 
@@ -17,7 +18,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use md5::{Digest, Md5};
 
 use super::gf16;
-use super::kernel::{Kernel, Multiplier};
+use super::kernel::{CHUNK, Kernel, Multiplier};
 use super::packets::{FileDescription, Md5Hash, SliceCheck};
 use super::{Recovery, RecoverySet, Settings};
 use crate::error::{Error, IoContext, Result};
@@ -32,30 +33,46 @@ const PIECE: usize = 8 << 10;
 /// Recovery blocks being built from input slices fed in order.
 pub struct Accumulator {
     slice_size: usize,
+    /// The slice size rounded up to whole chunks of the split layout (the
+    /// padding is zeros, and adds nothing).
+    padded: usize,
     kernel: Kernel,
     exponents: Vec<u32>,
+    /// In the split layout until [`Accumulator::finish`].
     blocks: Vec<Vec<u8>>,
     group: Vec<Vec<u8>>,
     /// Slices consumed (including those in `group`).
     slices: usize,
     constants: Vec<u16>,
     threads: usize,
+    /// Each slice's MD5 and CRC32, when asked for.
+    checks: Option<Vec<SliceCheck>>,
 }
 
 impl Accumulator {
     pub fn new(slice_size: usize, exponents: Vec<u32>) -> Self {
         assert!(slice_size.is_multiple_of(4) && slice_size > 0);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let padded = slice_size.next_multiple_of(CHUNK);
         Accumulator {
             slice_size,
+            padded,
             kernel: Kernel::detect(),
-            blocks: exponents.iter().map(|_| vec![0u8; slice_size]).collect(),
+            blocks: exponents.iter().map(|_| vec![0u8; padded]).collect(),
             exponents,
             group: Vec::with_capacity(GROUP),
             slices: 0,
             constants: Vec::new(),
             threads,
+            checks: None,
         }
+    }
+
+    /// Also computes each slice's MD5 and CRC32 (on every core, beside the
+    /// multiplying), handed out by [`Accumulator::finish_checked`].
+    pub fn with_checks(mut self) -> Self {
+        self.checks = Some(Vec::new());
+        self
     }
 
     /// Uses this kernel (tests compare them).
@@ -78,7 +95,7 @@ impl Accumulator {
     /// zero padded).
     pub fn push(&mut self, mut slice: Vec<u8>) {
         assert!(slice.len() <= self.slice_size);
-        slice.resize(self.slice_size, 0);
+        slice.resize(self.padded, 0);
         self.group.push(slice);
         self.slices += 1;
         if self.group.len() == GROUP {
@@ -92,66 +109,123 @@ impl Accumulator {
     }
 
     fn flush(&mut self) {
-        if self.group.is_empty() || self.blocks.is_empty() {
+        let n = self.group.len();
+        let multiply = !self.blocks.is_empty();
+        if n == 0 || (!multiply && self.checks.is_none()) {
             self.group.clear();
             return;
         }
-        let first = self.slices - self.group.len();
+        // The group's slices: their checks (of the natural bytes, padded
+        // with zeros to the slice size), then the split layout.
+        let (kernel, size) = (self.kernel, self.slice_size);
+        let mut checks = vec![None; n];
+        let want_checks = self.checks.is_some();
+        let mut group = std::mem::take(&mut self.group);
+        share(
+            self.threads,
+            group.iter_mut().zip(checks.iter_mut()),
+            |(slice, check)| {
+                if want_checks {
+                    *check = Some(slice_check(&slice[..size], size));
+                }
+                if multiply {
+                    kernel.split(slice);
+                }
+            },
+        );
+        if let Some(all) = &mut self.checks {
+            all.extend(checks.into_iter().map(|c| c.expect("checked")));
+        }
+        if multiply {
+            self.multiply(&group);
+        }
+        group.clear();
+        self.group = group;
+    }
+
+    /// Adds the group of split slices into every block.
+    fn multiply(&mut self, group: &[Vec<u8>]) {
+        let first = self.slices - group.len();
         if self.constants.len() < self.slices {
             self.constants = gf16::input_constants(self.slices.max(2 * self.constants.len()));
         }
         let constants = &self.constants[first..self.slices];
-        let group = &self.group;
         let kernel = self.kernel;
-        let size = self.slice_size;
-        let per_thread = self.blocks.len().div_ceil(self.threads).max(1);
-        std::thread::scope(|s| {
-            for (blocks, exps) in self
-                .blocks
-                .chunks_mut(per_thread)
-                .zip(self.exponents.chunks(per_thread))
-            {
-                let mut work = move || {
-                    let mults: Vec<Vec<Multiplier>> = exps
+        let size = self.padded;
+        // Small parts, so that the cores finish together.
+        let per_part = self.blocks.len().div_ceil(8 * self.threads).max(1);
+        let parts = self
+            .blocks
+            .chunks_mut(per_part)
+            .zip(self.exponents.chunks(per_part));
+        share(self.threads, parts, |(blocks, exps)| {
+            let mults: Vec<Vec<Multiplier>> = exps
+                .iter()
+                .map(|&e| {
+                    constants
                         .iter()
-                        .map(|&e| {
-                            constants
-                                .iter()
-                                .map(|&c| Multiplier::new(gf16::pow(c, e)))
-                                .collect()
-                        })
-                        .collect();
-                    let mut at = 0;
-                    while at < size {
-                        let end = (at + PIECE).min(size);
-                        for (block, ms) in blocks.iter_mut().zip(&mults) {
-                            let dst = &mut block[at..end];
-                            for (src, m) in group.iter().zip(ms) {
-                                kernel.mul_acc(dst, &src[at..end], m);
-                            }
-                        }
-                        at = end;
+                        .map(|&c| Multiplier::new(gf16::pow(c, e)))
+                        .collect()
+                })
+                .collect();
+            let mut at = 0;
+            while at < size {
+                let end = (at + PIECE).min(size);
+                for (block, ms) in blocks.iter_mut().zip(&mults) {
+                    let dst = &mut block[at..end];
+                    for (src, m) in group.iter().zip(ms) {
+                        kernel.mul_acc_split(dst, &src[at..end], m);
                     }
-                };
-                if self.threads == 1 {
-                    work();
-                } else {
-                    s.spawn(work);
                 }
+                at = end;
             }
         });
-        self.group.clear();
     }
 
     /// The finished blocks with their exponents.
-    pub fn finish(mut self) -> Vec<Recovery> {
-        self.flush();
-        self.exponents
-            .into_iter()
-            .zip(self.blocks)
-            .map(|(exponent, data)| Recovery { exponent, data })
-            .collect()
+    pub fn finish(self) -> Vec<Recovery> {
+        self.finish_checked().0
     }
+
+    /// The finished blocks, and the slices' checks when they were asked
+    /// for ([`Accumulator::with_checks`]; empty otherwise).
+    pub fn finish_checked(mut self) -> (Vec<Recovery>, Vec<SliceCheck>) {
+        self.flush();
+        let (kernel, size) = (self.kernel, self.slice_size);
+        let mut blocks = std::mem::take(&mut self.blocks);
+        share(self.threads, blocks.iter_mut(), |block| {
+            kernel.join(block);
+            block.truncate(size);
+        });
+        let recovery = self
+            .exponents
+            .into_iter()
+            .zip(blocks)
+            .map(|(exponent, data)| Recovery { exponent, data })
+            .collect();
+        (recovery, self.checks.unwrap_or_default())
+    }
+}
+
+/// Runs `work` on every part, on `threads` cores: each takes the next part
+/// when it is free, so that a thread held up (the file's MD5 shares the
+/// cores) does not keep the others waiting.
+fn share<T: Send>(threads: usize, parts: impl IntoIterator<Item = T>, work: impl Fn(T) + Sync) {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    for part in parts {
+        tx.send(part).expect("the receiver is here");
+    }
+    drop(tx);
+    let worker = || rx.iter().for_each(&work);
+    if threads <= 1 {
+        return worker();
+    }
+    std::thread::scope(|s| {
+        for _ in 1..threads {
+            s.spawn(worker);
+        }
+        worker();
+    });
 }
 
 /// What the hashing thread learns about the file.
@@ -159,7 +233,6 @@ struct Hashes {
     md5: Md5Hash,
     md5_16k: Md5Hash,
     length: u64,
-    checks: Vec<SliceCheck>,
 }
 
 /// Everything needed to write the recovery files, minus further passes.
@@ -200,12 +273,12 @@ impl Creator {
         let (tx, rx) = bounded::<Vec<u8>>(2 * GROUP);
         let (to_acc, from_hash) = bounded::<Vec<u8>>(2 * GROUP);
         let written = Arc::new(AtomicU64::new(0));
-        let hasher = std::thread::spawn(move || hash_slices(rx, to_acc, slice_size));
+        let hasher = std::thread::spawn(move || hash_file(rx, to_acc));
         let percent = settings.percent;
         let spare = settings.spare;
         let seen = written.clone();
         let accumulator = std::thread::spawn(move || {
-            let mut acc = Accumulator::new(slice_size, (0..blocks).collect());
+            let mut acc = Accumulator::new(slice_size, (0..blocks).collect()).with_checks();
             for slice in from_hash {
                 acc.push(slice);
                 if acc.slices.is_multiple_of(GROUP)
@@ -259,6 +332,7 @@ impl Creator {
             .expect("once")
             .join()
             .map_err(|_| panicked())?;
+        let (blocks, checks) = acc.finish_checked();
         let file_id = FileDescription::file_id(&hashes.md5_16k, hashes.length, &self.name);
         Ok(Created {
             desc: FileDescription {
@@ -268,9 +342,9 @@ impl Creator {
                 length: hashes.length,
                 name: self.name.clone(),
             },
-            checks: hashes.checks,
+            checks,
             slice_size: self.slice_size as u64,
-            blocks: acc.finish(),
+            blocks,
         })
     }
 }
@@ -314,13 +388,12 @@ impl Drop for Creator {
 }
 
 /// The hashing thread: the whole file's MD5 (and of its first 16 KiB),
-/// each slice's MD5 and CRC32 (zero padded), then the slice goes on.
-fn hash_slices(rx: Receiver<Vec<u8>>, next: Sender<Vec<u8>>, size: usize) -> Hashes {
+/// then the slice goes on.
+fn hash_file(rx: Receiver<Vec<u8>>, next: Sender<Vec<u8>>) -> Hashes {
     let mut file = Md5::new();
     let mut first = Md5::new();
     let mut first_len = 0usize;
     let mut length = 0u64;
-    let mut checks = Vec::new();
     for slice in rx {
         file.update(&slice);
         if first_len < 16384 {
@@ -329,14 +402,12 @@ fn hash_slices(rx: Receiver<Vec<u8>>, next: Sender<Vec<u8>>, size: usize) -> Has
             first_len += take;
         }
         length += slice.len() as u64;
-        checks.push(slice_check(&slice, size));
         let _ = next.send(slice);
     }
     Hashes {
         md5: file.finalize().into(),
         md5_16k: first.finalize().into(),
         length,
-        checks,
     }
 }
 

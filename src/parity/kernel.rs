@@ -119,6 +119,95 @@ impl Kernel {
     }
 }
 
+/// The accumulator's layout: each chunk of 32 words holds their low bytes,
+/// then their high bytes, so that one vector load gives the low (or high)
+/// bytes of consecutive words with no shuffling, and products come out in
+/// the same order. Inputs are split once and multiplied into every block;
+/// blocks are joined back once, when they are finished.
+pub const CHUNK: usize = 64;
+
+impl Kernel {
+    /// Natural little-endian words to the split layout, in place. The
+    /// length must be a whole number of chunks.
+    pub fn split(self, buf: &mut [u8]) {
+        assert!(buf.len().is_multiple_of(CHUNK), "whole chunks");
+        let done = match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => {
+                assert!(self.available(), "AVX2 not available");
+                // SAFETY: the CPU supports AVX2 (checked just above).
+                unsafe { x86::split_avx2(buf) }
+            }
+            _ => 0,
+        };
+        for chunk in buf[done..].chunks_exact_mut(CHUNK) {
+            let words: [u8; CHUNK] = chunk.try_into().expect("a chunk");
+            for (j, w) in words.chunks_exact(2).enumerate() {
+                chunk[j] = w[0];
+                chunk[CHUNK / 2 + j] = w[1];
+            }
+        }
+    }
+
+    /// The split layout back to natural words, in place.
+    pub fn join(self, buf: &mut [u8]) {
+        assert!(buf.len().is_multiple_of(CHUNK), "whole chunks");
+        let done = match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => {
+                assert!(self.available(), "AVX2 not available");
+                // SAFETY: the CPU supports AVX2 (checked just above).
+                unsafe { x86::join_avx2(buf) }
+            }
+            _ => 0,
+        };
+        for chunk in buf[done..].chunks_exact_mut(CHUNK) {
+            let halves: [u8; CHUNK] = chunk.try_into().expect("a chunk");
+            for (j, w) in chunk.chunks_exact_mut(2).enumerate() {
+                w[0] = halves[j];
+                w[1] = halves[CHUNK / 2 + j];
+            }
+        }
+    }
+
+    /// `dst ^= m.factor · src`, both in the split layout and of the same
+    /// length, a whole number of chunks.
+    pub fn mul_acc_split(self, dst: &mut [u8], src: &[u8], m: &Multiplier) {
+        assert_eq!(dst.len(), src.len(), "buffers of one length");
+        assert!(dst.len().is_multiple_of(CHUNK), "whole chunks");
+        let done = match self {
+            Kernel::Scalar => 0,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Ssse3 => {
+                assert!(self.available(), "SSSE3 not available");
+                // SAFETY: the CPU supports SSSE3 (checked just above).
+                unsafe { x86::mul_acc_split_ssse3(dst, src, m) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => {
+                assert!(self.available(), "AVX2 not available");
+                // SAFETY: the CPU supports AVX2 (checked just above).
+                unsafe { x86::mul_acc_split_avx2(dst, src, m) }
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => 0,
+        };
+        scalar_split(&mut dst[done..], &src[done..], m);
+    }
+}
+
+/// The reference in the split layout.
+pub fn scalar_split(dst: &mut [u8], src: &[u8], m: &Multiplier) {
+    const HALF: usize = CHUNK / 2;
+    for (d, s) in dst.chunks_exact_mut(CHUNK).zip(src.chunks_exact(CHUNK)) {
+        for j in 0..HALF {
+            let p = m.mul(u16::from_le_bytes([s[j], s[HALF + j]]));
+            d[j] ^= p as u8;
+            d[HALF + j] ^= (p >> 8) as u8;
+        }
+    }
+}
+
 /// The reference: two table lookups per word.
 pub fn scalar(dst: &mut [u8], src: &[u8], m: &Multiplier) {
     for (d, s) in dst.chunks_exact_mut(2).zip(src.chunks_exact(2)) {
@@ -191,6 +280,68 @@ macro_rules! split_table_kernel {
     };
 }
 
+/// The same product in the split layout: the low and high bytes of the
+/// words come from two loads, so the packing and unpacking above are gone
+/// and the results are added where they belong. Each 64-byte chunk is done
+/// as `32 / W` pairs of vectors.
+#[cfg(target_arch = "x86_64")]
+macro_rules! split_layout_kernel {
+    (
+        $(#[$doc:meta])*
+        fn $name:ident, feature $feature:literal, $w:literal bytes,
+        table $table:expr, splat8 $splat8:ident,
+        load $load:ident, store $store:ident, and $and:ident, xor $xor:ident,
+        shuffle $shuffle:ident, shift16 $shift16:ident
+    ) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU must support ", $feature, ".")]
+        #[target_feature(enable = $feature)]
+        pub unsafe fn $name(dst: &mut [u8], src: &[u8], m: &Multiplier) -> usize {
+            const W: usize = $w;
+            const HALF: usize = super::CHUNK / 2;
+            let n = dst.len().min(src.len()) / super::CHUNK * super::CHUNK;
+            // SAFETY: loads and stores stay inside `dst[..n]` and `src[..n]`
+            // (unaligned forms), the tables are 16-byte arrays; the feature
+            // is enabled for this function and the caller checked the CPU.
+            unsafe {
+                let lo_t = m.nib_lo.map(|a| $table(&a));
+                let hi_t = m.nib_hi.map(|a| $table(&a));
+                let mask = $splat8(0x0F);
+                let mut i = 0;
+                while i < n {
+                    let mut h = 0;
+                    while h < HALF {
+                        let s = src.as_ptr().add(i + h);
+                        let d = dst.as_mut_ptr().add(i + h);
+                        let lo = $load(s.cast());
+                        let hi = $load(s.add(HALF).cast());
+                        let nib = [
+                            $and(lo, mask),
+                            $and($shift16::<4>(lo), mask),
+                            $and(hi, mask),
+                            $and($shift16::<4>(hi), mask),
+                        ];
+                        let product = |t: &[_; 4]| {
+                            $xor(
+                                $xor($shuffle(t[0], nib[0]), $shuffle(t[1], nib[1])),
+                                $xor($shuffle(t[2], nib[2]), $shuffle(t[3], nib[3])),
+                            )
+                        };
+                        let (rl, rh) = (product(&lo_t), product(&hi_t));
+                        $store(d.cast(), $xor($load(d.cast()), rl));
+                        $store(d.add(HALF).cast(), $xor($load(d.add(HALF).cast()), rh));
+                        h += W;
+                    }
+                    i += super::CHUNK;
+                }
+            }
+            n
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::Multiplier;
@@ -217,6 +368,81 @@ mod x86 {
         xor _mm256_xor_si256, shuffle _mm256_shuffle_epi8, pack _mm256_packus_epi16,
         shift16 _mm256_srli_epi16, unpack _mm256_unpacklo_epi8 _mm256_unpackhi_epi8
     }
+
+    split_layout_kernel! {
+        /// Whole chunks in the split layout; returns how many bytes it did.
+        fn mul_acc_split_ssse3, feature "ssse3", 16 bytes,
+        table (|a: &[u8; 16]| _mm_loadu_si128(a.as_ptr().cast())),
+        splat8 _mm_set1_epi8,
+        load _mm_loadu_si128, store _mm_storeu_si128, and _mm_and_si128, xor _mm_xor_si128,
+        shuffle _mm_shuffle_epi8, shift16 _mm_srli_epi16
+    }
+
+    split_layout_kernel! {
+        /// Whole chunks in the split layout; returns how many bytes it did.
+        fn mul_acc_split_avx2, feature "avx2", 32 bytes,
+        table (|a: &[u8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(a.as_ptr().cast()))),
+        splat8 _mm256_set1_epi8,
+        load _mm256_loadu_si256, store _mm256_storeu_si256, and _mm256_and_si256,
+        xor _mm256_xor_si256, shuffle _mm256_shuffle_epi8, shift16 _mm256_srli_epi16
+    }
+
+    /// Natural words to the split layout, whole chunks in place; returns how
+    /// many bytes it did.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn split_avx2(buf: &mut [u8]) -> usize {
+        let n = buf.len() / super::CHUNK * super::CHUNK;
+        // SAFETY: loads and stores stay inside `buf[..n]` (unaligned forms);
+        // both halves of a chunk are loaded before either is stored.
+        unsafe {
+            let bytes = _mm256_set1_epi16(0x00FF);
+            let mut i = 0;
+            while i < n {
+                let p = buf.as_mut_ptr().add(i);
+                let a = _mm256_loadu_si256(p.cast());
+                let b = _mm256_loadu_si256(p.add(32).cast());
+                // Packing works within 128-bit lanes: the quarters come out
+                // as a0 b0 a1 b1 and are put back in order, a0 a1 b0 b1.
+                let lo =
+                    _mm256_packus_epi16(_mm256_and_si256(a, bytes), _mm256_and_si256(b, bytes));
+                let hi = _mm256_packus_epi16(_mm256_srli_epi16::<8>(a), _mm256_srli_epi16::<8>(b));
+                _mm256_storeu_si256(p.cast(), _mm256_permute4x64_epi64::<0xD8>(lo));
+                _mm256_storeu_si256(p.add(32).cast(), _mm256_permute4x64_epi64::<0xD8>(hi));
+                i += super::CHUNK;
+            }
+        }
+        n
+    }
+
+    /// The split layout back to natural words, whole chunks in place;
+    /// returns how many bytes it did.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn join_avx2(buf: &mut [u8]) -> usize {
+        let n = buf.len() / super::CHUNK * super::CHUNK;
+        // SAFETY: as in `split_avx2`.
+        unsafe {
+            let mut i = 0;
+            while i < n {
+                let p = buf.as_mut_ptr().add(i);
+                let lo = _mm256_loadu_si256(p.cast());
+                let hi = _mm256_loadu_si256(p.add(32).cast());
+                // Interleaving works within lanes: words 0-7 and 16-23,
+                // then 8-15 and 24-31; the lanes are put back in order.
+                let a = _mm256_unpacklo_epi8(lo, hi);
+                let b = _mm256_unpackhi_epi8(lo, hi);
+                _mm256_storeu_si256(p.cast(), _mm256_permute2x128_si256::<0x20>(a, b));
+                _mm256_storeu_si256(p.add(32).cast(), _mm256_permute2x128_si256::<0x31>(a, b));
+                i += super::CHUNK;
+            }
+        }
+        n
+    }
 }
 
 #[cfg(test)]
@@ -231,6 +457,37 @@ mod tests {
                 (x >> 16) as u8
             })
             .collect()
+    }
+
+    #[test]
+    fn split_kernels_match_the_scalar_reference_and_the_layout_round_trips() {
+        for kernel in [Kernel::Scalar, Kernel::Ssse3, Kernel::Avx2] {
+            if !kernel.available() {
+                continue;
+            }
+            for len in [0usize, 64, 128, 4096 + 64 * 3] {
+                let natural = data(len, 7);
+                let mut split = natural.clone();
+                kernel.split(&mut split);
+                let mut reference = natural.clone();
+                Kernel::Scalar.split(&mut reference);
+                assert_eq!(split, reference, "{kernel:?} split, len {len}");
+                for f in [1u16, 2, 0x100B, 0xFFFF, 0x8001] {
+                    let m = Multiplier::new(f);
+                    // In natural words, with the first reference.
+                    let mut want = data(len, 99);
+                    scalar(&mut want, &natural, &m);
+                    let mut got = data(len, 99);
+                    kernel.split(&mut got);
+                    kernel.mul_acc_split(&mut got, &split, &m);
+                    kernel.join(&mut got);
+                    assert_eq!(got, want, "{kernel:?} len {len} factor {f:#x}");
+                }
+                let mut back = split.clone();
+                kernel.join(&mut back);
+                assert_eq!(back, natural, "{kernel:?} join, len {len}");
+            }
+        }
     }
 
     #[test]
