@@ -54,7 +54,7 @@ pub fn repair(vault_dir: Option<&Path>, args: RepairArgs) -> Result<Outcome> {
             let report = if args.add_parity {
                 repair::add_parity(&archive, &settings, &progress)
             } else {
-                repair::repair_archive(&archive, catalog.as_ref(), &progress)
+                repair::repair_archive(&archive, catalog.as_ref(), settings.budget, &progress)
             };
             done += 1;
             let report = match report {

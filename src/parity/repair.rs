@@ -6,13 +6,14 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
 
 use super::create::{Accumulator, slice_check};
-use super::kernel::{Kernel, Multiplier};
+use super::kernel::{CHUNK, Kernel, Multiplier};
 use super::packets::{self, Body, FileDescription, Md5Hash, SliceCheck};
 use super::{files_in, gf16, slide};
 use crate::error::{Error, IoContext, Result};
@@ -61,9 +62,11 @@ pub struct BlockAt {
 
 impl BlockAt {
     /// `into ^= block`, read in bounded pieces.
-    fn xor_into(&self, into: &mut [u8]) -> Result<()> {
+    /// XORs the block's bytes from `at` on into `into`.
+    fn xor_into(&self, at: u64, into: &mut [u8]) -> Result<()> {
         let mut file = File::open(&self.path).at(&self.path)?;
-        file.seek(SeekFrom::Start(self.offset)).at(&self.path)?;
+        file.seek(SeekFrom::Start(self.offset + at))
+            .at(&self.path)?;
         let mut buf = vec![0u8; into.len().min(1 << 20)];
         for piece in into.chunks_mut(buf.len().max(1)) {
             let got = &mut buf[..piece.len()];
@@ -225,75 +228,142 @@ fn slice_len(loaded: &Loaded, i: usize) -> usize {
 /// Rebuilds the damaged slices and writes the whole repaired file to `out`
 /// (created new), checked against the set's MD5. Stopped, it leaves `out`
 /// for the caller to remove.
+///
+/// The only large buffer is one sum per damaged slice. When those do not
+/// fit in `budget` bytes, they are made for a stripe of the slices' bytes
+/// at a time (byte `j` of a slice depends only on byte `j` of the others),
+/// in one pass over the file per stripe, as `par2 repair -m` does: the file
+/// is written with the intact slices first, each stripe of the damaged ones
+/// written in place, and the result read back for its MD5.
 pub fn rebuild(
     path: &Path,
     loaded: &Loaded,
     damage: &Damage,
     out: &Path,
+    budget: u64,
     stop: Stop,
 ) -> Result<()> {
     let size = loaded.slice_size as usize;
     let d = damage.damaged.len();
+    let beyond = || Error::BeyondRepair {
+        path: path.into(),
+        damaged: d as u64,
+        blocks: loaded.blocks.len() as u64,
+    };
     if d > loaded.blocks.len() {
-        return Err(Error::BeyondRepair {
-            path: path.into(),
-            damaged: d as u64,
-            blocks: loaded.blocks.len() as u64,
-        });
+        return Err(beyond());
     }
     let constants = gf16::input_constants(loaded.checks.len());
-    let rebuilt = if d == 0 {
-        Rebuilt {
-            sums: Vec::new(),
-            inverse: Vec::new(),
-        }
+    let chosen = if d == 0 {
+        None
     } else {
-        let (exps, inverse) =
-            choose(loaded, &damage.damaged, &constants).ok_or_else(|| Error::BeyondRepair {
-                path: path.into(),
-                damaged: d as u64,
-                blocks: loaded.blocks.len() as u64,
-            })?;
-        // R'_j = R_j + Σ_{good i} c_i^e_j · S_i = Σ_{damaged k} c_k^e_j · S_k.
-        let mut acc = Accumulator::new(size, exps.clone());
-        let mut file = File::open(path).at(path)?;
-        let mut next = damage.damaged.iter().peekable();
-        for i in 0..loaded.checks.len() {
-            stopped(stop, "rebuild", i)?;
-            let want = slice_len(loaded, i);
-            let mut buf = vec![0u8; want];
-            if next.peek() == Some(&&i) {
-                next.next();
-                buf.clear();
-            } else {
-                file.seek(SeekFrom::Start(damage.offset(loaded, i)))
-                    .at(path)?;
-                read_full(&mut file, &mut buf).at(path)?;
+        Some(choose(loaded, &damage.damaged, &constants).ok_or_else(beyond)?)
+    };
+    let width = stripe_width(size, d, budget);
+    let got = match &chosen {
+        None => write_repaired(path, loaded, damage, None, out, stop)?,
+        Some((exps, inverse)) if width == size => {
+            let rebuilt = rebuilt(path, loaded, damage, exps, inverse, 0..size, stop)?;
+            write_repaired(path, loaded, damage, Some(&rebuilt), out, stop)?
+        }
+        Some((exps, inverse)) => {
+            write_repaired(path, loaded, damage, None, out, stop)?;
+            let mut dst = OpenOptions::new().write(true).open(out).at(out)?;
+            let mut buf = vec![0u8; width];
+            for start in (0..size).step_by(width) {
+                let range = start..(start + width).min(size);
+                let rebuilt = rebuilt(path, loaded, damage, exps, inverse, range, stop)?;
+                for (k, &i) in damage.damaged.iter().enumerate() {
+                    let n = slice_len(loaded, i).saturating_sub(start).min(width);
+                    if n > 0 {
+                        rebuilt.slice(k, &mut buf[..rebuilt.range.len()]);
+                        dst.seek(SeekFrom::Start(i as u64 * loaded.slice_size + start as u64))
+                            .at(out)?;
+                        dst.write_all(&buf[..n]).at(out)?;
+                    }
+                }
             }
-            acc.push(buf);
-        }
-        let mut sums = acc.finish();
-        for (s, e) in sums.iter_mut().zip(&exps) {
-            loaded.blocks[e].xor_into(&mut s.data)?;
-        }
-        Rebuilt {
-            sums: sums.into_iter().map(|s| s.data).collect(),
-            inverse,
+            dst.sync_all().at(out)?;
+            let mut md5 = Md5::new();
+            let mut file = File::open(out).at(out)?;
+            io::copy(&mut file, &mut md5).at(out)?;
+            md5.finalize().into()
         }
     };
-    write_repaired(path, loaded, damage, &rebuilt, out, stop)
+    if got != loaded.desc.md5 {
+        return Err(Error::Damaged {
+            path: path.into(),
+            detail: "the repaired file does not match the recovery set's MD5; nothing was replaced"
+                .into(),
+        });
+    }
+    Ok(())
 }
 
-/// The damaged slices, each made when it is written: the sums (the
-/// recovery blocks with the intact slices' part taken out, the only large
-/// buffer) and the rows of the inverse that combine them.
+/// The stripe of each slice rebuilt at once: all of it when the sums of
+/// `damaged` slices fit in `budget` bytes, else whole chunks of the
+/// kernel's layout (at least one) that fit.
+fn stripe_width(size: usize, damaged: usize, budget: u64) -> usize {
+    let per_sum = budget / damaged.max(1) as u64;
+    if per_sum >= size as u64 {
+        return size;
+    }
+    (per_sum as usize / CHUNK * CHUNK).clamp(CHUNK, size)
+}
+
+/// The sums for bytes `range` of every slice: the chosen recovery blocks
+/// with the intact slices' part taken out, in one pass over the file.
+fn rebuilt(
+    path: &Path,
+    loaded: &Loaded,
+    damage: &Damage,
+    exps: &[u32],
+    inverse: &[Vec<u16>],
+    range: Range<usize>,
+    stop: Stop,
+) -> Result<Rebuilt> {
+    // R'_j = R_j + Σ_{good i} c_i^e_j · S_i = Σ_{damaged k} c_k^e_j · S_k.
+    let mut acc = Accumulator::new(range.len(), exps.to_vec());
+    let mut file = File::open(path).at(path)?;
+    for i in 0..loaded.checks.len() {
+        stopped(stop, "rebuild", i)?;
+        let want = slice_len(loaded, i)
+            .saturating_sub(range.start)
+            .min(range.len());
+        let mut buf = vec![0u8; want];
+        if damage.damaged.binary_search(&i).is_ok() {
+            buf.clear();
+        } else if want > 0 {
+            file.seek(SeekFrom::Start(
+                damage.offset(loaded, i) + range.start as u64,
+            ))
+            .at(path)?;
+            read_full(&mut file, &mut buf).at(path)?;
+        }
+        acc.push(buf);
+    }
+    let mut sums = acc.finish();
+    for (s, e) in sums.iter_mut().zip(exps) {
+        loaded.blocks[e].xor_into(range.start as u64, &mut s.data)?;
+    }
+    Ok(Rebuilt {
+        sums: sums.into_iter().map(|s| s.data).collect(),
+        inverse: inverse.to_vec(),
+        range,
+    })
+}
+
+/// The damaged slices' bytes in `range`, each made when it is written: the
+/// sums (the only large buffer) and the rows of the inverse that combine
+/// them.
 struct Rebuilt {
     sums: Vec<Vec<u8>>,
     inverse: Vec<Vec<u16>>,
+    range: Range<usize>,
 }
 
 impl Rebuilt {
-    /// The `k`th damaged slice.
+    /// The `k`th damaged slice's bytes in the range.
     fn slice(&self, k: usize, into: &mut [u8]) {
         into.fill(0);
         let kernel = Kernel::detect();
@@ -377,14 +447,17 @@ fn choose(
     Some((rows, m.into_iter().map(|r| r[d..].to_vec()).collect()))
 }
 
+/// Writes the repaired file: the intact slices where they belong, the
+/// damaged ones from `rebuilt` (zeros without it, for the stripes to fill
+/// in); returns the MD5 of what it wrote.
 fn write_repaired(
     path: &Path,
     loaded: &Loaded,
     damage: &Damage,
-    rebuilt: &Rebuilt,
+    rebuilt: Option<&Rebuilt>,
     out: &Path,
     stop: Stop,
-) -> Result<()> {
+) -> Result<Md5Hash> {
     let mut src = File::open(path).at(path)?;
     let mut dst = OpenOptions::new()
         .write(true)
@@ -399,7 +472,10 @@ fn write_repaired(
         let want = slice_len(loaded, i);
         match fixed.peek() {
             Some((k, at)) if **at == i => {
-                rebuilt.slice(*k, &mut buf);
+                match rebuilt {
+                    Some(r) => r.slice(*k, &mut buf),
+                    None => buf.fill(0),
+                }
                 fixed.next();
             }
             _ => {
@@ -413,13 +489,5 @@ fn write_repaired(
         dst.write_all(data).at(out)?;
     }
     dst.sync_all().at(out)?;
-    let got: Md5Hash = md5.finalize().into();
-    if got != loaded.desc.md5 {
-        return Err(Error::Damaged {
-            path: path.into(),
-            detail: "the repaired file does not match the recovery set's MD5; nothing was replaced"
-                .into(),
-        });
-    }
-    Ok(())
+    Ok(md5.finalize().into())
 }

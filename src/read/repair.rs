@@ -164,7 +164,8 @@ fn finish(temp: &Path, path: &Path, dir: &Path, progress: &dyn Progress) -> Resu
 }
 
 /// Repairs one archive: from an intact copy on another medium that is
-/// plugged in (as the catalog knows them), else from its parity files.
+/// plugged in (as the catalog knows them), else from its parity files,
+/// holding at most `budget` bytes of rebuilt data at once.
 ///
 /// Stopped by the user ([`Progress::interrupted`], asked before every
 /// slice it scans, rebuilds or writes and before the rename), it removes
@@ -173,6 +174,7 @@ fn finish(temp: &Path, path: &Path, dir: &Path, progress: &dyn Progress) -> Resu
 pub fn repair_archive(
     path: &Path,
     catalog: Option<&Catalog>,
+    budget: u64,
     progress: &dyn Progress,
 ) -> Result<Report> {
     let (dir, name) = split(path)?;
@@ -230,7 +232,7 @@ pub fn repair_archive(
         return Err(Error::NoParity { path: path.into() });
     };
     let temp = dir.join(media::temp_name(&name));
-    let result = repair::rebuild(path, &loaded, &damage, &temp, &stop).and_then(|()| {
+    let result = repair::rebuild(path, &loaded, &damage, &temp, budget, &stop).and_then(|()| {
         if let Some(want) = &want {
             let (_, got) = hash_file(&temp)?;
             if hex(&got) != *want {
