@@ -83,6 +83,20 @@ pub fn recovery_count(slices: u64, percent: u32, spare: u32) -> u32 {
     ((slices * percent as u64).div_ceil(100) + spare as u64).min(65535 - 1) as u32
 }
 
+/// About the bytes the parity files of a `len`-byte file take with
+/// `settings` (at least 1 %, as `repair --add-parity` and rekey make them;
+/// slightly more than they will): the recovery slices with their packet
+/// headers, and the critical packets (the file's checksums among them), in
+/// the index and again in each volume.
+pub fn set_size(len: u64, settings: &Settings) -> u64 {
+    let slice = slice_size_for(len);
+    let slices = len.div_ceil(slice);
+    let blocks = recovery_count(slices, settings.percent.max(1), settings.spare) as u64;
+    let volumes = blocks.div_ceil(create::per_pass(settings.budget, slice) as u64);
+    let critical = 20 * slices + 4096;
+    blocks * (slice + 68) + critical * (1 + volumes)
+}
+
 /// The index file's name.
 pub fn index_name(file: &str) -> String {
     format!("{file}.par2")

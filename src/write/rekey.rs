@@ -266,12 +266,21 @@ fn rekey_one(
                 });
             }
             pause_point("rekey-started");
+            let had_parity = !indexed.parity.is_empty() || !files_in(&dir, file)?.is_empty();
+            let settings = vault.config.parity.settings();
             let journal = write_new(
-                &path, &new_path, &indexed, identities, recipients, medium, progress,
+                &path,
+                &new_path,
+                &indexed,
+                identities,
+                recipients,
+                medium,
+                had_parity.then_some(&settings),
+                progress,
             )?;
             let journal = Journal {
                 recipients: texts.to_vec(),
-                parity: !indexed.parity.is_empty() || !files_in(&dir, file)?.is_empty(),
+                parity: had_parity,
                 ..journal
             };
             let mut json = serde_json::to_vec_pretty(&journal).expect("journal serialises");
@@ -455,7 +464,10 @@ impl<R: Read> Read for Hashing<R> {
 
 /// Writes the re-encryption of `path` to `new_path`: one thread decrypts
 /// (hashing the old ciphertext), this one encrypts and writes; the copy is
-/// read back from the medium as it is written.
+/// read back from the medium as it is written. With `parity` (the archive
+/// has parity files), the new set made later, beside the old one until the
+/// swap, must fit as well: refused before anything is written otherwise.
+#[allow(clippy::too_many_arguments)]
 fn write_new(
     path: &Path,
     new_path: &Path,
@@ -463,16 +475,18 @@ fn write_new(
     identities: &Identities,
     recipients: &[Recipient],
     medium: &Medium,
+    parity: Option<&crate::parity::Settings>,
     progress: &dyn Progress,
 ) -> Result<Journal> {
     let size = fs::metadata(path).at(path)?.len();
+    let needed = size + parity.map_or(0, |s| crate::parity::set_size(size, s)) + (1 << 20);
     if let Some(free) = medium.free_space()
-        && free < size + (1 << 20)
+        && free < needed
     {
         return Err(Error::MediumFull {
             medium: medium.dir.clone(),
             file: new_name(&indexed.file),
-            needed: size + (1 << 20),
+            needed,
             available: free,
         });
     }

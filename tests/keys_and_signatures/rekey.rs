@@ -220,6 +220,44 @@ fn rekey_on_a_full_medium_changes_nothing() {
     env.verify(&a, "stick-a").run().ok();
 }
 
+/// The new parity set is made beside the old one before the swap: a
+/// medium with room for the new copy but not for its parity set is refused
+/// before anything is written.
+#[test]
+fn rekey_counts_the_new_parity_set_in_the_room_it_needs() {
+    let (env, a, b) = two_keys();
+    let Some(_stick) = Mount::tmpfs(&env.p("stick-a"), "8m") else {
+        return;
+    };
+    let root = env.p(RECORDS_2019);
+    records_2019(&root);
+    fs::write(root.join("scan.bin"), Rng::new(0x4321).bytes(3_000_000)).unwrap();
+    env.archive(2019, &["stick-a"], &[], &[RECORDS_2019]).ok();
+    let old = file_sha256(&env.p("stick-a/2019-financial.kluis"));
+    // The new set: as many recovery slices as the archive has slices.
+    env.edit_config(|text| {
+        let table = text.find("[parity]").expect("a [parity] table");
+        let at = table + text[table..].find("percent = ").unwrap();
+        let end = at + text[at..].find('\n').unwrap();
+        format!("{}percent = 100{}", &text[..at], &text[end..])
+    });
+    set_recipients(&env, &[&b]);
+    let before: Vec<_> = fs::read_dir(env.p("stick-a"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    env.run(["rekey", "-i", "a.key", "stick-a"])
+        .code(2)
+        .says("ran out of space");
+    let after: Vec<_> = fs::read_dir(env.p("stick-a"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(after, before, "nothing written, nothing left behind");
+    assert_eq!(file_sha256(&env.p("stick-a/2019-financial.kluis")), old);
+    env.verify(&a, "stick-a").run().ok();
+}
+
 #[test]
 fn rekey_moves_the_vaults_subject_hashes_to_the_new_key() {
     let (env, _, b) = two_keys();
