@@ -270,8 +270,11 @@ impl Creator {
         projection: Option<Projection>,
     ) -> Self {
         let slice_size = slice_size as usize;
-        let (tx, rx) = bounded::<Vec<u8>>(2 * GROUP);
-        let (to_acc, from_hash) = bounded::<Vec<u8>>(2 * GROUP);
+        // Slices in flight besides the group being multiplied: a group's
+        // worth hashed ahead, so that the file's MD5 goes on while a group
+        // is multiplied, and a few for the writer.
+        let (tx, rx) = bounded::<Vec<u8>>(4);
+        let (to_acc, from_hash) = bounded::<Vec<u8>>(GROUP);
         let written = Arc::new(AtomicU64::new(0));
         let hasher = std::thread::spawn(move || hash_file(rx, to_acc));
         let percent = settings.percent;
