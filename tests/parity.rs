@@ -78,6 +78,7 @@ fn kluis_repair_within(dir: &Path, name: &str, out: &Path, budget: u64) -> kluis
         budget,
         &repair::never,
     )
+    .map(|_| ())
 }
 
 #[test]

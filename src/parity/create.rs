@@ -210,7 +210,11 @@ impl Accumulator {
 /// Runs `work` on every part, on `threads` cores: each takes the next part
 /// when it is free, so that a thread held up (the file's MD5 shares the
 /// cores) does not keep the others waiting.
-fn share<T: Send>(threads: usize, parts: impl IntoIterator<Item = T>, work: impl Fn(T) + Sync) {
+pub(super) fn share<T: Send>(
+    threads: usize,
+    parts: impl IntoIterator<Item = T>,
+    work: impl Fn(T) + Sync,
+) {
     let (tx, rx) = crossbeam_channel::unbounded();
     for part in parts {
         tx.send(part).expect("the receiver is here");

@@ -6,11 +6,13 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use md5::{Digest, Md5};
+use sha2::Sha256;
 
 use super::create::{Accumulator, slice_check};
 use super::kernel::{CHUNK, Kernel, Multiplier};
@@ -193,15 +195,24 @@ pub fn scan(path: &Path, loaded: &Loaded, stop: Stop) -> Result<Damage> {
     let mut file = File::open(path).at(path)?;
     let length = file.metadata().at(path)?.len();
     let size = loaded.slice_size as usize;
-    let mut buf = vec![0u8; size];
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Slices read a batch at a time and checked on every core.
+    let batch = 4 * threads;
+    let mut bufs = vec![vec![0u8; size]; batch];
     let mut damaged = Vec::new();
-    for (i, check) in loaded.checks.iter().enumerate() {
-        stopped(stop, "scan", i)?;
-        let want = slice_len(loaded, i);
-        let n = read_full(&mut file, &mut buf[..want]).at(path)?;
-        if n < want || slice_check(&buf[..want], size) != *check {
-            damaged.push(i);
+    for first in (0..loaded.checks.len()).step_by(batch) {
+        let last = (first + batch).min(loaded.checks.len());
+        let mut read = Vec::with_capacity(batch);
+        for (i, buf) in (first..last).zip(bufs.iter_mut()) {
+            stopped(stop, "scan", i)?;
+            let want = slice_len(loaded, i);
+            let n = read_full(&mut file, &mut buf[..want]).at(path)?;
+            read.push((i, &buf[..n], n == want, false));
         }
+        super::create::share(threads, read.iter_mut(), |(i, data, whole, bad)| {
+            *bad = !*whole || slice_check(data, size) != loaded.checks[*i];
+        });
+        damaged.extend(read.iter().filter(|r| r.3).map(|r| r.0));
     }
     // Only an insertion or deletion moves slices, and it changes the
     // length (an insertion and a deletion of the same size aside): damage
@@ -226,8 +237,9 @@ fn slice_len(loaded: &Loaded, i: usize) -> usize {
 }
 
 /// Rebuilds the damaged slices and writes the whole repaired file to `out`
-/// (created new), checked against the set's MD5. Stopped, it leaves `out`
-/// for the caller to remove.
+/// (created new), checked against the set's MD5; returns its SHA-256 (for
+/// the caller to check against the medium's). Stopped, it leaves `out` for
+/// the caller to remove.
 ///
 /// The only large buffer is one sum per damaged slice. When those do not
 /// fit in `budget` bytes, they are made for a stripe of the slices' bytes
@@ -242,7 +254,7 @@ pub fn rebuild(
     out: &Path,
     budget: u64,
     stop: Stop,
-) -> Result<()> {
+) -> Result<[u8; 32]> {
     let size = loaded.slice_size as usize;
     let d = damage.damaged.len();
     let beyond = || Error::BeyondRepair {
@@ -284,20 +296,78 @@ pub fn rebuild(
                 }
             }
             dst.sync_all().at(out)?;
-            let mut md5 = Md5::new();
             let mut file = File::open(out).at(out)?;
-            io::copy(&mut file, &mut md5).at(out)?;
-            md5.finalize().into()
+            let mut hashes = Hashes::new();
+            loop {
+                let mut buf = vec![0u8; size];
+                let n = read_full(&mut file, &mut buf).at(out)?;
+                if n == 0 {
+                    break;
+                }
+                buf.truncate(n);
+                hashes.add(buf);
+            }
+            hashes.finish()
         }
     };
-    if got != loaded.desc.md5 {
+    let (md5, sha256) = got;
+    if md5 != loaded.desc.md5 {
         return Err(Error::Damaged {
             path: path.into(),
             detail: "the repaired file does not match the recovery set's MD5; nothing was replaced"
                 .into(),
         });
     }
-    Ok(())
+    Ok(sha256)
+}
+
+/// The MD5 (PAR2's check) and SHA-256 (the medium's) of a file written in
+/// pieces, each on a thread of its own beside the writing.
+struct Hashes {
+    senders: Vec<crossbeam_channel::Sender<Arc<Vec<u8>>>>,
+    md5: std::thread::JoinHandle<Md5Hash>,
+    sha256: std::thread::JoinHandle<[u8; 32]>,
+}
+
+impl Hashes {
+    fn new() -> Self {
+        fn hasher<D: Digest + Send + 'static>(
+            senders: &mut Vec<crossbeam_channel::Sender<Arc<Vec<u8>>>>,
+        ) -> std::thread::JoinHandle<D> {
+            let (tx, rx) = crossbeam_channel::bounded::<Arc<Vec<u8>>>(8);
+            senders.push(tx);
+            std::thread::spawn(move || {
+                let mut d = D::new();
+                rx.iter().for_each(|piece| d.update(&piece[..]));
+                d
+            })
+        }
+        let mut senders = Vec::new();
+        let md5 = hasher::<Md5>(&mut senders);
+        let sha256 = hasher::<Sha256>(&mut senders);
+        Hashes {
+            senders,
+            md5: std::thread::spawn(move || md5.join().expect("MD5 thread").finalize().into()),
+            sha256: std::thread::spawn(move || {
+                sha256.join().expect("SHA-256 thread").finalize().into()
+            }),
+        }
+    }
+
+    fn add(&mut self, piece: Vec<u8>) {
+        let piece = Arc::new(piece);
+        for tx in &self.senders {
+            tx.send(piece.clone()).expect("the hashing threads run");
+        }
+    }
+
+    fn finish(self) -> (Md5Hash, [u8; 32]) {
+        drop(self.senders);
+        (
+            self.md5.join().expect("MD5 thread"),
+            self.sha256.join().expect("SHA-256 thread"),
+        )
+    }
 }
 
 /// The stripe of each slice rebuilt at once: all of it when the sums of
@@ -449,7 +519,7 @@ fn choose(
 
 /// Writes the repaired file: the intact slices where they belong, the
 /// damaged ones from `rebuilt` (zeros without it, for the stripes to fill
-/// in); returns the MD5 of what it wrote.
+/// in); returns the MD5 and SHA-256 of what it wrote.
 fn write_repaired(
     path: &Path,
     loaded: &Loaded,
@@ -457,19 +527,19 @@ fn write_repaired(
     rebuilt: Option<&Rebuilt>,
     out: &Path,
     stop: Stop,
-) -> Result<Md5Hash> {
+) -> Result<(Md5Hash, [u8; 32])> {
     let mut src = File::open(path).at(path)?;
     let mut dst = OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(out)
         .at(out)?;
-    let mut md5 = Md5::new();
-    let mut buf = vec![0u8; loaded.slice_size as usize];
+    let mut hashes = Hashes::new();
     let mut fixed = damage.damaged.iter().enumerate().peekable();
     for i in 0..loaded.checks.len() {
         stopped(stop, "write", i)?;
         let want = slice_len(loaded, i);
+        let mut buf = vec![0u8; loaded.slice_size as usize];
         match fixed.peek() {
             Some((k, at)) if **at == i => {
                 match rebuilt {
@@ -484,10 +554,10 @@ fn write_repaired(
                 read_full(&mut src, &mut buf[..want]).at(path)?;
             }
         }
-        let data = &buf[..want];
-        md5.update(data);
-        dst.write_all(data).at(out)?;
+        buf.truncate(want);
+        dst.write_all(&buf).at(out)?;
+        hashes.add(buf);
     }
     dst.sync_all().at(out)?;
-    Ok(md5.finalize().into())
+    Ok(hashes.finish())
 }

@@ -232,15 +232,14 @@ pub fn repair_archive(
         return Err(Error::NoParity { path: path.into() });
     };
     let temp = dir.join(media::temp_name(&name));
-    let result = repair::rebuild(path, &loaded, &damage, &temp, budget, &stop).and_then(|()| {
-        if let Some(want) = &want {
-            let (_, got) = hash_file(&temp)?;
-            if hex(&got) != *want {
-                return Err(Error::Damaged {
-                    path: path.into(),
-                    detail: "the repaired archive does not match the medium index's SHA-256 (the parity files belong to another file?); nothing was replaced".into(),
-                });
-            }
+    let result = repair::rebuild(path, &loaded, &damage, &temp, budget, &stop).and_then(|got| {
+        if let Some(want) = &want
+            && hex(&got) != *want
+        {
+            return Err(Error::Damaged {
+                path: path.into(),
+                detail: "the repaired archive does not match the medium index's SHA-256 (the parity files belong to another file?); nothing was replaced".into(),
+            });
         }
         finish(&temp, path, &dir, progress)
     });
