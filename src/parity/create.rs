@@ -4,9 +4,10 @@
 //! an accumulating thread, on every core, computes each slice's MD5 and
 //! CRC32 and adds the slice, times its constant raised to each recovery
 //! block's exponent, into the recovery blocks held in memory
-//! ([`Accumulator`], in the kernel's split layout until they are done). The same accumulator makes further blocks in more
-//! passes over a written file when they did not fit in the memory budget,
-//! each budget's worth written out before more are made ([`complete`]).
+//! ([`Accumulator`], in the kernel's split layout until they are done).
+//! The same accumulator makes further blocks in more passes over a written
+//! file when they did not fit in the memory budget, each budget's worth
+//! written out before more are made ([`complete`]).
 
 use std::fs::File;
 use std::io::{self, Write};

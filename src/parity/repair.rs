@@ -325,8 +325,8 @@ pub fn rebuild(
 /// pieces, each on a thread of its own beside the writing.
 struct Hashes {
     senders: Vec<crossbeam_channel::Sender<Arc<Vec<u8>>>>,
-    md5: std::thread::JoinHandle<Md5Hash>,
-    sha256: std::thread::JoinHandle<[u8; 32]>,
+    md5: std::thread::JoinHandle<Md5>,
+    sha256: std::thread::JoinHandle<Sha256>,
 }
 
 impl Hashes {
@@ -343,14 +343,12 @@ impl Hashes {
             })
         }
         let mut senders = Vec::new();
-        let md5 = hasher::<Md5>(&mut senders);
-        let sha256 = hasher::<Sha256>(&mut senders);
+        let md5 = hasher(&mut senders);
+        let sha256 = hasher(&mut senders);
         Hashes {
             senders,
-            md5: std::thread::spawn(move || md5.join().expect("MD5 thread").finalize().into()),
-            sha256: std::thread::spawn(move || {
-                sha256.join().expect("SHA-256 thread").finalize().into()
-            }),
+            md5,
+            sha256,
         }
     }
 
@@ -364,8 +362,12 @@ impl Hashes {
     fn finish(self) -> (Md5Hash, [u8; 32]) {
         drop(self.senders);
         (
-            self.md5.join().expect("MD5 thread"),
-            self.sha256.join().expect("SHA-256 thread"),
+            self.md5.join().expect("MD5 thread").finalize().into(),
+            self.sha256
+                .join()
+                .expect("SHA-256 thread")
+                .finalize()
+                .into(),
         )
     }
 }
@@ -413,33 +415,40 @@ fn rebuilt(
         acc.push(buf);
     }
     let mut sums = acc.finish();
+    let kernel = Kernel::detect();
     for (s, e) in sums.iter_mut().zip(exps) {
         loaded.blocks[e].xor_into(range.start as u64, &mut s.data)?;
+        s.data.resize(range.len().next_multiple_of(CHUNK), 0);
+        kernel.split(&mut s.data);
     }
     Ok(Rebuilt {
         sums: sums.into_iter().map(|s| s.data).collect(),
         inverse: inverse.to_vec(),
         range,
+        kernel,
     })
 }
 
 /// The damaged slices' bytes in `range`, each made when it is written: the
-/// sums (the only large buffer) and the rows of the inverse that combine
-/// them.
+/// sums (the only large buffer, in the kernel's split layout, padded to
+/// whole chunks) and the rows of the inverse that combine them.
 struct Rebuilt {
     sums: Vec<Vec<u8>>,
     inverse: Vec<Vec<u16>>,
     range: Range<usize>,
+    kernel: Kernel,
 }
 
 impl Rebuilt {
-    /// The `k`th damaged slice's bytes in the range.
+    /// The `k`th damaged slice's bytes in the range (`into` is as long).
     fn slice(&self, k: usize, into: &mut [u8]) {
-        into.fill(0);
-        let kernel = Kernel::detect();
+        let mut made = vec![0u8; self.range.len().next_multiple_of(CHUNK)];
         for (f, s) in self.inverse[k].iter().zip(&self.sums) {
-            kernel.mul_acc(into, s, &Multiplier::new(*f));
+            self.kernel
+                .mul_acc_split(&mut made, s, &Multiplier::new(*f));
         }
+        self.kernel.join(&mut made);
+        into.copy_from_slice(&made[..into.len()]);
     }
 }
 

@@ -199,18 +199,25 @@ fn rekey_killed_at_every_pause_point_is_finished_by_the_next_run() {
     }
 }
 
+/// A tmpfs of `size` as stick-a, holding the 2019 archive of the sample
+/// records and `scan` bytes that do not compress; the mount and the
+/// archive's SHA-256 (None where tmpfs cannot be mounted).
+fn small_stick(env: &Env, size: &str, scan: usize) -> Option<(Mount, String)> {
+    let stick = Mount::tmpfs(&env.p("stick-a"), size)?;
+    let root = env.p(RECORDS_2019);
+    records_2019(&root);
+    fs::write(root.join("scan.bin"), Rng::new(scan as u64).bytes(scan)).unwrap();
+    env.archive(2019, &["stick-a"], &[], &[RECORDS_2019]).ok();
+    Some((stick, file_sha256(&env.p("stick-a/2019-financial.kluis"))))
+}
+
 #[test]
 fn rekey_on_a_full_medium_changes_nothing() {
     let (env, a, b) = two_keys();
-    let Some(_stick) = Mount::tmpfs(&env.p("stick-a"), "6m") else {
+    // 3.5 MB that does not compress: the archive fills more than half.
+    let Some((_stick, old)) = small_stick(&env, "6m", 3_500_000) else {
         return;
     };
-    let root = env.p(RECORDS_2019);
-    records_2019(&root);
-    // 3.5 MB that does not compress: the archive fills more than half.
-    fs::write(root.join("scan.bin"), Rng::new(0x1234).bytes(3_500_000)).unwrap();
-    env.archive(2019, &["stick-a"], &[], &[RECORDS_2019]).ok();
-    let old = file_sha256(&env.p("stick-a/2019-financial.kluis"));
     set_recipients(&env, &[&b]);
     env.run(["rekey", "-i", "a.key", "stick-a"])
         .code(2)
@@ -226,14 +233,9 @@ fn rekey_on_a_full_medium_changes_nothing() {
 #[test]
 fn rekey_counts_the_new_parity_set_in_the_room_it_needs() {
     let (env, a, b) = two_keys();
-    let Some(_stick) = Mount::tmpfs(&env.p("stick-a"), "8m") else {
+    let Some((_stick, old)) = small_stick(&env, "8m", 3_000_000) else {
         return;
     };
-    let root = env.p(RECORDS_2019);
-    records_2019(&root);
-    fs::write(root.join("scan.bin"), Rng::new(0x4321).bytes(3_000_000)).unwrap();
-    env.archive(2019, &["stick-a"], &[], &[RECORDS_2019]).ok();
-    let old = file_sha256(&env.p("stick-a/2019-financial.kluis"));
     // The new set: as many recovery slices as the archive has slices.
     env.edit_config(|text| {
         let table = text.find("[parity]").expect("a [parity] table");
@@ -242,18 +244,17 @@ fn rekey_counts_the_new_parity_set_in_the_room_it_needs() {
         format!("{}percent = 100{}", &text[..at], &text[end..])
     });
     set_recipients(&env, &[&b]);
-    let before: Vec<_> = fs::read_dir(env.p("stick-a"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let names = || -> Vec<_> {
+        fs::read_dir(env.p("stick-a"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect()
+    };
+    let before = names();
     env.run(["rekey", "-i", "a.key", "stick-a"])
         .code(2)
         .says("ran out of space");
-    let after: Vec<_> = fs::read_dir(env.p("stick-a"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(after, before, "nothing written, nothing left behind");
+    assert_eq!(names(), before, "nothing written, nothing left behind");
     assert_eq!(file_sha256(&env.p("stick-a/2019-financial.kluis")), old);
     env.verify(&a, "stick-a").run().ok();
 }
