@@ -70,3 +70,14 @@ impl Spool {
             .map_err(|e| Error::io(&tmp, io::Error::other(e)))
     }
 }
+
+impl Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,7 +1,8 @@
 //! `kluis archive`: one fiscal year's records into one archive, written to
 //! every medium at once, each copy read back and verified before anything
 //! is recorded as done. Tables are checked in full before anything is
-//! written (pass 1) and streamed into the archive (pass 2); with
+//! written (pass 1) and streamed into the archive (pass 2); live databases
+//! are read once, into encrypted spools, before anything is written; with
 //! `--purge-source`, what was archived is then removed from the sources
 //! (`crate::write::purge`).
 
@@ -160,19 +161,37 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
     // Pass 1: every table read in full before anything is written, so that
     // bad input leaves nothing behind.
     let plans = check_tables(&specs, &window, progress)?;
+    // The keyed hashes of archived database rows: a key of this run's own.
+    let mut hmac_key = [0u8; 32];
+    getrandom::fill(&mut hmac_key).expect("random source");
+    // The purge's journal, in the vault: what this run takes from the
+    // sources, so that a purge cut short can be finished by `kluis purge`.
+    // Dropped unsealed (any error before the archive is recorded), it
+    // removes itself.
+    let mut log = match req.purge_source {
+        true => Some(FileLog::create(&vault.dir, &file, &req.sources)?),
+        false => None,
+    };
     // Live databases: every table and decision checked before any row is
-    // read, then each table read once in the run's snapshot, which stays
-    // open for the write.
+    // read, then each table read once in the run's snapshot, into an
+    // encrypted spool, each row's key and keyed hash into the journal.
     let mut dbs = Vec::new();
-    for d in &req.databases {
+    for (n, d) in req.databases.iter().enumerate() {
         progress.phase(&format!("checking database {}", d.url), 0);
-        dbs.push(db::check(
+        let mut plan = db::check(
             d,
             &window,
             &req.tables.drop,
             &req.tables.keep,
             req.purge_source,
-        )?);
+        )?;
+        progress.phase(&format!("reading database {}", d.url), 0);
+        let journal = match log.as_mut() {
+            Some(l) => Some(l.rows()?),
+            None => None,
+        };
+        plan.export(n * 1000, journal, &hmac_key)?;
+        dbs.push(plan);
     }
     let db_columns: Vec<String> = dbs
         .iter()
@@ -251,16 +270,6 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
             .collect(),
         audit_files,
     };
-    // The keyed hashes of archived database rows: a key of this run's own.
-    let mut hmac_key = [0u8; 32];
-    getrandom::fill(&mut hmac_key).expect("random source");
-
-    // The purge's journal, in the vault: what this run takes from the
-    // sources, so that a purge cut short can be finished by `kluis purge`.
-    let mut log = match req.purge_source {
-        true => Some(FileLog::create(&vault.dir, &file, &req.sources)?),
-        false => None,
-    };
     let mut parity_settings = vault.config.parity.settings();
     if let Some(p) = req.parity_percent {
         parity_settings.percent = p;
@@ -276,7 +285,6 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         &sources,
         &plans,
         &mut dbs,
-        &hmac_key,
         &window,
         log.as_mut(),
         &req.options,
@@ -562,14 +570,11 @@ fn db_report(d: &DbPlan) -> Vec<TableReport> {
 }
 
 /// A live database into the archive: `schema.sql`, `columns.json`, then
-/// each table's CSV streamed from the run's snapshot (checked against pass
-/// 1), its rows' keys and keyed hashes into the purge journal.
+/// each table's CSV from its spool (the export read it once, in the run's
+/// snapshot, its rows into the purge journal).
 fn add_database<O: std::io::Write + Send + 'static>(
     writer: &mut ArchiveWriter<O>,
     plan: &mut DbPlan,
-    n: usize,
-    hmac_key: &[u8; 32],
-    log: Option<&mut FileLog>,
     collector: &mut subjects::Collector,
     progress: &dyn Progress,
 ) -> Result<()> {
@@ -589,64 +594,35 @@ fn add_database<O: std::io::Write + Send + 'static>(
             &source,
         )?;
     }
-    let mut rows = match log {
-        Some(l) => Some(l.rows()?),
-        None => None,
-    };
     for i in 0..plan.tables.len() {
         checkpoint(progress)?;
         let member = plan.member(&plan.tables[i]);
-        let (size, sha256, name) = (
-            plan.tables[i].size,
-            plan.tables[i].sha256,
-            plan.tables[i].name.clone(),
+        let counted = Counted {
+            inner: plan.exported(i)?,
+            progress,
+        };
+        let mut reader = collector.reader(
+            member.as_bytes(),
+            Some(Mode::Csv { delimiter: b',' }),
+            counted,
         );
-        let number = n * 1000 + i;
-        let (rx, tx) = std::io::pipe().at(&source)?;
-        let rows = &mut rows;
-        let result = std::thread::scope(|s| {
-            let plan = &mut *plan;
-            let producer = s.spawn(move || {
-                let mut tx = std::io::BufWriter::with_capacity(256 << 10, tx);
-                let mut journal = |key: &[u8], parent: Option<&[u8]>, hash: &[u8; 32]| match rows
-                    .as_deref_mut()
-                {
-                    Some(r) => r.add(number, key, parent, hash),
-                    None => Ok(()),
-                };
-                plan.write_table(i, &mut tx, Some(&mut journal), hmac_key)
+        let t = &plan.tables[i];
+        let hash = writer.add_file(
+            member.as_bytes(),
+            t.size,
+            0o644,
+            mtime,
+            &mut reader,
+            &source,
+        )?;
+        if hash != t.sha256 {
+            return Err(Error::SourceChanged {
+                path: source,
+                detail: format!(
+                    "table {} read back from its temporary file differs from what was read from the database; nothing was archived",
+                    t.name
+                ),
             });
-            let counted = Counted {
-                inner: rx,
-                progress,
-            };
-            let mut reader = collector.reader(
-                member.as_bytes(),
-                Some(Mode::Csv { delimiter: b',' }),
-                counted,
-            );
-            let added =
-                writer.add_file(member.as_bytes(), size, 0o644, mtime, &mut reader, &source);
-            drop(reader);
-            let produced = producer.join().unwrap_or_else(|_| {
-                Err(Error::Usage("the database export thread panicked".into()))
-            });
-            (added, produced)
-        });
-        match result {
-            (Ok(hash), Ok((_, again_size, again))) => {
-                if hash != sha256 || again != sha256 || again_size != size {
-                    return Err(Error::SourceChanged {
-                        path: source,
-                        detail: format!(
-                            "the rows of table {name} read twice in one snapshot differ; nothing was archived"
-                        ),
-                    });
-                }
-            }
-            (Err(e), Err(p)) if is_pipe_closed(&p) => return Err(e),
-            (_, Err(p)) => return Err(p),
-            (Err(e), Ok(_)) => return Err(e),
         }
     }
     Ok(())
@@ -669,7 +645,6 @@ fn write_and_verify(
     sources: &Sources,
     tables: &[TablePlan],
     dbs: &mut [DbPlan],
-    hmac_key: &[u8; 32],
     window: &Window,
     mut log: Option<&mut FileLog>,
     options: &WriteOptions,
@@ -762,17 +737,9 @@ fn write_and_verify(
         checkpoint(progress)?;
         add_table(&mut writer, plan, window, &mut collector, progress)?;
     }
-    for (n, plan) in dbs.iter_mut().enumerate() {
+    for plan in dbs.iter_mut() {
         checkpoint(progress)?;
-        add_database(
-            &mut writer,
-            plan,
-            n,
-            hmac_key,
-            log.as_deref_mut(),
-            &mut collector,
-            progress,
-        )?;
+        add_database(&mut writer, plan, &mut collector, progress)?;
     }
     checkpoint(progress)?;
     if let Some(key) = signer {

@@ -18,6 +18,8 @@ mod conn;
 pub mod purge;
 mod rows;
 
+use purge::RowJournal;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -31,6 +33,7 @@ pub(crate) use rows::{row_hash, select_list};
 use crate::error::{Error, Result};
 use crate::format::TABLES_PREFIX;
 use crate::format::meta::Minimisation;
+use crate::format::spool::Spool;
 use crate::sources::table::{ColumnRule, Window, looks_personal};
 
 /// `[db.NAME]` in `config.toml`: a live database source, so that year-end
@@ -188,15 +191,16 @@ pub struct DbTable {
     pub kept_sensitive: Vec<String>,
     /// The DDL as the server reports it.
     pub ddl: String,
-    /// Rows archived, the member's size and SHA-256 (pass 1).
+    /// Rows archived, the member's size and SHA-256 (from the export).
     pub rows: u64,
     pub size: u64,
     #[serde(with = "hex_bytes")]
     pub sha256: [u8; 32],
 }
 
-/// A database source, checked (pass 1) and holding its snapshot open
-/// until the archive is written (pass 2 reads the same rows).
+/// A database source, checked by [`check`] with its snapshot open, then
+/// read once by [`DbPlan::export`] into spools (encrypted temporary files),
+/// from which the archive takes each table's member.
 pub struct DbPlan {
     pub target: Target,
     /// `tables/NAME/…`.
@@ -204,6 +208,8 @@ pub struct DbPlan {
     pub tables: Vec<DbTable>,
     pub conn: Conn,
     window: Window,
+    /// Table `i`'s CSV, once exported.
+    spools: Vec<Spool>,
 }
 
 impl DbPlan {
@@ -320,10 +326,45 @@ impl DbPlan {
         select_rows(&self.conn, &self.tables, i, &self.window)
     }
 
+    /// Reads every table once, in the snapshot, into a spool of its own
+    /// (the archive's tar header needs each member's size before its
+    /// content), with each row's key, parent key and keyed hash into
+    /// `journal` as table `first + i`; then ends the snapshot, so that it is
+    /// held only while the rows are read.
+    pub fn export(
+        &mut self,
+        first: usize,
+        mut journal: Option<&mut RowJournal>,
+        hmac_key: &[u8; 32],
+    ) -> Result<()> {
+        for i in 0..self.tables.len() {
+            let mut spool = Spool::new()?;
+            let mut sink =
+                |key: &[u8], parent: Option<&[u8]>, hash: &[u8; 32]| match journal.as_deref_mut() {
+                    Some(j) => j.add(first + i, key, parent, hash),
+                    None => Ok(()),
+                };
+            let (rows, size, sha) = {
+                let mut out = std::io::BufWriter::with_capacity(256 << 10, &mut spool);
+                self.write_table(i, &mut out, Some(&mut sink), hmac_key)?
+            };
+            spool.finish()?;
+            let t = &mut self.tables[i];
+            (t.rows, t.size, t.sha256) = (rows, size, sha);
+            self.spools.push(spool);
+        }
+        self.conn.commit()
+    }
+
+    /// Table `i`'s CSV as [`DbPlan::export`] spooled it.
+    pub fn exported(&mut self, i: usize) -> Result<impl std::io::Read + use<>> {
+        self.spools[i].reader()
+    }
+
     /// Table `i`'s CSV to `out` and, with `journal`, each row's key (and
     /// parent key) and keyed hash. Returns the rows, the member's size and
-    /// SHA-256 (pass 2's must equal pass 1's).
-    pub fn write_table(
+    /// SHA-256.
+    fn write_table(
         &mut self,
         i: usize,
         out: &mut dyn Write,
@@ -364,9 +405,9 @@ impl DbPlan {
     }
 }
 
-/// Opens the database, checks every table and decision before any row is
-/// read, then reads each table once (pass 1) for its row count, size and
-/// SHA-256. The snapshot stays open in the returned plan.
+/// Opens the database and checks every table and decision before any row
+/// is read. The snapshot stays open in the returned plan, for
+/// [`DbPlan::export`].
 ///
 /// `drop`/`keep` rules are the archive's (`--drop [TABLE:]COLUMN`).
 pub fn check(
@@ -548,22 +589,14 @@ pub fn check(
     for t in &mut tables {
         t.ddl = ddl(&mut conn, &t.name)?;
     }
-    let mut plan = DbPlan {
+    Ok(DbPlan {
         target,
         name,
         tables,
         conn,
         window: *window,
-    };
-    // Pass 1.
-    for i in 0..plan.tables.len() {
-        let (rows, size, sha) = plan.write_table(i, &mut std::io::sink(), None, &[0; 32])?;
-        let t = &mut plan.tables[i];
-        t.size = size;
-        t.sha256 = sha;
-        t.rows = rows;
-    }
-    Ok(plan)
+        spools: Vec::new(),
+    })
 }
 
 /// `--drop`/`--keep` for one table: sensitive-looking columns must be
