@@ -116,7 +116,7 @@ pub(super) fn scan_text(
     while i < to {
         let b = buf[i];
         if !STARTS[usize::from(b)] {
-            i += 1;
+            i = skip_to_candidate(buf, i + 1, to);
             continue;
         }
         // An IBAN is anchored on its first check digit, after two letters
@@ -141,6 +141,32 @@ pub(super) fn scan_text(
             }
             None => i += 1,
         }
+    }
+    i
+}
+
+/// The first index from `i` (before `to`) that may hold a [`STARTS`]
+/// byte, eight bytes at a time: a byte from `(` to `9` (`(`, `+` and the
+/// digits, with a few neighbours the caller passes over), or where fewer
+/// than eight bytes are left. Running text is mostly letters and spaces,
+/// which this passes without a branch per byte.
+fn skip_to_candidate(buf: &[u8], mut i: usize, to: usize) -> usize {
+    const ONES: u64 = u64::MAX / 255;
+    const LOW7: u64 = ONES * 127;
+    const HIGH: u64 = ONES * 128;
+    // Bytes strictly between M and N (Sean Anderson's bit hacks,
+    // "determine if a word has a byte between m and n"): exact per byte, as
+    // no step carries or borrows across bytes.
+    const M: u64 = b'(' as u64 - 1;
+    const N: u64 = b'9' as u64 + 1;
+    while i + 8 <= to {
+        let x = u64::from_le_bytes(buf[i..i + 8].try_into().expect("eight bytes"));
+        let low = x & LOW7;
+        let between = (ONES * (127 + N)).wrapping_sub(low) & !x & (low + ONES * (127 - M)) & HIGH;
+        if between != 0 {
+            return i + (between.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
     }
     i
 }
@@ -401,6 +427,38 @@ fn looks_like_date(count: usize, gaps: &[Gap]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_skip_stops_at_the_first_byte_from_paren_to_nine_and_nowhere_earlier() {
+        use super::skip_to_candidate;
+        // Every byte value at every position of 27 bytes of letters: three
+        // words, then a tail of three left to the caller's byte loop.
+        for v in 0..=255u8 {
+            for at in 0..27 {
+                let mut buf = vec![b'a'; 27];
+                buf[at] = v;
+                let expected = match (b'('..=b'9').contains(&v) && at < 24 {
+                    true => at,
+                    false => 24,
+                };
+                assert_eq!(
+                    skip_to_candidate(&buf, 0, 27),
+                    expected,
+                    "byte {v:#x} at {at}"
+                );
+                // From an unaligned start, stopping short of the end.
+                let expected = match (b'('..=b'9').contains(&v) && (5..21).contains(&at) {
+                    true => at,
+                    false => 21,
+                };
+                assert_eq!(
+                    skip_to_candidate(&buf, 5, 21),
+                    expected,
+                    "byte {v:#x} at {at}"
+                );
+            }
+        }
+    }
+
     use super::*;
     use crate::subjects::scan::testing::{filler, keys, scan, scan_cut, scan_with, settings};
     use crate::subjects::scan::{Mode, Scanner, Settings, State};
