@@ -339,14 +339,18 @@ impl DbPlan {
     ) -> Result<()> {
         for i in 0..self.tables.len() {
             let mut spool = Spool::new()?;
-            let mut sink =
-                |key: &[u8], parent: Option<&[u8]>, hash: &[u8; 32]| match journal.as_deref_mut() {
-                    Some(j) => j.add(first + i, key, parent, hash),
-                    None => Ok(()),
-                };
             let (rows, size, sha) = {
                 let mut out = std::io::BufWriter::with_capacity(256 << 10, &mut spool);
-                self.write_table(i, &mut out, Some(&mut sink), hmac_key)?
+                match journal.as_deref_mut() {
+                    Some(j) => {
+                        let mut sink = |key: &[u8], parent: Option<&[u8]>, hash: &[u8; 32]| {
+                            j.add(first + i, key, parent, hash)
+                        };
+                        self.write_table(i, &mut out, Some(&mut sink), hmac_key)?
+                    }
+                    // No purge: no keyed hashes.
+                    None => self.write_table(i, &mut out, None, hmac_key)?,
+                }
             };
             spool.finish()?;
             let t = &mut self.tables[i];
