@@ -756,7 +756,7 @@ fn write_and_verify(
             .into_iter()
             .map(|(_, copy)| {
                 let sealed = &sealed;
-                s.spawn(move || copy.copy.finish(sealed.size, &sealed.sha256))
+                s.spawn(move || copy.copy.finish(sealed.size))
             })
             .collect();
         handles

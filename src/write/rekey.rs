@@ -593,7 +593,7 @@ fn write_new(
             .into_inner()
             .map_err(|e| Error::io(new_path, e.into_error()))?;
         progress.phase("reading back", 0);
-        copy.finish(len, &new_sha)?;
+        copy.finish(len)?;
         pause_point("rekey-read-back");
         let (old_hasher, old_len) = std::mem::take(&mut *old_hash.lock().expect("hasher"));
         let old_sha = hex(&old_hasher.finalize());
