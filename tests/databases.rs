@@ -2187,22 +2187,81 @@ fn mariadb_server_gone_during_the_purge_rolls_back_and_is_finished_later() {
     server_gone_during_the_purge(Server::Maria);
 }
 
+// --- 8b. the server goes away during the export ----------------------------------------
+
+/// The export's session ended half-way through a table (a server restart,
+/// an administrator): the run fails naming the database, leaves no archive
+/// and no purge to finish, deletes nothing; the next run archives and
+/// purges as if nothing had happened.
+fn server_gone_during_the_export(server: Server) {
+    let mut db = Db::new(server, "gonex");
+    let shop = Shop::make(&mut db);
+    let (env, _key) = ready();
+    let url = db.url();
+    let marker = env.p("paused");
+    let args = [&SHOP_ARGS[..], &["--purge-source"]].concat();
+    let p = archive(&env, &url, &args).spawn_paused("db-row-700", &marker, 60);
+    let ended_sessions = db.end_kluis_sessions();
+    assert!(ended_sessions >= 1, "kluis had no session to end");
+    fs::remove_file(&marker).unwrap();
+    let ended = p.wait();
+    assert_eq!(
+        ended.code,
+        Some(2),
+        "the lost connection is an error{ended}"
+    );
+    assert!(
+        ended.stderr.starts_with("error: ") && ended.stderr.contains(&url),
+        "the error names the database{ended}"
+    );
+    assert!(Shop::read(&mut db) == shop, "rows were deleted{ended}");
+    let left: Vec<String> = fs::read_dir(env.p(STICK))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("2019-financial"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "archive files left on the medium: {left:?}"
+    );
+    env.kluis()
+        .args(["purge", FILE])
+        .run()
+        .error(2, &["no purge of 2019-financial.kluis is unfinished"]);
+    archive(&env, &url, &args).run().ok();
+    assert!(
+        Shop::read(&mut db) == shop.purged(),
+        "the second run purges"
+    );
+}
+
+#[test]
+fn postgres_server_gone_during_the_export_leaves_nothing_and_the_next_run_works() {
+    server_gone_during_the_export(Server::Pg);
+}
+
+#[test]
+fn mariadb_server_gone_during_the_export_leaves_nothing_and_the_next_run_works() {
+    server_gone_during_the_export(Server::Maria);
+}
+
 // --- 9. a huge value ----------------------------------------------------------------
 
 fn a_huge_value_round_trips(server: Server) {
     let mut db = Db::new(server, "huge");
-    // 10 MiB of text with commas, quotes and line ends throughout.
-    let unit = "0123456789, \"quoted\"\r\nline\n";
+    // 10 MiB of text with commas, quotes, line ends, tabs and backslashes
+    // throughout.
+    let unit = "0123456789, \"quoted\"\r\nline\n\tand\\";
     let n = (10 << 20) / unit.len() + 1;
     let body = unit.repeat(n);
     let (create, literal) = match server {
         Server::Pg => (
             "CREATE TABLE big (id integer PRIMARY KEY, d date NOT NULL, body text)",
-            format!("repeat(E'0123456789, \"quoted\"\\r\\nline\\n', {n})"),
+            format!("repeat(E'0123456789, \"quoted\"\\r\\nline\\n\\tand\\\\', {n})"),
         ),
         Server::Maria => (
             "CREATE TABLE big (id int NOT NULL PRIMARY KEY, d date NOT NULL, body longtext NULL)",
-            format!("REPEAT('0123456789, \"quoted\"\\r\\nline\\n', {n})"),
+            format!("REPEAT('0123456789, \"quoted\"\\r\\nline\\n\\tand\\\\', {n})"),
         ),
     };
     db.batch(create);
@@ -2268,11 +2327,24 @@ fn postgres_every_column_type() {
     let run = archive(
         &env,
         &db.url(),
-        &["--db-table", "Type Samples:d", "--keep", "ip", "--json"],
+        &[
+            "--db-table",
+            "Type Samples:d",
+            "--keep",
+            "ip",
+            "--json",
+            "--purge-source",
+        ],
     )
     .run();
     run.ok();
     assert_eq!(tables_of(&run.json())[0].rows_archived, 3);
+    // Re-read under lock by the purge, every value hashes as exported.
+    assert_eq!(
+        db.rows("SELECT id FROM \"Type Samples\" ORDER BY id"),
+        [[Some("4".to_owned())]],
+        "the purge kept rows of 2019"
+    );
     let csv = read(
         &restore(&env, &key, ARCHIVE)
             .join("tables")

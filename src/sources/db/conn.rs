@@ -330,6 +330,70 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// One row of PostgreSQL's `COPY … TO STDOUT` text format, without its
+/// newline, into `out`: `spans` gets each field's bytes in `out`, or `None`
+/// for NULL (`\N`). Fields are split at tabs (a tab in a value is written
+/// `\t`), and backslash escapes are undone: `\b \f \n \r \t \v`, one to
+/// three octal digits, `\x` and one or two hex digits, and a backslash
+/// before any other byte stands for that byte (`\\` for a backslash).
+pub(crate) fn copy_text_row(
+    line: &[u8],
+    out: &mut Vec<u8>,
+    spans: &mut Vec<Option<(usize, usize)>>,
+) {
+    out.clear();
+    spans.clear();
+    for field in line.split(|&b| b == b'\t') {
+        if field == b"\\N" {
+            spans.push(None);
+            continue;
+        }
+        let start = out.len();
+        let mut rest = field;
+        while let Some(at) = memchr::memchr(b'\\', rest) {
+            out.extend_from_slice(&rest[..at]);
+            let Some(&c) = rest.get(at + 1) else {
+                // A lone backslash at the end: kept as it is.
+                out.push(b'\\');
+                rest = &[];
+                break;
+            };
+            rest = &rest[at + 2..];
+            let digits = |rest: &mut &[u8], radix: u32, max: usize, first: u32| {
+                let mut v = first;
+                let mut n = 0;
+                while n < max {
+                    match rest.first().and_then(|&d| char::from(d).to_digit(radix)) {
+                        Some(d) => {
+                            v = v * radix + d;
+                            *rest = &rest[1..];
+                            n += 1;
+                        }
+                        None => break,
+                    }
+                }
+                (v, n)
+            };
+            match c {
+                b'b' => out.push(0x08),
+                b'f' => out.push(0x0C),
+                b'n' => out.push(b'\n'),
+                b'r' => out.push(b'\r'),
+                b't' => out.push(b'\t'),
+                b'v' => out.push(0x0B),
+                b'0'..=b'7' => out.push(digits(&mut rest, 8, 2, u32::from(c - b'0')).0 as u8),
+                b'x' => match digits(&mut rest, 16, 2, 0) {
+                    (v, 1..) => out.push(v as u8),
+                    (_, 0) => out.push(b'x'),
+                },
+                other => out.push(other),
+            }
+        }
+        out.extend_from_slice(rest);
+        spans.push(Some((start, out.len())));
+    }
+}
+
 /// The server's own words, without the crate's prefix.
 fn pg_detail(e: &postgres::Error) -> String {
     match e.as_db_error() {
@@ -466,6 +530,53 @@ impl Conn {
         }
     }
 
+    /// [`Conn::each_row`] for a plain `SELECT` read whole, as the export
+    /// reads each table: on PostgreSQL through `COPY (…) TO STDOUT`, which
+    /// streams rows as fast as the server makes them (a cursor's `FETCH`
+    /// waits for each batch to be asked for), in its text format, decoded
+    /// here into the very values a query gives ([`copy_text_row`]).
+    pub fn each_exported_row(
+        &mut self,
+        sql: &str,
+        each: &mut dyn FnMut(Values<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let Inner::Pg(c) = &mut self.inner else {
+            return self.each_row(sql, each);
+        };
+        let url = self.url.clone();
+        let failed = |detail: String| Error::LiveDatabase {
+            source_url: url.clone(),
+            detail,
+        };
+        let mut reader = c
+            .copy_out(&format!("COPY ({sql}) TO STDOUT"))
+            .map_err(|e| failed(pg_detail(&e)))?;
+        let (mut line, mut decoded, mut spans) = (Vec::new(), Vec::new(), Vec::new());
+        loop {
+            line.clear();
+            let read = std::io::BufRead::read_until(&mut reader, b'\n', &mut line);
+            match read {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(failed(match e.get_ref().and_then(|e| e.downcast_ref()) {
+                        Some(pg) => pg_detail(pg),
+                        None => e.to_string(),
+                    }));
+                }
+            }
+            if line.pop() != Some(b'\n') {
+                return Err(failed("the server's COPY output ended inside a row".into()));
+            }
+            copy_text_row(&line, &mut decoded, &mut spans);
+            let values: Vec<Option<&[u8]>> = spans
+                .iter()
+                .map(|s| s.map(|(a, b)| &decoded[a..b]))
+                .collect();
+            each(&values)?;
+        }
+    }
+
     /// All rows of a small query, as text.
     pub fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
         if let Inner::Pg(c) = &mut self.inner {
@@ -543,6 +654,44 @@ pub fn literal(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn copy_row(line: &[u8]) -> Vec<Option<Vec<u8>>> {
+        let (mut out, mut spans) = (Vec::new(), Vec::new());
+        copy_text_row(line, &mut out, &mut spans);
+        spans
+            .iter()
+            .map(|s| s.map(|(a, b)| out[a..b].to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn copy_text_rows_are_split_at_tabs_with_null_apart_from_empty() {
+        let v = |s: &str| Some(s.as_bytes().to_vec());
+        assert_eq!(copy_row(b"1\tabc\t\\N\t"), [v("1"), v("abc"), None, v("")]);
+        assert_eq!(copy_row(b""), [v("")]);
+        assert_eq!(copy_row(b"\\N"), [None]);
+        // Not NULL: a backslash before N inside a value, or a doubled one.
+        assert_eq!(copy_row(b"a\\Nb\t\\\\N"), [v("aNb"), v("\\N")]);
+    }
+
+    #[test]
+    fn copy_text_escapes_are_undone() {
+        let one = |line: &[u8]| copy_row(line).remove(0).unwrap();
+        assert_eq!(
+            one(b"a\\tb\\nc\\\\d\\re\\bf\\fg\\vh"),
+            b"a\tb\nc\\d\re\x08f\x0cg\x0bh"
+        );
+        assert_eq!(one(b"\\101\\0\\7\\1011"), b"A\0\x07A1");
+        assert_eq!(one(b"\\x41\\x4\\xg"), b"A\x04xg");
+        // bytea as PostgreSQL prints it (hex), its backslash escaped.
+        assert_eq!(one(b"\\\\x00ff"), b"\\x00ff");
+        // UTF-8 passes through; a lone backslash at the end is kept.
+        assert_eq!(
+            one("caf\u{e9} \u{20ac}".as_bytes()),
+            "caf\u{e9} \u{20ac}".as_bytes()
+        );
+        assert_eq!(one(b"ab\\"), b"ab\\");
+    }
 
     #[test]
     fn urls_with_a_password_are_refused_and_never_echoed() {

@@ -390,7 +390,7 @@ impl DbPlan {
         write_header(&mut hashed, &table).map_err(io)?;
         let mut rows = 0u64;
         let mut line = Vec::new();
-        self.conn.each_row(&sql, &mut |values| {
+        self.conn.each_exported_row(&sql, &mut |values| {
             rows += 1;
             line.clear();
             encode_row(&mut line, &table, values);
