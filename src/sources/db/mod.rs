@@ -18,8 +18,6 @@ mod conn;
 pub mod purge;
 mod rows;
 
-use purge::RowJournal;
-
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -27,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use catalog::{ForeignKey, check_dates, ddl, describe, foreign_keys, is_date_type, names};
 pub use conn::{Conn, Kind, Target};
+use purge::RowJournal;
 use rows::{encode_row, select_rows, write_header};
 pub(crate) use rows::{row_hash, select_list};
 
