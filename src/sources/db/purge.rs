@@ -99,6 +99,15 @@ impl PlannedDb {
     }
 }
 
+/// The next chunk of a root table's rows, in journal order. A table's rows
+/// are one run of row numbers (the export writes them table by table), so
+/// the chunk is read from the row-number order itself: `+tbl` keeps SQLite
+/// from taking an index on `tbl` instead, which would visit and sort every
+/// row of the table for each chunk (a purge of 333,029 orders in 2,006
+/// chunks spent most of its 43 s of CPU time there).
+const CHUNK_SQL: &str =
+    "SELECT rowid, key, hash FROM rows WHERE +tbl = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3";
+
 /// A root row as archived: its journal row number, key and keyed hash.
 type Archived = (i64, Vec<u8>, [u8; 32]);
 
@@ -166,7 +175,7 @@ impl RowJournal {
     fn chunk(&self, table: usize, after: i64, limit: usize) -> Result<Vec<Archived>> {
         let mut s = self
             .db
-            .prepare_cached("SELECT rowid, key, hash FROM rows WHERE tbl = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3")
+            .prepare_cached(CHUNK_SQL)
             .map_err(|e| journal_error(&self.path, e))?;
         let rows = s
             .query_map(params![table as i64, after, limit as i64], |r| {
@@ -469,6 +478,52 @@ fn purge_chunk(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chunk_is_read_in_row_order_not_by_sorting_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rows.db");
+        let mut journal = RowJournal::create(&path).unwrap();
+        for k in 0..2000u32 {
+            let parent = (k >= 1000).then(|| (k % 1000).to_string());
+            let table = usize::from(k >= 1000);
+            journal
+                .add(
+                    table,
+                    k.to_string().as_bytes(),
+                    parent.as_deref().map(str::as_bytes),
+                    &[7; 32],
+                )
+                .unwrap();
+        }
+        journal.finish().unwrap();
+        let journal = RowJournal::open(&path).unwrap();
+        let plan: Vec<String> = journal
+            .db
+            .prepare(&format!("EXPLAIN QUERY PLAN {CHUNK_SQL}"))
+            .unwrap()
+            .query_map(params![0i64, 0i64, 10i64], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("PRIMARY KEY"))
+                && !plan.iter().any(|p| p.contains("TEMP B-TREE")),
+            "{plan:?}"
+        );
+        // And it gives the rows in order, chunk after chunk, the table's only.
+        let first = journal.chunk(0, 0, 400).unwrap();
+        assert_eq!(first.len(), 400);
+        let rest = journal.chunk(0, first.last().unwrap().0, 1000).unwrap();
+        assert_eq!(rest.len(), 600);
+        assert_eq!(rest.last().unwrap().1, b"999");
+        assert!(
+            journal
+                .chunk(0, rest.last().unwrap().0, 10)
+                .unwrap()
+                .is_empty()
+        );
+    }
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
