@@ -2134,21 +2134,29 @@ fn mariadb_a_purge_stopped_by_a_signal_is_finished_later() {
 
 // --- 8. the server goes away during the purge ----------------------------------------
 
-fn server_gone_during_the_purge(server: Server) {
-    let mut db = Db::new(server, "gone");
+/// The shop archived with `--purge-source`, paused at `point`, its
+/// sessions ended (a server restart, an administrator), then let go on:
+/// the database, the shop as it was, the vault and how the run ended.
+fn sessions_ended_at(server: Server, name: &str, point: &str) -> (Db, Shop, Env, Ended) {
+    let mut db = Db::new(server, name);
     let shop = Shop::make(&mut db);
     let (env, _key) = ready();
-    let url = db.url();
     let marker = env.p("paused");
-    let p = archive(&env, &url, &[&SHOP_ARGS[..], &["--purge-source"]].concat()).spawn_paused(
-        "purge-db-deleted",
-        &marker,
-        60,
-    );
+    let p = archive(
+        &env,
+        &db.url(),
+        &[&SHOP_ARGS[..], &["--purge-source"]].concat(),
+    )
+    .spawn_paused(point, &marker, 60);
     let ended_sessions = db.end_kluis_sessions();
     assert!(ended_sessions >= 1, "kluis had no session to end");
     fs::remove_file(&marker).unwrap();
     let ended = p.wait();
+    (db, shop, env, ended)
+}
+
+fn server_gone_during_the_purge(server: Server) {
+    let (mut db, shop, env, ended) = sessions_ended_at(server, "gone", "purge-db-deleted");
     // The first chunk's deletes were never committed.
     assert!(
         Shop::read(&mut db) == shop,
@@ -2194,17 +2202,8 @@ fn mariadb_server_gone_during_the_purge_rolls_back_and_is_finished_later() {
 /// and no purge to finish, deletes nothing; the next run archives and
 /// purges as if nothing had happened.
 fn server_gone_during_the_export(server: Server) {
-    let mut db = Db::new(server, "gonex");
-    let shop = Shop::make(&mut db);
-    let (env, _key) = ready();
+    let (mut db, shop, env, ended) = sessions_ended_at(server, "gonex", "db-row-700");
     let url = db.url();
-    let marker = env.p("paused");
-    let args = [&SHOP_ARGS[..], &["--purge-source"]].concat();
-    let p = archive(&env, &url, &args).spawn_paused("db-row-700", &marker, 60);
-    let ended_sessions = db.end_kluis_sessions();
-    assert!(ended_sessions >= 1, "kluis had no session to end");
-    fs::remove_file(&marker).unwrap();
-    let ended = p.wait();
     assert_eq!(
         ended.code,
         Some(2),
@@ -2228,7 +2227,9 @@ fn server_gone_during_the_export(server: Server) {
         .args(["purge", FILE])
         .run()
         .error(2, &["no purge of 2019-financial.kluis is unfinished"]);
-    archive(&env, &url, &args).run().ok();
+    archive(&env, &url, &[&SHOP_ARGS[..], &["--purge-source"]].concat())
+        .run()
+        .ok();
     assert!(
         Shop::read(&mut db) == shop.purged(),
         "the second run purges"
