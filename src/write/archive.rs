@@ -711,8 +711,29 @@ fn write_and_verify(
                     progress,
                 };
                 let mut scanned = collector.reader(&item.member, None, counted);
-                let hash =
-                    writer.add_file(&item.member, size, mode, mtime, &mut scanned, &item.source)?;
+                // The purge log needs the file's hash now; otherwise the
+                // recorder thread hashes it while the next file is read.
+                let hash = match log {
+                    Some(_) => Some(writer.add_file(
+                        &item.member,
+                        size,
+                        mode,
+                        mtime,
+                        &mut scanned,
+                        &item.source,
+                    )?),
+                    None => {
+                        writer.add_file_queued(
+                            &item.member,
+                            size,
+                            mode,
+                            mtime,
+                            &mut scanned,
+                            &item.source,
+                        )?;
+                        None
+                    }
+                };
                 // Rewritten in place while it was read, the file keeps its
                 // size but not its change time: the bytes read may be half
                 // old, half new.
@@ -726,7 +747,7 @@ fn write_and_verify(
                             .into(),
                     });
                 }
-                if let Some(log) = log.as_mut() {
+                if let (Some(log), Some(hash)) = (log.as_mut(), hash) {
                     log.file(&item.source, size, mtime, &hash)?;
                 }
                 Ok(())

@@ -1,8 +1,9 @@
 //! Writes an archive as a bounded parallel pipeline:
 //!
 //! ```text
-//! caller thread: tar entries + SHA-256 ─▶ raw frames ─▶ N workers: zstd ─▶ writer thread:
+//! caller thread: tar entries ─▶ raw frames ─▶ N workers: zstd ─▶ writer thread:
 //!                reorder, age-encrypt, write to every output, SHA-256 of the ciphertext
+//!      └─▶ recorder thread: each file's SHA-256, manifest, SHA256SUMS, path index
 //! ```
 //!
 //! At most `in_flight` raw and compressed frame buffers exist at once, and
@@ -14,6 +15,7 @@
 //! `headers.rs`, the tests in `tests.rs`.
 
 mod headers;
+mod records;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -37,6 +39,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::format::manifest::{Entry, Kind};
 use headers::{pad, pax_header, set_ustar_name};
+use records::{Books, Recorder};
 
 /// Tuning of the pipeline; the defaults suit a small machine.
 #[derive(Clone, Debug)]
@@ -164,10 +167,13 @@ pub struct Sealed {
 pub struct ArchiveWriter<O: Write + Send + 'static = File> {
     tar: Option<tar::Builder<FrameSink>>,
     footer: Footer,
-    manifest: Spool,
-    sums: Spool,
-    /// The path index, built as records come (`None` when not written).
-    index: Option<IndexBuilder>,
+    /// Keeps the records' books until [`ArchiveWriter::end_records`]…
+    recorder: Option<Recorder>,
+    /// …which takes them back.
+    books: Option<Books>,
+    /// Whether the path index is yet to be added (its footer key is
+    /// reserved for it).
+    indexed: bool,
     /// `kluis/metadata.json` as written (signatures cover it).
     metadata_json: Vec<u8>,
     /// Set once the manifest and SHA256SUMS are written.
@@ -240,9 +246,14 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
         let mut archive = ArchiveWriter {
             tar: Some(tar::Builder::new(sink)),
             footer: Footer::new(&metadata.archive_id),
-            manifest: Spool::new()?,
-            sums: Spool::new()?,
-            index: options.path_index.then(IndexBuilder::new),
+            recorder: Some(Recorder::new(Books {
+                manifest: Spool::new()?,
+                sums: Spool::new()?,
+                index: options.path_index.then(IndexBuilder::new),
+                totals: Totals::default(),
+            })),
+            books: None,
+            indexed: options.path_index,
             metadata_json: Vec::new(),
             records_ended: false,
             cancel,
@@ -334,33 +345,16 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
         })
     }
 
-    fn record(&mut self, entry: Entry) -> io::Result<()> {
-        if let Some(line) = entry.sha256sum_line() {
-            self.sums.write_all(&line)?;
-        }
-        let mut line = entry.to_json_line().into_bytes();
-        line.push(b'\n');
-        self.manifest.write_all(&line)?;
-        if let Some(index) = &mut self.index {
-            index.push(&entry.path, &line)?;
-        }
-        let totals = &mut self.footer.records;
-        match entry.kind {
-            Kind::File => {
-                totals.files += 1;
-                totals.bytes += entry.size;
-            }
-            Kind::Dir => totals.dirs += 1,
-            Kind::Symlink => totals.symlinks += 1,
-        }
-        Ok(())
+    /// Hands a record to the recorder (a file's after all its data).
+    fn record(&mut self, entry: Entry, reply: Option<Sender<[u8; 32]>>) -> io::Result<()> {
+        self.recorder()?.record(entry, reply)
     }
 
     /// Adds a directory record.
     pub fn add_dir(&mut self, path: &[u8], mode: u32, mtime: Mtime) -> Result<()> {
         self.guarded(|w| {
             let entry = w.header(path, Kind::Dir, 0, mode, mtime, None)?;
-            w.record(entry)
+            w.record(entry, None)
         })
     }
 
@@ -374,12 +368,13 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
     ) -> Result<()> {
         self.guarded(|w| {
             let entry = w.header(path, Kind::Symlink, 0, mode, mtime, Some(target))?;
-            w.record(entry)
+            w.record(entry, None)
         })
     }
 
     /// Adds a file record of exactly `size` bytes read from `data`; returns
-    /// its SHA-256.
+    /// its SHA-256 (waiting for it: [`ArchiveWriter::add_file_queued`]
+    /// does not).
     ///
     /// # Errors
     /// [`Error::SourceChanged`] (naming `source`) when `data` holds fewer or
@@ -393,29 +388,73 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
         data: &mut dyn Read,
         source: &Path,
     ) -> Result<[u8; 32]> {
-        let mut entry = self.guarded(|w| w.header(path, Kind::File, size, mode, mtime, None))?;
-        let mut hasher = Sha256::new();
+        let (tx, rx) = bounded(1);
+        self.copy_file(path, size, mode, mtime, data, source, Some(tx))?;
+        match rx.recv() {
+            Ok(hash) => Ok(hash),
+            Err(_) => Err(self.pipeline_error(records::stopped())),
+        }
+    }
+
+    /// Adds a file record as [`ArchiveWriter::add_file`] does, but leaves
+    /// its SHA-256 to the recorder thread, which puts it in the manifest:
+    /// the caller goes on to the next file meanwhile.
+    ///
+    /// # Errors
+    /// As [`ArchiveWriter::add_file`].
+    pub fn add_file_queued(
+        &mut self,
+        path: &[u8],
+        size: u64,
+        mode: u32,
+        mtime: Mtime,
+        data: &mut dyn Read,
+        source: &Path,
+    ) -> Result<()> {
+        self.copy_file(path, size, mode, mtime, data, source, None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn copy_file(
+        &mut self,
+        path: &[u8],
+        size: u64,
+        mode: u32,
+        mtime: Mtime,
+        data: &mut dyn Read,
+        source: &Path,
+        reply: Option<Sender<[u8; 32]>>,
+    ) -> Result<()> {
+        let entry = self.guarded(|w| w.header(path, Kind::File, size, mode, mtime, None))?;
         let mut copied = 0u64;
-        let mut buf = vec![0u8; 256 << 10];
         while copied < size {
+            let mut buf = self.guarded(|w| w.recorder()?.buffer())?;
             let want = (size - copied).min(buf.len() as u64) as usize;
-            let n = match data.read(&mut buf[..want]) {
-                Ok(0) => {
-                    return Err(Error::SourceChanged {
-                        path: source.into(),
-                        detail: format!("it shrank from {size} to {copied} bytes"),
-                    });
+            // Filled as far as the source gives, so that a pipe's small
+            // reads do not each become a hand-over.
+            let mut n = 0;
+            while n < want {
+                match data.read(&mut buf[n..want]) {
+                    Ok(0) => {
+                        return Err(Error::SourceChanged {
+                            path: source.into(),
+                            detail: format!("it shrank from {size} to {} bytes", copied + n as u64),
+                        });
+                    }
+                    Ok(k) => n += k,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(Error::io(source, e)),
                 }
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::io(source, e)),
-            };
-            hasher.update(&buf[..n]);
-            self.guarded(|w| w.tar().get_mut().write_all(&buf[..n]))?;
+            }
+            self.guarded(|w| {
+                w.tar().get_mut().write_all(&buf[..n])?;
+                w.recorder()?.data(buf, n)
+            })?;
             copied += n as u64;
         }
+        let mut probe = [0u8; 1];
         loop {
-            match data.read(&mut buf[..1]) {
+            match data.read(&mut probe) {
                 Ok(0) => break,
                 Ok(_) => {
                     return Err(Error::SourceChanged {
@@ -427,13 +466,19 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
                 Err(e) => return Err(Error::io(source, e)),
             }
         }
-        let hash: [u8; 32] = hasher.finalize().into();
-        entry.sha256 = Some(hash);
         self.guarded(|w| {
             pad(w.tar().get_mut(), size)?;
-            w.record(entry)
-        })?;
-        Ok(hash)
+            w.record(entry, reply)
+        })
+    }
+
+    /// The recorder, until the records end or it stopped.
+    fn recorder(&self) -> io::Result<&Recorder> {
+        self.recorder.as_ref().ok_or_else(records::stopped)
+    }
+
+    fn books(&mut self) -> &mut Books {
+        self.books.as_mut().expect("records are ended")
     }
 
     /// Runs `f`; an I/O error from the pipeline is turned into the error of
@@ -448,6 +493,18 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
     /// A pipeline send failed: the writer thread stopped, and its error is
     /// the real one.
     fn pipeline_error(&mut self, e: io::Error) -> Error {
+        if e.kind() == io::ErrorKind::BrokenPipe
+            && let Some(recorder) = self.recorder.take()
+        {
+            // When the recorder stopped, its error is the real one.
+            match recorder.finish() {
+                Err(real) => {
+                    self.shutdown();
+                    return output_error(real);
+                }
+                Ok(books) => self.books = Some(books),
+            }
+        }
         if e.kind() == io::ErrorKind::BrokenPipe
             && let Some(handle) = self.writer.take()
         {
@@ -511,12 +568,25 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
             return Ok(());
         }
         self.records_ended = true;
-        self.manifest.finish()?;
-        self.sums.finish()?;
+        if let Some(recorder) = self.recorder.take() {
+            match recorder.finish() {
+                Ok(books) => self.books = Some(books),
+                Err(e) => {
+                    self.shutdown();
+                    return Err(output_error(e));
+                }
+            }
+        }
+        let books = self.books();
+        books.manifest.finish()?;
+        books.sums.finish()?;
+        self.footer.records = books.totals;
         // The manifest starts a frame: reading it decrypts no records.
         self.guarded(|w| w.tar().get_mut().cut())?;
-        self.footer.manifest = self.add_spooled_member(MANIFEST_MEMBER, |w| &mut w.manifest)?;
-        self.footer.sha256sums = self.add_spooled_member(SHA256SUMS_MEMBER, |w| &mut w.sums)?;
+        self.footer.manifest =
+            self.add_spooled_member(MANIFEST_MEMBER, |w| &mut w.books().manifest)?;
+        self.footer.sha256sums =
+            self.add_spooled_member(SHA256SUMS_MEMBER, |w| &mut w.books().sums)?;
         Ok(())
     }
 
@@ -530,13 +600,13 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
     /// After [`ArchiveWriter::end_records`].
     pub fn written_manifest(&mut self) -> Result<impl Read + use<O>> {
         assert!(self.records_ended, "written_manifest before end_records");
-        self.manifest.reader()
+        self.books().manifest.reader()
     }
 
     /// `kluis/SHA256SUMS` as written; see [`ArchiveWriter::written_manifest`].
     pub fn written_sha256sums(&mut self) -> Result<impl Read + use<O>> {
         assert!(self.records_ended, "written_sha256sums before end_records");
-        self.sums.reader()
+        self.books().sums.reader()
     }
 
     /// Adds one of kluis's own members after `kluis/SHA256SUMS` (docs/FORMAT.md
@@ -563,7 +633,7 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
         );
         let taken = Footer::RESERVED.contains(&key)
             || self.footer.extra.contains_key(key)
-            || (key == PATHS_KEY && self.index.is_some());
+            || (key == PATHS_KEY && self.indexed);
         assert!(!taken, "footer key {key} taken");
         self.end_records()?;
         let member = self.guarded(|w| {
@@ -619,7 +689,8 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
     /// The outputs are NOT synced: the caller syncs and verifies them.
     pub fn finish(mut self) -> Result<(Sealed, Vec<(PathBuf, O)>)> {
         self.end_records()?;
-        if let Some(index) = self.index.take() {
+        if let Some(index) = self.books().index.take() {
+            self.indexed = false;
             // After the signatures, which follow SHA256SUMS (§4.6).
             let (size, mut lines) = index.finish()?;
             self.add_located(
