@@ -31,6 +31,8 @@
 #   one record    the same with one record's name: invoices/…/INV-2019-000123.*
 #                 when present, else the middle (by name) file of 20–100 KiB
 #   list          kluis list vs age -d | zstd -d | tar -t; restic ls; borg list
+#   folder        kluis list of the one record's folder ('DIR/*', through the
+#                 path index) vs age -d | zstd -d | tar -t --wildcards './DIR/*'
 #   check         kluis verify -i KEY MEDIUM (which reads the medium, not the
 #                 page cache) vs the same for the pipeline's output: drop its
 #                 cached pages (dd iflag=nocache), age -d | zstd -d > /dev/null;
@@ -763,7 +765,9 @@ if [ -z "$ONE" ]; then
 fi
 [ -n "$ONE" ] || { echo "bench.sh: no file of 20-100 KiB in $DATA for the one-record restore" >&2; exit 1; }
 ONE=${ONE#./}
-export ONE
+# The one record's folder, listed through the path index (issue 14).
+FOLDER="$(dirname "$ONE")/*"
+export ONE FOLDER
 read -r NFILES NBYTES < <(tree_facts "$DATA")
 log "data $DATA ($DATA_HOW): $NFILES files, $NBYTES bytes; one record: $ONE; runs: $RUNS; also: ${HAVE[*]:-none}"
 mkdir -p "$RESTORE"
@@ -847,6 +851,8 @@ for ((i = 1; i <= RUNS; i++)); do
   export RUN=$i
   timed list kluis '"$K" list -i "$KEY" "$A" > /dev/null'
   timed list pipe 'age -d -i "$KEY" "$P" | zstd -d -q | tar -t > /dev/null'
+  timed folder kluis '"$K" list -i "$KEY" "$A" "$FOLDER" > "$WORK/folder-kluis"'
+  timed folder pipe 'age -d -i "$KEY" "$P" | zstd -d -q | tar -t --wildcards "./$FOLDER" > "$WORK/folder-pipe"'
   has restic && timed list restic 'restic ls -q latest > /dev/null'
   has borg && timed list borg 'borg list ::a > /dev/null'
 done
@@ -926,13 +932,20 @@ check_tree kluis "$RESTORE/kluis-$RUNS/records"; check_one kluis "$RESTORE/one-k
 check_tree pipe "$RESTORE/pipe-$RUNS"; check_one pipe "$RESTORE/one-pipe-$RUNS/$ONE"
 has restic && { check_tree restic "$RESTORE/restic-$RUNS"; check_one restic "$RESTORE/one-restic-$RUNS/$ONE"; }
 has borg && { check_tree borg "$RESTORE/borg-$RUNS"; check_one borg "$RESTORE/one-borg-$RUNS/$ONE"; }
+# The folder listed: the same names (kluis's under records/, the pipeline's under ./).
+if [ "$(sed 's|^records/||' "$WORK/folder-kluis" | sort)" = "$(sed 's|^\./||' "$WORK/folder-pipe" | sort)" ] &&
+  [ -s "$WORK/folder-kluis" ]; then
+  echo "kluis folder list: ok ($(wc -l < "$WORK/folder-kluis") names)" >> "$CHECKS"
+else
+  echo "kluis folder list: DIFFERS" >> "$CHECKS"
+fi
 ONE_SIZE=$(stat -c %s "$DATA/$ONE")
 cleanup_trees
 
 python3 - "$RES" "$CHECKS" "$(machine)" "$(kluis_version)" "$DATA" "$DATA_HOW" "$NFILES" "$NBYTES" "$ONE" "$ONE_SIZE" \
-  "$RUNS" "$OVERHEAD" <<'EOF' | tee "$WORK/table.txt"
+  "$RUNS" "$OVERHEAD" "$FOLDER" <<'EOF' | tee "$WORK/table.txt"
 import csv, statistics, sys
-res, checks, machine, version, data, how, nfiles, nbytes, one, one_size, runs, overhead = sys.argv[1:]
+res, checks, machine, version, data, how, nfiles, nbytes, one, one_size, runs, overhead, folder = sys.argv[1:]
 rows = list(csv.DictReader(open(res), delimiter="\t"))
 tools = [t for t in ("restic", "borg") if any(r["tool"] == t for r in rows)]
 def runs_of(op, tool):
@@ -970,6 +983,7 @@ lines = [
     ("full restore", "restore", "pipe", "age -d | zstd -d | tar -x", True),
     ("one-record restore", "one", "pipe", "age -d | zstd -d | tar -x NAME", True),
     ("list", "list", "pipe", "age -d | zstd -d | tar -t", True),
+    ("list of a folder", "folder", "pipe", "age -d | zstd -d | tar -t 'DIR/*'", True),
     ("check with key", "check", "pipe", "uncached: age -d | zstd -d >/dev/null", True),
 ]
 for label, op, anchor, desc, _ in lines:
@@ -986,7 +1000,7 @@ print("\npeak RSS, MiB (largest process, max over runs)")
 hdr = "%-24s %8s %9s" % ("", "kluis", "pipeline") + "".join(" %9s" % t for t in tools)
 print(hdr)
 for label, op in (("archive", "archive"), ("check / verify -i", "check"), ("full restore", "restore"),
-                  ("one-record restore", "one"), ("list", "list")):
+                  ("one-record restore", "one"), ("list", "list"), ("list of a folder", "folder")):
     print("%-24s %8.1f %9.1f" % (label, peak(op, "kluis"), peak(op, "pipe"))
           + "".join(" %9.1f" % peak(op, t) for t in tools))
 
@@ -1016,6 +1030,17 @@ p = max(peak("archive", "kluis"), peak("check", "kluis"), peak("restore", "kluis
 goal("peak RSS <= 64 MiB (archive, verify, restore)", p <= 64, "%.1f MiB" % p)
 r = size("kluis") / size("pipe")
 goal("archive size <= 1.02 x the pipeline's", r <= 1.02, "%.4f" % r)
+
+print("\ngoals (issue 14, this set; the folder: %s)" % folder)
+plain = "kluis-p0" if runs_of("archive", "kluis-p0") else "kluis"
+r = div(med("archive", plain), med("archive", "pipe"))
+goal("archive%s <= 1.2 x bare pipeline" % (" --parity 0" if plain != "kluis" else ""), r <= 1.2, "%.2f" % r)
+r = div(med("check", "kluis"), med("check", "pipe"))
+goal("verify -i <= 1.05 x uncached age -d | zstd -d", r <= 1.05, "%.2f" % r)
+x = div(med("one", "pipe"), med("one", "kluis"))
+goal("one-record restore >= 100x faster than the pipeline", x >= 100, "%.0fx" % x)
+x = div(med("folder", "pipe"), med("folder", "kluis"))
+goal("list of a folder (path index) >= 100x faster than the pipeline", x >= 100, "%.0fx" % x)
 
 if runs_of("parity-create", "kluis"):
     print("\nparity (5 % + 2 spare, same slice size; ratio = the other's time / kluis's: above 1 kluis is faster)")
