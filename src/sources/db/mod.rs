@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use catalog::{ForeignKey, check_dates, ddl, describe, foreign_keys, is_date_type, names};
 pub use conn::{Conn, Kind, Target};
 use purge::RowJournal;
-use rows::{encode_row, select_rows, write_header};
+use rows::{Columns, encode_row, select_rows, write_header};
 pub(crate) use rows::{row_hash, select_list};
 
 use crate::error::{Error, Result};
@@ -319,10 +319,10 @@ impl DbPlan {
         out
     }
 
-    /// The `SELECT` of table `i`'s archived rows: every column (the purge
-    /// hashes whole rows), in key order.
-    pub(crate) fn select(&self, i: usize) -> String {
-        select_rows(&self.conn, &self.tables, i, &self.window)
+    /// The `SELECT` of table `i`'s archived rows, in key order: every
+    /// column when the purge journal hashes whole rows, else the kept ones.
+    pub(crate) fn select(&self, i: usize, columns: Columns) -> String {
+        select_rows(&self.conn, &self.tables, i, &self.window, columns)
     }
 
     /// Reads every table once, in the snapshot, into a spool of its own
@@ -374,7 +374,12 @@ impl DbPlan {
         mut journal: Option<&mut RowSink<'_>>,
         hmac_key: &[u8; 32],
     ) -> Result<(u64, u64, [u8; 32])> {
-        let sql = self.select(i);
+        // Without a journal, the dropped columns are not even read.
+        let columns = match journal {
+            Some(_) => Columns::All,
+            None => Columns::Kept,
+        };
+        let sql = self.select(i, columns);
         let table = self.tables[i].clone();
         let parent_col = table
             .relation
@@ -392,7 +397,7 @@ impl DbPlan {
         self.conn.each_exported_row(&sql, &mut |values| {
             rows += 1;
             line.clear();
-            encode_row(&mut line, &table, values);
+            encode_row(&mut line, &table, values, columns);
             hashed.write_all(&line).map_err(io)?;
             if let Some(j) = journal.as_mut() {
                 crate::util::testpoint::pause_point_n("db-row", rows);

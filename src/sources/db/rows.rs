@@ -12,9 +12,15 @@ use super::conn::{self, Conn, Kind};
 use crate::sources::table::Window;
 
 /// The `SELECT` of table `i`'s rows of the year, every column, key order.
-pub(super) fn select_rows(conn: &Conn, tables: &[DbTable], i: usize, window: &Window) -> String {
+pub(super) fn select_rows(
+    conn: &Conn,
+    tables: &[DbTable],
+    i: usize,
+    window: &Window,
+    columns: Columns,
+) -> String {
     let t = &tables[i];
-    let exprs = select_list(conn, t);
+    let exprs = select_list_of(conn, t, columns);
     let table = conn.ident(&t.name);
     let key = conn.ident(&t.columns[t.key].name);
     let filter = match (&t.date_column, &t.relation) {
@@ -45,11 +51,27 @@ pub(crate) fn in_year(conn: &Conn, t: &DbTable, window: &Window) -> String {
     )
 }
 
+/// Which of a table's columns a query reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Columns {
+    /// Every column, dropped ones too: the purge journal's keyed hash is
+    /// of the whole row.
+    All,
+    /// Only those the archive keeps (an export without a purge).
+    Kept,
+}
+
 /// Every column, binary ones as hex.
 pub(crate) fn select_list(conn: &Conn, t: &DbTable) -> String {
+    select_list_of(conn, t, Columns::All)
+}
+
+fn select_list_of(conn: &Conn, t: &DbTable, columns: Columns) -> String {
     t.columns
         .iter()
-        .map(|c| {
+        .zip(&t.kept)
+        .filter(|(_, kept)| columns == Columns::All || **kept)
+        .map(|(c, _)| {
             let id = conn.ident(&c.name);
             match (conn.kind, c.binary) {
                 // BIT(n) is a number to HEX(): padded to whole bytes.
@@ -92,10 +114,23 @@ pub(super) fn write_header(out: &mut dyn Write, t: &DbTable) -> std::io::Result<
     out.write_all(&line)
 }
 
-/// One row as a CSV record: the kept columns, CRLF.
-pub(super) fn encode_row(line: &mut Vec<u8>, t: &DbTable, values: conn::Values<'_>) {
+/// One row as a CSV record: the kept columns, CRLF. `values` are those
+/// of `columns`, in the table's order.
+pub(super) fn encode_row(
+    line: &mut Vec<u8>,
+    t: &DbTable,
+    values: conn::Values<'_>,
+    columns: Columns,
+) {
     let mut first = true;
-    for ((c, kept), v) in t.columns.iter().zip(&t.kept).zip(values) {
+    let mut values = values.iter();
+    for (c, kept) in t.columns.iter().zip(&t.kept) {
+        let v = match columns {
+            Columns::All => values.next(),
+            Columns::Kept if *kept => values.next(),
+            Columns::Kept => continue,
+        };
+        let Some(v) = v else { break };
         if !kept {
             continue;
         }
@@ -193,6 +228,31 @@ mod tests {
     }
 
     #[test]
+    fn a_row_of_every_column_and_one_of_the_kept_columns_make_the_same_record() {
+        let mut t = table(true);
+        t.columns.insert(
+            1,
+            Column {
+                name: "ip_address".into(),
+                sql_type: "varchar(45)".into(),
+                nullable: true,
+                binary: false,
+            },
+        );
+        t.kept = vec![true, false, true];
+        let (mut all, mut kept) = (Vec::new(), Vec::new());
+        encode_row(
+            &mut all,
+            &t,
+            &[Some(b"7"), Some(b"10.0.0.1"), Some(b"00ff")],
+            Columns::All,
+        );
+        encode_row(&mut kept, &t, &[Some(b"7"), Some(b"00ff")], Columns::Kept);
+        assert_eq!(all, b"7,\\x00ff\r\n");
+        assert_eq!(kept, all);
+    }
+
+    #[test]
     fn rows_are_rfc_4180_with_null_apart_from_the_empty_string() {
         let t = table(false);
         let mut line = Vec::new();
@@ -201,15 +261,25 @@ mod tests {
             [Some(b"2"), Some(b"")],
             [Some(b"3"), Some(b"a,\"b\"\r\nc")],
         ] {
-            encode_row(&mut line, &t, &values);
+            encode_row(&mut line, &t, &values, Columns::All);
         }
         assert_eq!(
             String::from_utf8(line).unwrap(),
             "1,\r\n2,\"\"\r\n3,\"a,\"\"b\"\"\r\nc\"\r\n"
         );
         let mut line = Vec::new();
-        encode_row(&mut line, &table(true), &[Some(b"4"), Some(b"00ff")]);
-        encode_row(&mut line, &table(true), &[Some(b"5"), Some(b"\\x00ff")]);
+        encode_row(
+            &mut line,
+            &table(true),
+            &[Some(b"4"), Some(b"00ff")],
+            Columns::All,
+        );
+        encode_row(
+            &mut line,
+            &table(true),
+            &[Some(b"5"), Some(b"\\x00ff")],
+            Columns::All,
+        );
         assert_eq!(line, b"4,\\x00ff\r\n5,\\x00ff\r\n");
     }
 
