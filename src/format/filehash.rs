@@ -1,15 +1,17 @@
 //! The SHA-256 of an archive file taken from the bytes its readers read
 //! anyway: a full check reads the whole file in order once, so the quick
-//! check's hash of the ciphertext needs no second read (`verify -i`).
+//! check's hash of the ciphertext needs no second read (`verify -i`). The
+//! hash itself is taken on a thread of its own ([`Sha256Beside`]): the
+//! reading thread also decrypts and decompresses, and is the full check's
+//! bottleneck.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use sha2::{Digest, Sha256};
-
 use crate::error::{IoContext, Result};
+use crate::util::hashing::Sha256Beside;
 
 /// Hashes the bytes of one file as readers read them: each read that
 /// extends the part hashed so far (from the start, in order, without a
@@ -22,7 +24,8 @@ pub struct FileHash {
 
 #[derive(Default)]
 struct State {
-    hasher: Sha256,
+    /// Started by the first bytes fed (its thread with it).
+    hasher: Option<Sha256Beside>,
     /// Bytes `0..until` are hashed.
     until: u64,
 }
@@ -38,7 +41,9 @@ impl FileHash {
         let end = pos + bytes.len() as u64;
         if pos <= s.until && end > s.until {
             let skip = (s.until - pos) as usize;
-            s.hasher.update(&bytes[skip..]);
+            s.hasher
+                .get_or_insert_with(Sha256Beside::new)
+                .update(&bytes[skip..]);
             s.until = end;
         }
     }
@@ -62,18 +67,21 @@ impl FileHash {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(crate::error::Error::io(path, e)),
             };
-            s.hasher.update(&buf[..n]);
+            s.hasher
+                .get_or_insert_with(Sha256Beside::new)
+                .update(&buf[..n]);
             s.until += n as u64;
         }
-        let hasher = std::mem::take(&mut s.hasher);
+        let hasher = s.hasher.take().unwrap_or_default();
         let size = std::mem::take(&mut s.until);
-        Ok((size, hasher.finalize().into()))
+        Ok((size, hasher.finalize()))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     #[test]
     fn reads_in_any_order_hash_the_file_once() {

@@ -1,5 +1,7 @@
 //! Counting and hashing (SHA-256) the bytes that pass through a writer or
-//! a reader, for the passes that must know what they wrote or read.
+//! a reader, for the passes that must know what they wrote or read; and a
+//! SHA-256 taken on a thread of its own, for a stream whose own thread is
+//! busy.
 
 use std::io::{self, Read, Write};
 
@@ -67,6 +69,107 @@ impl<R: Read> Read for Hashed<R> {
     }
 }
 
+/// A SHA-256 computed on a thread of its own: [`Sha256Beside::update`]
+/// only copies the bytes into one of a few buffers of [`BESIDE_BUFFER`]
+/// bytes and hands full ones over. For a thread that is the bottleneck of
+/// its pipeline (`verify -i`'s reading thread, which also decrypts and
+/// decompresses), this moves the hash to a core that has room.
+pub struct Sha256Beside {
+    current: Vec<u8>,
+    full: Option<crossbeam_channel::Sender<Vec<u8>>>,
+    empty: crossbeam_channel::Receiver<Vec<u8>>,
+    thread: Option<std::thread::JoinHandle<Sha256>>,
+}
+
+/// The size of each buffer [`Sha256Beside`] hands over.
+pub const BESIDE_BUFFER: usize = 1 << 20;
+
+impl Default for Sha256Beside {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sha256Beside {
+    pub fn new() -> Self {
+        // In flight: the one being filled, and up to three being hashed or
+        // waiting.
+        const BUFFERS: usize = 4;
+        let (full, to_hash) = crossbeam_channel::bounded::<Vec<u8>>(BUFFERS);
+        let (back, empty) = crossbeam_channel::bounded(BUFFERS);
+        for _ in 1..BUFFERS {
+            back.send(Vec::with_capacity(BESIDE_BUFFER))
+                .expect("the pool has room");
+        }
+        let thread = std::thread::spawn(move || {
+            let mut hasher = Sha256::new();
+            for mut buffer in to_hash {
+                hasher.update(&buffer);
+                buffer.clear();
+                // Gone once the owner has finished: nothing to give back to.
+                let _ = back.send(buffer);
+            }
+            hasher
+        });
+        Sha256Beside {
+            current: Vec::with_capacity(BESIDE_BUFFER),
+            full: Some(full),
+            empty,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn update(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let take = (BESIDE_BUFFER - self.current.len()).min(bytes.len());
+            self.current.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.current.len() == BESIDE_BUFFER {
+                self.hand_over();
+            }
+        }
+    }
+
+    fn hand_over(&mut self) {
+        // The hashing thread stops only when `full` closes (or on a panic,
+        // which `finalize` reports).
+        let next = self
+            .empty
+            .recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BESIDE_BUFFER));
+        let buffer = std::mem::replace(&mut self.current, next);
+        if let Some(full) = &self.full {
+            let _ = full.send(buffer);
+        }
+    }
+
+    /// The SHA-256 of every byte given.
+    ///
+    /// # Panics
+    /// When the hashing thread panicked (a bug, never input).
+    pub fn finalize(mut self) -> [u8; 32] {
+        if !self.current.is_empty() {
+            self.hand_over();
+        }
+        self.full = None;
+        let thread = self.thread.take().expect("finalize runs once");
+        thread
+            .join()
+            .expect("the hashing thread does not panic")
+            .finalize()
+            .into()
+    }
+}
+
+impl Drop for Sha256Beside {
+    fn drop(&mut self) {
+        self.full = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +185,28 @@ mod tests {
         let mut r = Hashed::new(&b"kluis"[..]);
         io::copy(&mut r, &mut io::sink()).unwrap();
         assert_eq!(r.finish(), (5, want));
+    }
+
+    #[test]
+    fn hashes_beside_as_in_line_whatever_the_pieces() {
+        let data: Vec<u8> = (0..3 * BESIDE_BUFFER + 12345)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        let want: [u8; 32] = Sha256::digest(&data).into();
+        for piece in [
+            7,
+            4096,
+            BESIDE_BUFFER - 1,
+            BESIDE_BUFFER,
+            2 * BESIDE_BUFFER + 3,
+        ] {
+            let mut beside = Sha256Beside::new();
+            for chunk in data.chunks(piece) {
+                beside.update(chunk);
+            }
+            assert_eq!(beside.finalize(), want, "pieces of {piece}");
+        }
+        let empty: [u8; 32] = Sha256::digest(b"").into();
+        assert_eq!(Sha256Beside::new().finalize(), empty);
     }
 }
