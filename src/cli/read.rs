@@ -224,16 +224,26 @@ pub fn list(args: ListArgs) -> Result<Outcome> {
     // index, in path order.
     let mut shown = 0u64;
     let mut failed = None;
-    let lookup = select::through_index(&mut reader, &selection, &mut |entry| {
-        shown += 1;
-        match list_line(&mut out, &entry, args.json) {
-            Ok(()) => true,
-            Err(e) => {
-                failed = Some(e);
-                false
-            }
+    let mut shown_ok = |written: std::io::Result<()>| match written {
+        Ok(()) => {
+            shown += 1;
+            true
         }
-    });
+        Err(e) => {
+            failed = Some(e);
+            false
+        }
+    };
+    // Without --json only names are shown: only names are parsed.
+    let lookup = if args.json {
+        select::through_index(&mut reader, &selection, &mut |entry| {
+            shown_ok(list_line(&mut out, &entry, true))
+        })
+    } else {
+        select::names_through_index(&mut reader, &selection, &mut |name| {
+            shown_ok(name_line(&mut out, &name.path, name.kind))
+        })
+    };
     if let Some(e) = failed {
         return Err(Error::io("stdout", e));
     }
@@ -258,10 +268,7 @@ pub fn list(args: ListArgs) -> Result<Outcome> {
         for name in selection.prefilter(reader.manifest_names()?) {
             let name = name?;
             if selection.matches(&name.path) {
-                let suffix = if name.kind == Kind::Dir { "/" } else { "" };
-                write_escaped_name(&mut out, &name.path)
-                    .and_then(|()| writeln!(out, "{suffix}"))
-                    .map_err(|e| Error::io("stdout", e))?;
+                name_line(&mut out, &name.path, name.kind).map_err(|e| Error::io("stdout", e))?;
             }
         }
         return out
@@ -279,13 +286,18 @@ pub fn list(args: ListArgs) -> Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
+/// A record's name as `list` shows it (a folder's with `/`).
+fn name_line(out: &mut impl Write, path: &[u8], kind: Kind) -> std::io::Result<()> {
+    let suffix = if kind == Kind::Dir { "/" } else { "" };
+    write_escaped_name(out, path)?;
+    writeln!(out, "{suffix}")
+}
+
 /// One record as `list` shows it: its name (a folder's with `/`), or with
 /// `--json` an object.
 fn list_line(out: &mut impl Write, entry: &Entry, json: bool) -> std::io::Result<()> {
     if !json {
-        let suffix = if entry.kind == Kind::Dir { "/" } else { "" };
-        write_escaped_name(out, &entry.path)?;
-        return writeln!(out, "{suffix}");
+        return name_line(out, &entry.path, entry.kind);
     }
     let mut value = json!({
         "path": entry.display_path(),

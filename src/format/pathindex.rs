@@ -3,7 +3,7 @@
 //! (a sorted member, `super::sorted`). Readers find a name or a prefix by
 //! binary search over the frames, decompressing only the frames they probe.
 
-use super::manifest::Entry;
+use super::manifest::{Entry, Name};
 use super::reader::ArchiveReader;
 use super::sorted::{SortedLine, SortedMember};
 use super::{RECORDS_PREFIX, TABLES_PREFIX};
@@ -33,6 +33,17 @@ impl SortedLine for Entry {
     }
 }
 
+/// A line read for its name and type only (`list` without `--json`): the
+/// rest of it is not parsed.
+impl SortedLine for Name {
+    fn parse(line: &str) -> std::result::Result<Self, String> {
+        Name::from_json_line(line)
+    }
+    fn key(&self) -> &[u8] {
+        &self.path
+    }
+}
+
 impl PathIndex {
     /// The archive's index; `None` when it has none (archives written
     /// before it existed).
@@ -47,6 +58,21 @@ impl PathIndex {
                 records_end: reader.footer().manifest.offset,
             }),
         )
+    }
+
+    /// [`PathIndex::scan`] for names and types only: the rest of each line
+    /// is not parsed (nor checked: what is not read cannot mislead).
+    ///
+    /// # Errors
+    /// As [`PathIndex::scan`], but for what only an entry's offsets show.
+    pub fn scan_names(
+        &self,
+        reader: &mut ArchiveReader,
+        ranges: &[PathRange],
+        each: &mut dyn FnMut(Name) -> bool,
+    ) -> Result<()> {
+        self.member
+            .scan(reader, ranges, &|n: &Name| check_name(&n.path), each)
     }
 
     /// Calls `each` with every entry whose path is in one of `ranges`
@@ -68,13 +94,18 @@ impl PathIndex {
     }
 }
 
+/// A record's name is under `records/` or `tables/`.
+fn check_name(path: &[u8]) -> std::result::Result<(), String> {
+    if path.starts_with(RECORDS_PREFIX.as_bytes()) || path.starts_with(TABLES_PREFIX.as_bytes()) {
+        Ok(())
+    } else {
+        Err("it names a member that is not a record".into())
+    }
+}
+
 /// Checks what an entry says against what a record can be.
 fn check(entry: &Entry, records_end: u64) -> std::result::Result<(), String> {
-    if !(entry.path.starts_with(RECORDS_PREFIX.as_bytes())
-        || entry.path.starts_with(TABLES_PREFIX.as_bytes()))
-    {
-        return Err("it names a member that is not a record".into());
-    }
+    check_name(&entry.path)?;
     let end = entry.data_offset.checked_add(entry.size);
     if entry.data_offset <= entry.offset || end.is_none_or(|e| e > records_end) {
         return Err(format!(

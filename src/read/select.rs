@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::format::RECORDS_PREFIX;
-use crate::format::manifest::{Entry, Kind};
+use crate::format::manifest::{Entry, Kind, Name};
 use crate::format::pathindex::{PATHS_MEMBER, PathIndex, PathRange, normalise};
 use crate::format::reader::{ArchiveReader, ManifestLines};
 
@@ -183,6 +183,28 @@ pub fn through_index(
     };
     let mut selected = |entry: Entry| !selection.matches(&entry.path) || each(entry);
     match index.scan(reader, &ranges, &mut selected) {
+        Ok(()) => Lookup::Done,
+        Err(e) => Lookup::Unusable(e),
+    }
+}
+
+/// [`through_index`] for names and types only (`list` without `--json`),
+/// parsing no more of each index line.
+pub fn names_through_index(
+    reader: &mut ArchiveReader,
+    selection: &Selection,
+    each: &mut dyn FnMut(Name) -> bool,
+) -> Lookup {
+    let Some(ranges) = selection.index_ranges() else {
+        return Lookup::NoIndex;
+    };
+    let index = match PathIndex::open(reader) {
+        Ok(Some(index)) => index,
+        Ok(None) => return Lookup::NoIndex,
+        Err(e) => return Lookup::Unusable(e),
+    };
+    let mut selected = |name: Name| !selection.matches(&name.path) || each(name);
+    match index.scan_names(reader, &ranges, &mut selected) {
         Ok(()) => Lookup::Done,
         Err(e) => Lookup::Unusable(e),
     }
