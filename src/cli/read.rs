@@ -237,7 +237,7 @@ pub fn list(args: ListArgs) -> Result<Outcome> {
     // Without --json only names are shown: only names are parsed.
     let lookup = if args.json {
         select::through_index(&mut reader, &selection, &mut |entry| {
-            shown_ok(list_line(&mut out, &entry, true))
+            shown_ok(json_line(&mut out, &entry))
         })
     } else {
         select::names_through_index(&mut reader, &selection, &mut |name| {
@@ -279,7 +279,7 @@ pub fn list(args: ListArgs) -> Result<Outcome> {
     for entry in selection.prefilter(reader.manifest()?) {
         let entry = entry?;
         if selection.matches(&entry.path) {
-            list_line(&mut out, &entry, true).map_err(|e| Error::io("stdout", e))?;
+            json_line(&mut out, &entry).map_err(|e| Error::io("stdout", e))?;
         }
     }
     out.flush().map_err(|e| Error::io("stdout", e))?;
@@ -293,12 +293,8 @@ fn name_line(out: &mut impl Write, path: &[u8], kind: Kind) -> std::io::Result<(
     writeln!(out, "{suffix}")
 }
 
-/// One record as `list` shows it: its name (a folder's with `/`), or with
-/// `--json` an object.
-fn list_line(out: &mut impl Write, entry: &Entry, json: bool) -> std::io::Result<()> {
-    if !json {
-        return name_line(out, &entry.path, entry.kind);
-    }
+/// One record as `list --json` shows it: an object.
+fn json_line(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
     let mut value = json!({
         "path": entry.display_path(),
         "type": entry.kind,

@@ -173,19 +173,7 @@ pub fn through_index(
     selection: &Selection,
     each: &mut dyn FnMut(Entry) -> bool,
 ) -> Lookup {
-    let Some(ranges) = selection.index_ranges() else {
-        return Lookup::NoIndex;
-    };
-    let index = match PathIndex::open(reader) {
-        Ok(Some(index)) => index,
-        Ok(None) => return Lookup::NoIndex,
-        Err(e) => return Lookup::Unusable(e),
-    };
-    let mut selected = |entry: Entry| !selection.matches(&entry.path) || each(entry);
-    match index.scan(reader, &ranges, &mut selected) {
-        Ok(()) => Lookup::Done,
-        Err(e) => Lookup::Unusable(e),
-    }
+    lookup(reader, selection, each, |e| &e.path, PathIndex::scan)
 }
 
 /// [`through_index`] for names and types only (`list` without `--json`),
@@ -195,6 +183,22 @@ pub fn names_through_index(
     selection: &Selection,
     each: &mut dyn FnMut(Name) -> bool,
 ) -> Lookup {
+    lookup(reader, selection, each, |n| &n.path, PathIndex::scan_names)
+}
+
+/// The index lookup of both: `scan` reads the lines as `T`.
+fn lookup<T>(
+    reader: &mut ArchiveReader,
+    selection: &Selection,
+    each: &mut dyn FnMut(T) -> bool,
+    path: fn(&T) -> &[u8],
+    scan: impl FnOnce(
+        &PathIndex,
+        &mut ArchiveReader,
+        &[PathRange],
+        &mut dyn FnMut(T) -> bool,
+    ) -> Result<()>,
+) -> Lookup {
     let Some(ranges) = selection.index_ranges() else {
         return Lookup::NoIndex;
     };
@@ -203,8 +207,8 @@ pub fn names_through_index(
         Ok(None) => return Lookup::NoIndex,
         Err(e) => return Lookup::Unusable(e),
     };
-    let mut selected = |name: Name| !selection.matches(&name.path) || each(name);
-    match index.scan_names(reader, &ranges, &mut selected) {
+    let mut selected = |line: T| !selection.matches(path(&line)) || each(line);
+    match scan(&index, reader, &ranges, &mut selected) {
         Ok(()) => Lookup::Done,
         Err(e) => Lookup::Unusable(e),
     }

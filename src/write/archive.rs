@@ -713,26 +713,12 @@ fn write_and_verify(
                 let mut scanned = collector.reader(&item.member, None, counted);
                 // The purge log needs the file's hash now; otherwise the
                 // recorder thread hashes it while the next file is read.
-                let hash = match log {
-                    Some(_) => Some(writer.add_file(
-                        &item.member,
-                        size,
-                        mode,
-                        mtime,
-                        &mut scanned,
-                        &item.source,
-                    )?),
-                    None => {
-                        writer.add_file_queued(
-                            &item.member,
-                            size,
-                            mode,
-                            mtime,
-                            &mut scanned,
-                            &item.source,
-                        )?;
-                        None
-                    }
+                let (member, source) = (&item.member, &item.source);
+                let hash = if log.is_some() {
+                    Some(writer.add_file(member, size, mode, mtime, &mut scanned, source)?)
+                } else {
+                    writer.add_file_queued(member, size, mode, mtime, &mut scanned, source)?;
+                    None
                 };
                 // Rewritten in place while it was read, the file keeps its
                 // size but not its change time: the bytes read may be half

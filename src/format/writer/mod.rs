@@ -171,9 +171,6 @@ pub struct ArchiveWriter<O: Write + Send + 'static = File> {
     recorder: Option<Recorder>,
     /// …which takes them back.
     books: Option<Books>,
-    /// Whether the path index is yet to be added (its footer key is
-    /// reserved for it).
-    indexed: bool,
     /// `kluis/metadata.json` as written (signatures cover it).
     metadata_json: Vec<u8>,
     /// Set once the manifest and SHA256SUMS are written.
@@ -253,7 +250,6 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
                 totals: Totals::default(),
             })),
             books: None,
-            indexed: options.path_index,
             metadata_json: Vec::new(),
             records_ended: false,
             cancel,
@@ -631,11 +627,12 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
             name.starts_with("kluis/") && name.len() > 6,
             "{name}: not a kluis member"
         );
+        self.end_records()?;
+        // The path index's key is reserved until the index is added.
         let taken = Footer::RESERVED.contains(&key)
             || self.footer.extra.contains_key(key)
-            || (key == PATHS_KEY && self.indexed);
+            || (key == PATHS_KEY && self.books().index.is_some());
         assert!(!taken, "footer key {key} taken");
-        self.end_records()?;
         let member = self.guarded(|w| {
             if let Framing::Lines { .. } = framing {
                 w.tar().get_mut().cut()?;
@@ -690,7 +687,6 @@ impl<O: Write + Send + 'static> ArchiveWriter<O> {
     pub fn finish(mut self) -> Result<(Sealed, Vec<(PathBuf, O)>)> {
         self.end_records()?;
         if let Some(index) = self.books().index.take() {
-            self.indexed = false;
             // After the signatures, which follow SHA256SUMS (§4.6).
             let (size, mut lines) = index.finish()?;
             self.add_located(
