@@ -224,6 +224,15 @@ pub struct DbPurge {
     pub chunk_times: Vec<Duration>,
 }
 
+/// What one chunk did, counted once it is committed.
+#[derive(Default)]
+struct ChunkDone {
+    /// Rows deleted, per table of the database.
+    deleted: Vec<(usize, u64)>,
+    /// Root rows kept: changed since the export.
+    changed: Vec<String>,
+}
+
 /// Purges the archived rows of `db` (root tables in the order given, each
 /// chunk with its children).
 pub fn run(db: &PlannedDb, dir: &Path, progress: &dyn Progress) -> DbPurge {
@@ -260,21 +269,15 @@ pub fn run(db: &PlannedDb, dir: &Path, progress: &dyn Progress) -> DbPurge {
                 after = last.0;
                 let started = Instant::now();
                 conn.begin()?;
-                let outcome = purge_chunk(
-                    &mut conn,
-                    db,
-                    &journal,
-                    &key,
-                    ri,
-                    &children,
-                    &chunk,
-                    &mut deleted,
-                    &mut changed_keys,
-                );
+                let outcome = purge_chunk(&mut conn, db, &journal, &key, ri, &children, &chunk);
                 match outcome {
-                    Ok(()) => {
+                    Ok(done) => {
                         pause_point("purge-db-deleted");
                         conn.commit()?;
+                        for (t, n) in done.deleted {
+                            deleted[t] += n;
+                        }
+                        changed_keys.extend(done.changed);
                     }
                     Err(e) => {
                         let _ = conn.rollback();
@@ -317,7 +320,6 @@ pub fn run(db: &PlannedDb, dir: &Path, progress: &dyn Progress) -> DbPurge {
 }
 
 /// One chunk, inside the caller's transaction.
-#[allow(clippy::too_many_arguments)]
 fn purge_chunk(
     conn: &mut Conn,
     db: &PlannedDb,
@@ -326,9 +328,8 @@ fn purge_chunk(
     ri: usize,
     children: &[usize],
     chunk: &[Archived],
-    deleted: &mut [u64],
-    changed_keys: &mut Vec<String>,
-) -> Result<()> {
+) -> Result<ChunkDone> {
+    let mut done = ChunkDone::default();
     let root = &db.tables[ri];
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     // Keys as literals; MySQL's binary columns were read as hex.
@@ -444,7 +445,7 @@ fn purge_chunk(
                 ),
             });
         }
-        deleted[ci] += n;
+        done.deleted.push((ci, n));
     }
     if !doomed.is_empty() {
         let sql = format!(
@@ -464,15 +465,14 @@ fn purge_chunk(
                 ),
             });
         }
-        deleted[ri] += n;
+        done.deleted.push((ri, n));
     }
-    let mut kept: Vec<String> = present
+    done.changed = present
         .iter()
         .filter(|k| changed.contains(*k))
         .map(|k| text(k))
         .collect();
-    changed_keys.append(&mut kept);
-    Ok(())
+    Ok(done)
 }
 
 #[cfg(test)]
