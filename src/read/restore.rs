@@ -26,7 +26,7 @@ use crate::util::testpoint::{pause_point, pause_point_n};
 pub(crate) use super::leftovers::StaleTemps;
 use super::leftovers::restore_temp;
 pub use super::select::Selection;
-use super::select::from_index;
+use super::select::{frame_of, from_index, shared_frames};
 
 /// What a restore does about a record whose name is already taken in the
 /// target folder.
@@ -276,14 +276,20 @@ pub fn run(req: &Request, progress: &dyn Progress) -> Result<Report> {
         dirs: Vec::new(),
         parents: Parents::default(),
         checker: Checker::start(),
+        unnamed: Unnamed::default(),
+        stream: false,
     };
     match collected {
-        // A few records: one reader seeks to each.
+        // A few records: one reader seeks to each. A record alone in its
+        // frame is decoded as a stream, only as far as it goes; frames
+        // shared by several records are decoded once, whole.
         Some(list) => {
+            let shared = shared_frames(index.frames(), &list);
             for entry in &list {
                 if progress.interrupted() {
                     break;
                 }
+                out.stream = !shared.contains(&frame_of(index.frames(), entry));
                 out.restore(&mut index, entry);
             }
         }
@@ -379,6 +385,10 @@ struct Restorer<'a> {
     dirs: Vec<(PathBuf, u32, Mtime)>,
     parents: Parents,
     checker: Checker,
+    unnamed: Unnamed,
+    /// Decode the next record's frame as a stream (see
+    /// [`ArchiveReader::stream_from`]) rather than whole.
+    stream: bool,
 }
 
 impl Restorer<'_> {
@@ -417,10 +427,12 @@ impl Restorer<'_> {
                 let begun = self.files_begun;
                 restore_file(
                     data,
+                    self.stream,
                     &dest,
                     entry,
                     self.force,
                     &self.checker,
+                    &self.unnamed,
                     self.progress,
                     begun,
                 )
@@ -556,15 +568,88 @@ fn set_mode_and_time(file: &fs::File, mode: u32, mtime: Mtime) -> std::result::R
         .map_err(|e| e.to_string())
 }
 
+/// Where a restored file is written until its check puts it in place.
+enum Temp {
+    /// `.NAME.tmp-XXXXXXXX` in the record's folder, renamed into place; a
+    /// crash leaves it for the next restore to remove.
+    Named(PathBuf),
+    /// A file without a name in the record's folder (`O_TMPFILE`), given
+    /// its name when checked (`linkat`, never replacing a file): one
+    /// directory entry made instead of two, and nothing left by a crash.
+    Unnamed(fs::File),
+}
+
+/// Whether files can be written without a name and named later here:
+/// Linux's `O_TMPFILE` (ext4, XFS, Btrfs, tmpfs; not FAT or network file
+/// systems) and `/proc/self/fd` to link them by. Asked once per restore,
+/// on its first file; `None` until then.
+#[derive(Default)]
+struct Unnamed(std::cell::Cell<Option<bool>>);
+
+impl Unnamed {
+    /// A new file without a name in `folder`; `None` where that is not
+    /// possible (then the restore uses named temporary files).
+    fn create(&self, folder: &Path) -> Option<fs::File> {
+        if self.0.get() == Some(false) {
+            return None;
+        }
+        if self.0.get().is_none() && !Path::new("/proc/self/fd").is_dir() {
+            self.0.set(Some(false));
+            return None;
+        }
+        let flags =
+            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::TMPFILE | rustix::fs::OFlags::CLOEXEC;
+        match rustix::fs::openat(
+            rustix::fs::CWD,
+            folder,
+            flags,
+            rustix::fs::Mode::from_raw_mode(0o600),
+        ) {
+            Ok(fd) => {
+                self.0.set(Some(true));
+                Some(fs::File::from(fd))
+            }
+            Err(_) => {
+                self.0.set(Some(false));
+                None
+            }
+        }
+    }
+}
+
+/// Gives a checked file without a name its name, never replacing a file.
+fn link_in_place(file: &fs::File, dest: &Path) -> std::result::Result<(), String> {
+    use std::os::fd::AsRawFd;
+    let by = format!("/proc/self/fd/{}", file.as_raw_fd());
+    let cwd = rustix::fs::CWD;
+    rustix::fs::linkat(
+        cwd,
+        by.as_str(),
+        cwd,
+        dest,
+        rustix::fs::AtFlags::SYMLINK_FOLLOW,
+    )
+    .map_err(|e| {
+        if e == rustix::io::Errno::EXIST {
+            "a file of that name appeared while it was restored; it was kept".into()
+        } else {
+            format!("{}: {e}", dest.display())
+        }
+    })
+}
+
 /// Restores one file, the `nth` of this restore: the restoring thread
-/// reads and writes it under a temporary name, the checker hashes it and
-/// renames it into place (see [`Checker`]).
+/// reads and writes it without a name or under a temporary one, the
+/// checker hashes it and puts it in place (see [`Checker`]).
+#[allow(clippy::too_many_arguments)]
 fn restore_file(
     data: &mut ArchiveReader,
+    stream: bool,
     dest: &Path,
     entry: &Entry,
     force: bool,
     checker: &Checker,
+    unnamed: &Unnamed,
     progress: &dyn Progress,
     nth: u64,
 ) -> std::result::Result<(), String> {
@@ -576,9 +661,20 @@ fn restore_file(
     } else if fs::symlink_metadata(dest).is_ok() {
         return Err("already exists (use --force to replace it)".into());
     }
-    let temp = restore_temp(dest);
-    let mut file = create_new(&temp)?;
-    let mut cursor = data.tar_from(entry.data_offset);
+    // Replacing a file (--force) takes a rename.
+    let folder = dest.parent().unwrap_or(Path::new("."));
+    let (temp, mut file) = match (!force).then(|| unnamed.create(folder)).flatten() {
+        Some(file) => (None, file),
+        None => {
+            let temp = restore_temp(dest);
+            let file = create_new(&temp)?;
+            (Some(temp), file)
+        }
+    };
+    let mut cursor: Box<dyn Read + '_> = match stream {
+        true => Box::new(data.stream_from(entry.data_offset, entry.size)),
+        false => Box::new(data.tar_from(entry.data_offset)),
+    };
     let mut left = entry.size;
     let mut first = true;
     let result = (|| {
@@ -624,12 +720,18 @@ fn restore_file(
     })();
     match result {
         Ok(()) => {
-            checker.check(&temp, dest, entry, force);
+            let temp = match temp {
+                Some(path) => Temp::Named(path),
+                None => Temp::Unnamed(file),
+            };
+            checker.check(temp, dest, entry, force);
             Ok(())
         }
         Err(e) => {
             checker.discard();
-            let _ = fs::remove_file(&temp);
+            if let Some(temp) = temp {
+                let _ = fs::remove_file(&temp);
+            }
             Err(e)
         }
     }
@@ -670,7 +772,7 @@ struct Checker {
 enum Check {
     Chunk(Vec<u8>, usize),
     File {
-        temp: PathBuf,
+        temp: Temp,
         dest: PathBuf,
         force: bool,
         name: String,
@@ -681,11 +783,15 @@ enum Check {
 }
 
 const CHECK_BUFFERS: usize = 8;
+const CHECK_QUEUE: usize = 64;
 const CHECK_CHUNK: usize = 256 << 10;
 
 impl Checker {
     fn start() -> Self {
-        let (work, todo) = crossbeam_channel::unbounded::<Check>();
+        // Bounded: each file in flight may hold an open file without a
+        // name (empty files take no buffer, so the buffers alone do not
+        // bound them).
+        let (work, todo) = crossbeam_channel::bounded::<Check>(CHECK_QUEUE);
         let (recycle, free) = crossbeam_channel::bounded(CHECK_BUFFERS);
         let give_back = recycle.clone();
         let thread = std::thread::spawn(move || {
@@ -706,16 +812,19 @@ impl Checker {
                         sha256,
                     } => {
                         let hash: [u8; 32] = std::mem::take(&mut hasher).finalize().into();
-                        let placed = if Some(hash) == sha256 {
-                            put_in_place(&temp, &dest, force)
-                        } else {
-                            Err(
+                        let placed = match &temp {
+                            _ if Some(hash) != sha256 => Err(
                                 "its content does not match the SHA-256 in the manifest (damaged)"
                                     .into(),
-                            )
+                            ),
+                            Temp::Named(path) => put_in_place(path, &dest, force),
+                            Temp::Unnamed(file) => link_in_place(file, &dest),
                         };
                         if let Err(why) = placed {
-                            let _ = fs::remove_file(temp);
+                            // A file without a name is gone once closed.
+                            if let Temp::Named(path) = temp {
+                                let _ = fs::remove_file(path);
+                            }
                             mismatched.push((name, size, why));
                         }
                     }
@@ -766,9 +875,9 @@ impl Checker {
 
     /// The file written to `temp` is complete: compare it with the
     /// manifest and, when it matches, rename it to `dest`.
-    fn check(&self, temp: &Path, dest: &Path, entry: &Entry, force: bool) {
+    fn check(&self, temp: Temp, dest: &Path, entry: &Entry, force: bool) {
         self.send(Check::File {
-            temp: temp.into(),
+            temp,
             dest: dest.into(),
             force,
             name: entry.display_path(),

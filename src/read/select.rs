@@ -3,11 +3,14 @@
 //! archive has one and every pattern has a literal start, else by reading
 //! the manifest.
 
+use std::collections::HashSet;
+
 use crate::error::{Error, Result};
 use crate::format::RECORDS_PREFIX;
 use crate::format::manifest::{Entry, Kind, Name};
 use crate::format::pathindex::{PATHS_MEMBER, PathIndex, PathRange, normalise};
 use crate::format::reader::{ArchiveReader, ManifestLines};
+use crate::format::seektable::{self, Frame};
 
 /// Which records a command is about: all, or those matching glob patterns.
 pub struct Selection {
@@ -246,10 +249,14 @@ pub(crate) fn from_index(
         Lookup::Done | Lookup::NoIndex => return (None, None),
         Lookup::Unusable(e) => return (None, Some(fallback_note(&e))),
     }
-    // In tar order: the frames are then read once each, in order.
+    // In tar order: the frames are then read once each, in order. A
+    // record alone in its frame is read as a stream, up to its content,
+    // where its restore goes on (see `ArchiveReader::stream_from`).
     list.sort_by_key(|e| e.offset);
+    let shared = shared_frames(reader.frames(), &list);
     for entry in &list {
-        if let Err(why) = is_member_at(reader, entry) {
+        let stream = !shared.contains(&frame_of(reader.frames(), entry));
+        if let Err(why) = is_member_at(reader, entry, stream) {
             let e = Error::Damaged {
                 path: reader.path().into(),
                 detail: format!("{PATHS_MEMBER}: {why}"),
@@ -262,8 +269,16 @@ pub(crate) fn from_index(
 
 /// Whether the member at `entry.offset` is the record the entry describes
 /// (a path index entry is trusted no further than this and the SHA-256).
-fn is_member_at(reader: &mut ArchiveReader, entry: &Entry) -> std::result::Result<(), String> {
-    let (path, header, data) = reader.member_at(entry.offset).map_err(|e| e.to_string())?;
+fn is_member_at(
+    reader: &mut ArchiveReader,
+    entry: &Entry,
+    stream: bool,
+) -> std::result::Result<(), String> {
+    let found = match stream {
+        true => reader.member_at_streaming(entry.offset),
+        false => reader.member_at(entry.offset),
+    };
+    let (path, header, data) = found.map_err(|e| e.to_string())?;
     let kind = match header.entry_type() {
         tar::EntryType::Regular => Some(Kind::File),
         tar::EntryType::Directory => Some(Kind::Dir),
@@ -279,6 +294,32 @@ fn is_member_at(reader: &mut ArchiveReader, entry: &Entry) -> std::result::Resul
         ));
     }
     Ok(())
+}
+
+/// The frame an entry's member starts in (`usize::MAX` for none).
+pub(crate) fn frame_of(frames: &[Frame], entry: &Entry) -> usize {
+    seektable::frame_at(frames, entry.offset).unwrap_or(usize::MAX)
+}
+
+/// The frames that hold parts of more than one of `entries` (headers and
+/// content): those are best decoded whole, once.
+pub(crate) fn shared_frames(frames: &[Frame], entries: &[Entry]) -> HashSet<usize> {
+    let mut seen = HashSet::new();
+    let mut shared = HashSet::new();
+    for e in entries {
+        let end = e.data_offset + e.size.saturating_sub(1);
+        let first = seektable::frame_at(frames, e.offset);
+        let last = seektable::frame_at(frames, end.max(e.offset));
+        let (Some(first), Some(last)) = (first, last) else {
+            continue;
+        };
+        for f in first..=last {
+            if !seen.insert(f) {
+                shared.insert(f);
+            }
+        }
+    }
+    shared
 }
 
 #[cfg(test)]

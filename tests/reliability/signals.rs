@@ -448,11 +448,12 @@ fn leftovers_are_cleaned_by_the_next_run_only_if_ours() {
     }
 }
 
-/// A restore killed outright (SIGKILL, inside a file) cannot remove its
-/// temporary files; the next restore into that folder (`--resume`, plain
-/// while nothing complete is in the way, or `--force`) removes them, saying
-/// so in one line, and nothing that is not its own; every file then
-/// matches.
+/// A restore killed outright (SIGKILL, inside a file) while it writes
+/// named temporary files (`--force`, which replaces files by renaming; and
+/// file systems without `O_TMPFILE`) cannot remove them; the next restore
+/// into that folder (`--resume`, plain while nothing complete is in the
+/// way, or `--force`) removes them, saying so in one line, and nothing
+/// that is not its own; every file then matches.
 #[test]
 fn restore_killed_leaves_a_temporary_file_the_next_one_removes() {
     let (env, key) = Env::ready();
@@ -469,7 +470,10 @@ fn restore_killed_leaves_a_temporary_file_the_next_one_removes() {
         (&["--force"], "restore-writing-10"),
     ] {
         let _ = fs::remove_dir_all(&out);
-        let ended = env.run_killed(restore_cmd(&env, &key, &archive, &[]), Kill::AtPause(point));
+        let ended = env.run_killed(
+            restore_cmd(&env, &key, &archive, &["--force"]),
+            Kill::AtPause(point),
+        );
         assert!(ended.killed, "{ended}");
         // The file being written, and those written whose check had not
         // renamed them into place yet.
@@ -504,6 +508,39 @@ fn restore_killed_leaves_a_temporary_file_the_next_one_removes() {
         }
         assert_eq!(temps_below(&out), Vec::<PathBuf>::new(), "{extra:?}");
         assert!(files(&out) == want, "{extra:?}: other content restored");
+    }
+}
+
+/// A restore into new files writes them without a name (`O_TMPFILE`) and
+/// names each once checked: killed outright inside a file, it leaves no
+/// temporary file at all, and nothing under a record's name that is not
+/// the record; `--resume` finishes.
+#[test]
+fn restore_killed_while_writing_unnamed_files_leaves_nothing_to_clean() {
+    let (env, key) = Env::ready();
+    source(&env, 20);
+    let archive = env.archived(2019, "src");
+    let want: BTreeMap<PathBuf, Vec<u8>> = files(&env.p("src"))
+        .into_iter()
+        .map(|(p, b)| (Path::new("records").join(p), b))
+        .collect();
+    let out = env.p("out");
+    for point in ["restore-writing-1", "restore-writing-10"] {
+        let _ = fs::remove_dir_all(&out);
+        let ended = env.run_killed(restore_cmd(&env, &key, &archive, &[]), Kill::AtPause(point));
+        assert!(ended.killed, "{ended}");
+        assert_eq!(temps_below(&out), Vec::<PathBuf>::new(), "{point}");
+        let got = files(&out);
+        assert!(got.len() < want.len(), "{point}: nothing was left to do");
+        for (path, bytes) in &got {
+            assert_eq!(Some(bytes), want.get(path), "{point}: {}", path.display());
+        }
+        let run = restore_cmd(&env, &key, &archive, &["--resume"]).run();
+        assert!(
+            !run.ok().stderr.contains("left by an interrupted restore"),
+            "{run}"
+        );
+        assert!(files(&out) == want, "{point}: --resume did not finish");
     }
 }
 
