@@ -277,6 +277,7 @@ pub fn run(req: &Request, progress: &dyn Progress) -> Result<Report> {
         parents: Parents::default(),
         checker: Checker::start(),
         unnamed: Unnamed::default(),
+        fresh: empty,
         stream: false,
     };
     match collected {
@@ -386,6 +387,10 @@ struct Restorer<'a> {
     parents: Parents,
     checker: Checker,
     unnamed: Unnamed,
+    /// The folder was empty when the restore began: nothing can be in a
+    /// record's way (and were something, putting the record in place
+    /// never replaces it).
+    fresh: bool,
     /// Decode the next record's frame as a stream (see
     /// [`ArchiveReader::stream_from`]) rather than whole.
     stream: bool,
@@ -433,6 +438,7 @@ impl Restorer<'_> {
                     self.force,
                     &self.checker,
                     &self.unnamed,
+                    self.fresh,
                     self.progress,
                     begun,
                 )
@@ -551,7 +557,7 @@ pub(crate) fn write_file(
             progress.advance(n as u64);
             left -= n as u64;
         }
-        set_mode_and_time(&file, mode, mtime)?;
+        set_mode_and_time(&file, Some(mode), mtime)?;
         put_in_place(&temp, dest, false)?;
         Ok(hasher.finalize().into())
     })();
@@ -561,9 +567,17 @@ pub(crate) fn write_file(
     result
 }
 
-fn set_mode_and_time(file: &fs::File, mode: u32, mtime: Mtime) -> std::result::Result<(), String> {
-    file.set_permissions(fs::Permissions::from_mode(mode & 0o1777))
-        .map_err(|e| e.to_string())?;
+/// Gives a written file its mode (`None`: it was created with it) and
+/// modification time.
+fn set_mode_and_time(
+    file: &fs::File,
+    mode: Option<u32>,
+    mtime: Mtime,
+) -> std::result::Result<(), String> {
+    if let Some(mode) = mode {
+        file.set_permissions(fs::Permissions::from_mode(mode & 0o1777))
+            .map_err(|e| e.to_string())?;
+    }
     file.set_modified(mtime.to_system())
         .map_err(|e| e.to_string())
 }
@@ -584,37 +598,60 @@ enum Temp {
 /// systems) and `/proc/self/fd` to link them by. Asked once per restore,
 /// on its first file; `None` until then.
 #[derive(Default)]
-struct Unnamed(std::cell::Cell<Option<bool>>);
+struct Unnamed {
+    works: std::cell::Cell<Option<bool>>,
+    /// The process's umask (`/proc/self/status`), read with the first file.
+    umask: std::cell::Cell<Option<u32>>,
+}
 
 impl Unnamed {
-    /// A new file without a name in `folder`; `None` where that is not
-    /// possible (then the restore uses named temporary files).
-    fn create(&self, folder: &Path) -> Option<fs::File> {
-        if self.0.get() == Some(false) {
+    /// A new file without a name in `folder`, created with `mode`; and
+    /// whether that is its mode already (the umask took nothing from it),
+    /// so that it needs no `fchmod`. `None` where a file without a name is
+    /// not possible (then the restore uses named temporary files).
+    fn create(&self, folder: &Path, mode: u32) -> Option<(fs::File, bool)> {
+        if self.works.get() == Some(false) {
             return None;
         }
-        if self.0.get().is_none() && !Path::new("/proc/self/fd").is_dir() {
-            self.0.set(Some(false));
-            return None;
+        if self.works.get().is_none() {
+            if !Path::new("/proc/self/fd").is_dir() {
+                self.works.set(Some(false));
+                return None;
+            }
+            self.umask.set(read_umask());
         }
         let flags =
             rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::TMPFILE | rustix::fs::OFlags::CLOEXEC;
-        match rustix::fs::openat(
+        let wanted = mode & 0o1777;
+        let opened = rustix::fs::openat(
             rustix::fs::CWD,
             folder,
             flags,
-            rustix::fs::Mode::from_raw_mode(0o600),
-        ) {
+            rustix::fs::Mode::from_raw_mode(wanted & 0o777),
+        );
+        match opened {
             Ok(fd) => {
-                self.0.set(Some(true));
-                Some(fs::File::from(fd))
+                self.works.set(Some(true));
+                let exact = self
+                    .umask
+                    .get()
+                    .is_some_and(|u| wanted & 0o777 & !u == wanted);
+                Some((fs::File::from(fd), exact))
             }
             Err(_) => {
-                self.0.set(Some(false));
+                self.works.set(Some(false));
                 None
             }
         }
     }
+}
+
+/// The umask, from `/proc/self/status` (reading it with `umask(2)` would
+/// change it for a moment); `None` when not there.
+fn read_umask() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+    u32::from_str_radix(line.trim(), 8).ok()
 }
 
 /// Gives a checked file without a name its name, never replacing a file.
@@ -650,6 +687,7 @@ fn restore_file(
     force: bool,
     checker: &Checker,
     unnamed: &Unnamed,
+    fresh: bool,
     progress: &dyn Progress,
     nth: u64,
 ) -> std::result::Result<(), String> {
@@ -658,17 +696,20 @@ fn restore_file(
         if fs::symlink_metadata(dest).is_ok_and(|m| m.is_dir()) {
             return Err("a folder of that name is in the way".into());
         }
-    } else if fs::symlink_metadata(dest).is_ok() {
+    } else if !fresh && fs::symlink_metadata(dest).is_ok() {
         return Err("already exists (use --force to replace it)".into());
     }
     // Replacing a file (--force) takes a rename.
     let folder = dest.parent().unwrap_or(Path::new("."));
-    let (temp, mut file) = match (!force).then(|| unnamed.create(folder)).flatten() {
-        Some(file) => (None, file),
+    let created = (!force)
+        .then(|| unnamed.create(folder, entry.mode))
+        .flatten();
+    let (temp, mut file, chmod) = match created {
+        Some((file, exact)) => (None, file, !exact),
         None => {
             let temp = restore_temp(dest);
             let file = create_new(&temp)?;
-            (Some(temp), file)
+            (Some(temp), file, true)
         }
     };
     let mut cursor: Box<dyn Read + '_> = match stream {
@@ -711,7 +752,7 @@ fn restore_file(
         }
         set_mode_and_time(
             &file,
-            entry.mode,
+            chmod.then_some(entry.mode),
             Mtime {
                 secs: entry.mtime,
                 nsec: entry.mtime_nsec,

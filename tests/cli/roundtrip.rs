@@ -56,6 +56,25 @@ fn awkward_tree_round_trips_through_two_media() {
     assert_same_tree(&src, &env.p("restored/records"));
 }
 
+/// Files are restored with the records' modes whatever the umask: 077
+/// takes bits the records have (0644, 0755), 000 takes none (a file is
+/// created with its mode and changed only when the umask took some of it).
+#[test]
+fn modes_come_back_whatever_the_umask() {
+    let (env, key) = Env::ready();
+    let src = env.p("records-2019");
+    awkward_tree(&src);
+    env.archive(2019, &["stick-a"], &[], &["records-2019"]).ok();
+    for mask in [0o077, 0o000, 0o027] {
+        let out = env.p(format!("restored-{mask:03o}"));
+        env.restore(&key, env.p("stick-a/2019-financial.kluis"), &out)
+            .umask(mask)
+            .run()
+            .ok();
+        assert_same_tree(&src, &out.join("records"));
+    }
+}
+
 #[test]
 fn several_sources_are_prefixed_by_their_folder_name() {
     let (env, key) = Env::ready();

@@ -22,6 +22,20 @@ impl Cmd {
         }
     }
 
+    /// Runs it with this umask.
+    pub fn umask(mut self, mask: u32) -> Self {
+        use std::os::unix::process::CommandExt;
+        self.line = format!("(umask {mask:03o}) {}", self.line);
+        // SAFETY: umask(2) is async-signal-safe, as a pre_exec hook must be.
+        unsafe {
+            self.cmd.pre_exec(move || {
+                rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask));
+                Ok(())
+            });
+        }
+        self
+    }
+
     pub fn arg(mut self, a: impl AsRef<OsStr>) -> Self {
         self.line.push(' ');
         self.line.push_str(&a.as_ref().to_string_lossy());
