@@ -605,20 +605,38 @@ struct Unnamed {
 }
 
 impl Unnamed {
-    /// A new file without a name in `folder`, created with `mode`; and
-    /// whether that is its mode already (the umask took nothing from it),
-    /// so that it needs no `fchmod`. `None` where a file without a name is
-    /// not possible (then the restore uses named temporary files).
-    fn create(&self, folder: &Path, mode: u32) -> Option<(fs::File, bool)> {
+    /// Whether a file without a name made in `folder` can be given one
+    /// (`/proc` may be missing or hidden): tried once, with the temporary
+    /// name of the first record (so that a crash in between leaves a file
+    /// the next restore removes), then unlinked.
+    fn links(folder: &Path, dest: &Path) -> bool {
+        let flags =
+            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::TMPFILE | rustix::fs::OFlags::CLOEXEC;
+        let mode = rustix::fs::Mode::from_raw_mode(0o600);
+        let Ok(fd) = rustix::fs::openat(rustix::fs::CWD, folder, flags, mode) else {
+            return false;
+        };
+        let probe = restore_temp(dest);
+        let linked = link_in_place(&fs::File::from(fd), &probe).is_ok();
+        linked && fs::remove_file(&probe).is_ok()
+    }
+
+    /// A new file without a name in the folder of `dest`, created with
+    /// `mode`; and whether that is its mode already (the umask took nothing
+    /// from it), so that it needs no `fchmod`. `None` where a file without
+    /// a name is not possible (then the restore uses named temporary
+    /// files).
+    fn create(&self, dest: &Path, mode: u32) -> Option<(fs::File, bool)> {
+        let folder = dest.parent().unwrap_or(Path::new("."));
         if self.works.get() == Some(false) {
             return None;
         }
         if self.works.get().is_none() {
-            if !Path::new("/proc/self/fd").is_dir() {
+            self.umask.set(read_umask());
+            if !Self::links(folder, dest) {
                 self.works.set(Some(false));
                 return None;
             }
-            self.umask.set(read_umask());
         }
         let flags =
             rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::TMPFILE | rustix::fs::OFlags::CLOEXEC;
@@ -700,10 +718,7 @@ fn restore_file(
         return Err("already exists (use --force to replace it)".into());
     }
     // Replacing a file (--force) takes a rename.
-    let folder = dest.parent().unwrap_or(Path::new("."));
-    let created = (!force)
-        .then(|| unnamed.create(folder, entry.mode))
-        .flatten();
+    let created = (!force).then(|| unnamed.create(dest, entry.mode)).flatten();
     let (temp, mut file, chmod) = match created {
         Some((file, exact)) => (None, file, !exact),
         None => {
