@@ -7,12 +7,12 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use kluis::format::manifest::{Entry, Kind};
 use kluis::format::reader::ArchiveReader;
-use kluis::format::writer::{ArchiveWriter, Mtime, WriteOptions};
+use kluis::format::writer::WriteOptions;
 use kluis::keys::Identities;
 
 use common::*;
@@ -45,39 +45,23 @@ fn size(i: usize) -> usize {
 fn write(dir: &Path, records: usize) -> (PathBuf, Identities) {
     let key = Key::generate(&dir.join("key.txt"));
     let path = dir.join("2019-financial.kluis");
-    let file = std::fs::File::create(&path).unwrap();
-    let mut w = ArchiveWriter::new(
-        vec![(path.clone(), file)],
-        &key.recipients(),
-        &crafted_metadata(),
-        &WriteOptions::default(),
-    )
-    .unwrap();
-    let mtime = Mtime {
-        secs: 1_546_300_800,
-        nsec: 0,
-    };
-    for i in 0..records {
-        let data = body(i, size(i));
-        // Long names sometimes: their pax headers are read as a stream too.
-        let name = match i % 5 {
-            0 => format!("records/{}/inv-{i:05}.pdf", "folder-".repeat(20)),
-            _ => format!("records/inv-{i:05}.pdf"),
-        };
-        w.add_file(
-            name.as_bytes(),
-            data.len() as u64,
-            0o644,
-            mtime,
-            &mut &data[..],
-            Path::new("test"),
-        )
-        .unwrap();
-    }
-    w.end_records().unwrap();
-    let (_sealed, mut outputs) = w.finish().unwrap();
-    outputs[0].1.flush().unwrap();
+    write_archive(&path, &key, &WriteOptions::default(), |w| {
+        for i in 0..records {
+            // Long names sometimes: their pax headers are read as a stream too.
+            let name = match i % 5 {
+                0 => format!("records/{}/inv-{i:05}.pdf", "folder-".repeat(20)),
+                _ => format!("records/inv-{i:05}.pdf"),
+            };
+            add_member(w, name.as_bytes(), &body(i, size(i)), T2019);
+        }
+    });
     (path, key.identities())
+}
+
+/// Everything `r` gives, until its end or an error.
+fn read_all(mut r: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    r.read_to_end(&mut out).map(|_| out)
 }
 
 fn entries(r: &mut ArchiveReader) -> Vec<Entry> {
@@ -111,19 +95,11 @@ fn a_streamed_record_is_the_record_wherever_it_is_in_its_frames() {
         assert_eq!(name, e.path);
         assert_eq!(data, e.data_offset);
         assert_eq!(header.entry_size().unwrap(), e.size);
-        let mut got = Vec::new();
-        fresh
-            .stream_from(e.data_offset, e.size)
-            .read_to_end(&mut got)
-            .unwrap();
+        let got = read_all(fresh.stream_from(e.data_offset, e.size)).unwrap();
         assert!(got == want, "{} differs", e.display_path());
         // And straight to the content, without the headers first.
-        let mut again = Vec::new();
-        ArchiveReader::open(&path, &ids)
-            .unwrap()
-            .stream_from(e.data_offset, e.size)
-            .read_to_end(&mut again)
-            .unwrap();
+        let mut alone = ArchiveReader::open(&path, &ids).unwrap();
+        let again = read_all(alone.stream_from(e.data_offset, e.size)).unwrap();
         assert!(again == want, "{} differs read alone", e.display_path());
         let f = kluis::format::seektable::frame_at(r.frames(), e.data_offset).unwrap();
         if e.data_offset > r.frames()[f].d_offset + 100_000 {
@@ -144,16 +120,12 @@ fn one_reader_streams_records_one_after_another_and_back() {
     for e in order {
         let want = body(index_of(e), size(index_of(e)));
         let (_, _, data) = r.member_at_streaming(e.offset).unwrap();
-        let mut got = Vec::new();
-        r.stream_from(data, e.size).read_to_end(&mut got).unwrap();
+        let got = read_all(r.stream_from(data, e.size)).unwrap();
         assert!(got == want, "{} differs", e.display_path());
         // Part of it, from the middle.
         let from = (e.size / 2) as usize;
         let len = 1000.min(want.len() - from);
-        let mut part = Vec::new();
-        r.stream_from(data + from as u64, len as u64)
-            .read_to_end(&mut part)
-            .unwrap();
+        let part = read_all(r.stream_from(data + from as u64, len as u64)).unwrap();
         assert!(
             part == want[from..from + len],
             "{} differs",

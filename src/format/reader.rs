@@ -436,16 +436,13 @@ impl ArchiveReader {
     /// cached frame is neither used nor replaced.
     pub fn stream_from(&mut self, start: u64, len: u64) -> StreamCursor<'_> {
         let frame = seektable::frame_at(&self.frames, start);
+        let data_end = self.frames.last().map_or(0, Frame::c_end);
         let state = match (self.stream.take(), frame) {
             (Some(st), Some(i)) if st.d_pos <= start && st.d_pos >= self.frames[i].d_offset => st,
             (_, Some(i)) => StreamState::at(self.frames[i].c_offset, self.frames[i].d_offset),
             // Past the data: a stream that gives nothing.
-            (_, None) => {
-                let end = self.frames.last().map_or(0, Frame::c_end);
-                StreamState::at(end, start)
-            }
+            (_, None) => StreamState::at(data_end, start),
         };
-        let data_end = self.frames.last().map_or(0, Frame::c_end);
         let skip = start.saturating_sub(state.d_pos);
         StreamCursor {
             reader: self,

@@ -26,7 +26,7 @@ use crate::util::testpoint::{pause_point, pause_point_n};
 pub(crate) use super::leftovers::StaleTemps;
 use super::leftovers::restore_temp;
 pub use super::select::Selection;
-use super::select::{frame_of, from_index, shared_frames};
+use super::select::{alone_in_frame, from_index};
 
 /// What a restore does about a record whose name is already taken in the
 /// target folder.
@@ -263,7 +263,6 @@ pub fn run(req: &Request, progress: &dyn Progress) -> Result<Report> {
     pause_point("restore-checked");
     let mut out = Restorer {
         target,
-        force,
         resume: req.existing == Existing::Resume,
         seen: 0,
         files_begun: 0,
@@ -275,23 +274,24 @@ pub fn run(req: &Request, progress: &dyn Progress) -> Result<Report> {
         },
         dirs: Vec::new(),
         parents: Parents::default(),
-        checker: Checker::start(),
-        unnamed: Unnamed::default(),
-        fresh: empty,
-        stream: false,
+        files: Files {
+            force,
+            fresh: empty,
+            checker: Checker::start(),
+            unnamed: Unnamed::default(),
+        },
     };
     match collected {
         // A few records: one reader seeks to each. A record alone in its
         // frame is decoded as a stream, only as far as it goes; frames
         // shared by several records are decoded once, whole.
         Some(list) => {
-            let shared = shared_frames(index.frames(), &list);
-            for entry in &list {
+            let alone = alone_in_frame(index.frames(), &list);
+            for (entry, stream) in list.iter().zip(alone) {
                 if progress.interrupted() {
                     break;
                 }
-                out.stream = !shared.contains(&frame_of(index.frames(), entry));
-                out.restore(&mut index, entry);
+                out.restore(&mut index, entry, stream);
             }
         }
         // Everything (or very many): stream the manifest again while a
@@ -307,7 +307,7 @@ pub fn run(req: &Request, progress: &dyn Progress) -> Result<Report> {
                 }
                 let entry = entry?;
                 if selection.matches(&entry.path) {
-                    out.restore(&mut data, &entry);
+                    out.restore(&mut data, &entry, false);
                 }
             }
             out.report.bytes_read += data.bytes_read();
@@ -315,7 +315,7 @@ pub fn run(req: &Request, progress: &dyn Progress) -> Result<Report> {
     }
     // Files whose content did not match are removed by now, the others
     // renamed into place.
-    for (name, size, why) in out.checker.finish() {
+    for (name, size, why) in out.files.checker.finish() {
         out.report.files -= 1;
         out.report.bytes -= size;
         out.report.failed.push((name, why));
@@ -375,7 +375,6 @@ fn already_restored(dest: &Path, entry: &Entry) -> Result<bool> {
 /// The write side of a restore.
 struct Restorer<'a> {
     target: PathBuf,
-    force: bool,
     /// Records already in place were checked in pass 1: skip them.
     resume: bool,
     /// Records come so far, and files begun (for the test pause points).
@@ -385,20 +384,26 @@ struct Restorer<'a> {
     report: Report,
     dirs: Vec<(PathBuf, u32, Mtime)>,
     parents: Parents,
-    checker: Checker,
-    unnamed: Unnamed,
+    files: Files,
+}
+
+/// How a restore writes files and puts them in place.
+struct Files {
+    /// Replace what is in the way.
+    force: bool,
     /// The folder was empty when the restore began: nothing can be in a
     /// record's way (and were something, putting the record in place
     /// never replaces it).
     fresh: bool,
-    /// Decode the next record's frame as a stream (see
-    /// [`ArchiveReader::stream_from`]) rather than whole.
-    stream: bool,
+    checker: Checker,
+    unnamed: Unnamed,
 }
 
 impl Restorer<'_> {
-    /// Restores one record; a failure is recorded in the report.
-    fn restore(&mut self, data: &mut ArchiveReader, entry: &Entry) {
+    /// Restores one record, its frame decoded as a stream or whole (see
+    /// [`ArchiveReader::stream_from`]); a failure is recorded in the
+    /// report.
+    fn restore(&mut self, data: &mut ArchiveReader, entry: &Entry, stream: bool) {
         let dest = safe_target(&self.target, &entry.path).expect("checked in pass 1");
         self.seen += 1;
         pause_point_n("restore-record", self.seen);
@@ -424,28 +429,18 @@ impl Restorer<'_> {
                 &dest,
                 entry.target.as_deref().unwrap_or_default(),
                 mtime,
-                self.force,
+                self.files.force,
             )
             .map(|()| report.symlinks += 1),
             Kind::File => {
                 self.files_begun += 1;
                 let begun = self.files_begun;
-                restore_file(
-                    data,
-                    self.stream,
-                    &dest,
-                    entry,
-                    self.force,
-                    &self.checker,
-                    &self.unnamed,
-                    self.fresh,
-                    self.progress,
-                    begun,
-                )
-                .map(|()| {
-                    report.files += 1;
-                    report.bytes += entry.size;
-                })
+                self.files
+                    .restore_file(data, stream, &dest, entry, self.progress, begun)
+                    .map(|()| {
+                        report.files += 1;
+                        report.bytes += entry.size;
+                    })
             }
         };
         if let Err(reason) = outcome {
@@ -610,15 +605,11 @@ impl Unnamed {
     /// name of the first record (so that a crash in between leaves a file
     /// the next restore removes), then unlinked.
     fn links(folder: &Path, dest: &Path) -> bool {
-        let flags =
-            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::TMPFILE | rustix::fs::OFlags::CLOEXEC;
-        let mode = rustix::fs::Mode::from_raw_mode(0o600);
-        let Ok(fd) = rustix::fs::openat(rustix::fs::CWD, folder, flags, mode) else {
+        let Ok(file) = open_unnamed(folder, 0o600) else {
             return false;
         };
         let probe = restore_temp(dest);
-        let linked = link_in_place(&fs::File::from(fd), &probe).is_ok();
-        linked && fs::remove_file(&probe).is_ok()
+        link_in_place(&file, &probe).is_ok() && fs::remove_file(&probe).is_ok()
     }
 
     /// A new file without a name in the folder of `dest`, created with
@@ -638,23 +629,15 @@ impl Unnamed {
                 return None;
             }
         }
-        let flags =
-            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::TMPFILE | rustix::fs::OFlags::CLOEXEC;
         let wanted = mode & 0o1777;
-        let opened = rustix::fs::openat(
-            rustix::fs::CWD,
-            folder,
-            flags,
-            rustix::fs::Mode::from_raw_mode(wanted & 0o777),
-        );
-        match opened {
-            Ok(fd) => {
+        match open_unnamed(folder, wanted & 0o777) {
+            Ok(file) => {
                 self.works.set(Some(true));
                 let exact = self
                     .umask
                     .get()
                     .is_some_and(|u| wanted & 0o777 & !u == wanted);
-                Some((fs::File::from(fd), exact))
+                Some((file, exact))
             }
             Err(_) => {
                 self.works.set(Some(false));
@@ -662,6 +645,15 @@ impl Unnamed {
             }
         }
     }
+}
+
+/// A new file without a name in `folder` (`O_TMPFILE`), with `mode` less
+/// the umask.
+fn open_unnamed(folder: &Path, mode: u32) -> rustix::io::Result<fs::File> {
+    let flags =
+        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::TMPFILE | rustix::fs::OFlags::CLOEXEC;
+    let mode = rustix::fs::Mode::from_raw_mode(mode);
+    rustix::fs::openat(rustix::fs::CWD, folder, flags, mode).map(fs::File::from)
 }
 
 /// The umask, from `/proc/self/status` (reading it with `umask(2)` would
@@ -693,102 +685,106 @@ fn link_in_place(file: &fs::File, dest: &Path) -> std::result::Result<(), String
     })
 }
 
-/// Restores one file, the `nth` of this restore: the restoring thread
-/// reads and writes it without a name or under a temporary one, the
-/// checker hashes it and puts it in place (see [`Checker`]).
-#[allow(clippy::too_many_arguments)]
-fn restore_file(
-    data: &mut ArchiveReader,
-    stream: bool,
-    dest: &Path,
-    entry: &Entry,
-    force: bool,
-    checker: &Checker,
-    unnamed: &Unnamed,
-    fresh: bool,
-    progress: &dyn Progress,
-    nth: u64,
-) -> std::result::Result<(), String> {
-    if force {
-        // Only a folder is in the way of a rename.
-        if fs::symlink_metadata(dest).is_ok_and(|m| m.is_dir()) {
-            return Err("a folder of that name is in the way".into());
-        }
-    } else if !fresh && fs::symlink_metadata(dest).is_ok() {
-        return Err("already exists (use --force to replace it)".into());
-    }
-    // Replacing a file (--force) takes a rename.
-    let created = (!force).then(|| unnamed.create(dest, entry.mode)).flatten();
-    let (temp, mut file, chmod) = match created {
-        Some((file, exact)) => (None, file, !exact),
-        None => {
-            let temp = restore_temp(dest);
-            let file = create_new(&temp)?;
-            (Some(temp), file, true)
-        }
-    };
-    let mut cursor: Box<dyn Read + '_> = match stream {
-        true => Box::new(data.stream_from(entry.data_offset, entry.size)),
-        false => Box::new(data.tar_from(entry.data_offset)),
-    };
-    let mut left = entry.size;
-    let mut first = true;
-    let result = (|| {
-        while left > 0 {
-            if progress.interrupted() {
-                return Err("interrupted".to_string());
+impl Files {
+    /// Restores one file, the `nth` of this restore: the restoring thread
+    /// reads and writes it without a name or under a temporary one, the
+    /// checker hashes it and puts it in place (see [`Checker`]).
+    fn restore_file(
+        &self,
+        data: &mut ArchiveReader,
+        stream: bool,
+        dest: &Path,
+        entry: &Entry,
+        progress: &dyn Progress,
+        nth: u64,
+    ) -> std::result::Result<(), String> {
+        let Files {
+            force,
+            fresh,
+            ref checker,
+            ref unnamed,
+        } = *self;
+        if force {
+            // Only a folder is in the way of a rename.
+            if fs::symlink_metadata(dest).is_ok_and(|m| m.is_dir()) {
+                return Err("a folder of that name is in the way".into());
             }
-            let mut buf = checker.buffer();
-            let want = left.min(buf.len() as u64) as usize;
-            let copied = match cursor.read(&mut buf[..want]) {
-                Ok(0) => Err("the archive ends inside this record".to_string()),
-                Ok(n) => file
-                    .write_all(&buf[..n])
-                    .map(|()| n)
-                    .map_err(|e| format!("{}: {e}", dest.display())),
-                Err(e) => Err(e.to_string()),
-            };
-            match copied {
-                Ok(n) => {
-                    checker.hash(buf, n);
-                    progress.advance(n as u64);
-                    left -= n as u64;
+        } else if !fresh && fs::symlink_metadata(dest).is_ok() {
+            return Err("already exists (use --force to replace it)".into());
+        }
+        // Replacing a file (--force) takes a rename.
+        let created = (!force).then(|| unnamed.create(dest, entry.mode)).flatten();
+        let (temp, mut file, chmod) = match created {
+            Some((file, exact)) => (None, file, !exact),
+            None => {
+                let temp = restore_temp(dest);
+                let file = create_new(&temp)?;
+                (Some(temp), file, true)
+            }
+        };
+        let mut cursor: Box<dyn Read + '_> = match stream {
+            true => Box::new(data.stream_from(entry.data_offset, entry.size)),
+            false => Box::new(data.tar_from(entry.data_offset)),
+        };
+        let mut left = entry.size;
+        let mut first = true;
+        let result = (|| {
+            while left > 0 {
+                if progress.interrupted() {
+                    return Err("interrupted".to_string());
                 }
-                Err(e) => {
-                    checker.give_back(buf);
-                    return Err(e);
+                let mut buf = checker.buffer();
+                let want = left.min(buf.len() as u64) as usize;
+                let copied = match cursor.read(&mut buf[..want]) {
+                    Ok(0) => Err("the archive ends inside this record".to_string()),
+                    Ok(n) => file
+                        .write_all(&buf[..n])
+                        .map(|()| n)
+                        .map_err(|e| format!("{}: {e}", dest.display())),
+                    Err(e) => Err(e.to_string()),
+                };
+                match copied {
+                    Ok(n) => {
+                        checker.hash(buf, n);
+                        progress.advance(n as u64);
+                        left -= n as u64;
+                    }
+                    Err(e) => {
+                        checker.give_back(buf);
+                        return Err(e);
+                    }
+                }
+                if first {
+                    first = false;
+                    pause_point("restore-writing");
+                    pause_point_n("restore-writing", nth);
                 }
             }
-            if first {
-                first = false;
-                pause_point("restore-writing");
-                pause_point_n("restore-writing", nth);
+            set_mode_and_time(
+                &file,
+                chmod.then_some(entry.mode),
+                Mtime {
+                    secs: entry.mtime,
+                    nsec: entry.mtime_nsec,
+                },
+            )
+        })();
+        match result {
+            Ok(()) => {
+                let temp = match temp {
+                    Some(path) => Temp::Named(path),
+                    None => Temp::Unnamed(file),
+                };
+                checker.check(temp, dest, entry, force);
+                Ok(())
             }
-        }
-        set_mode_and_time(
-            &file,
-            chmod.then_some(entry.mode),
-            Mtime {
-                secs: entry.mtime,
-                nsec: entry.mtime_nsec,
-            },
-        )
-    })();
-    match result {
-        Ok(()) => {
-            let temp = match temp {
-                Some(path) => Temp::Named(path),
-                None => Temp::Unnamed(file),
-            };
-            checker.check(temp, dest, entry, force);
-            Ok(())
-        }
-        Err(e) => {
-            checker.discard();
-            if let Some(temp) = temp {
-                let _ = fs::remove_file(&temp);
+            Err(e) => {
+                checker.discard();
+                if let Some(temp) = temp {
+                    let _ = fs::remove_file(&temp);
+                }
+                Err(e)
             }
-            Err(e)
         }
     }
 }

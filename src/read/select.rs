@@ -253,9 +253,8 @@ pub(crate) fn from_index(
     // record alone in its frame is read as a stream, up to its content,
     // where its restore goes on (see `ArchiveReader::stream_from`).
     list.sort_by_key(|e| e.offset);
-    let shared = shared_frames(reader.frames(), &list);
-    for entry in &list {
-        let stream = !shared.contains(&frame_of(reader.frames(), entry));
+    let alone = alone_in_frame(reader.frames(), &list);
+    for (entry, stream) in list.iter().zip(alone) {
         if let Err(why) = is_member_at(reader, entry, stream) {
             let e = Error::Damaged {
                 path: reader.path().into(),
@@ -296,30 +295,30 @@ fn is_member_at(
     Ok(())
 }
 
-/// The frame an entry's member starts in (`usize::MAX` for none).
-pub(crate) fn frame_of(frames: &[Frame], entry: &Entry) -> usize {
-    seektable::frame_at(frames, entry.offset).unwrap_or(usize::MAX)
-}
-
-/// The frames that hold parts of more than one of `entries` (headers and
-/// content): those are best decoded whole, once.
-pub(crate) fn shared_frames(frames: &[Frame], entries: &[Entry]) -> HashSet<usize> {
+/// For each of `entries`, whether the frame its member starts in holds
+/// nothing else of `entries` (headers or content): such a frame is best
+/// decoded as a stream, only up to the record (see
+/// `ArchiveReader::stream_from`); a frame several of them share, whole
+/// and once.
+pub(crate) fn alone_in_frame(frames: &[Frame], entries: &[Entry]) -> Vec<bool> {
+    let span = |e: &Entry| {
+        let end = e.data_offset + e.size.saturating_sub(1);
+        let first = seektable::frame_at(frames, e.offset)?;
+        Some((first, seektable::frame_at(frames, end.max(e.offset))?))
+    };
     let mut seen = HashSet::new();
     let mut shared = HashSet::new();
-    for e in entries {
-        let end = e.data_offset + e.size.saturating_sub(1);
-        let first = seektable::frame_at(frames, e.offset);
-        let last = seektable::frame_at(frames, end.max(e.offset));
-        let (Some(first), Some(last)) = (first, last) else {
-            continue;
-        };
+    for (first, last) in entries.iter().filter_map(span) {
         for f in first..=last {
             if !seen.insert(f) {
                 shared.insert(f);
             }
         }
     }
-    shared
+    entries
+        .iter()
+        .map(|e| span(e).is_some_and(|(first, _)| !shared.contains(&first)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -275,6 +275,19 @@ fn purge_interrupted_keeps_the_rest_in_the_source() {
         .error(2, &["no purge of 2019-financial.kluis is unfinished"]);
 }
 
+/// A source of `n` records archived for 2019; the archive, and what a
+/// full restore must give (paths below the target, contents).
+fn archived_source(n: usize) -> (Env, Key, PathBuf, BTreeMap<PathBuf, Vec<u8>>) {
+    let (env, key) = Env::ready();
+    source(&env, n);
+    let archive = env.archived(2019, "src");
+    let want = files(&env.p("src"))
+        .into_iter()
+        .map(|(p, b)| (Path::new("records").join(p), b))
+        .collect();
+    (env, key, archive, want)
+}
+
 fn restore_cmd(env: &Env, key: &Key, archive: &Path, extra: &[&str]) -> Cmd {
     env.kluis()
         .args(["restore", "-i"])
@@ -290,13 +303,7 @@ fn restore_cmd(env: &Env, key: &Key, archive: &Path, extra: &[&str]) -> Cmd {
 /// finishes.
 #[test]
 fn restore_interrupted_at_ten_points_then_resumed() {
-    let (env, key) = Env::ready();
-    source(&env, 40);
-    let archive = env.archived(2019, "src");
-    let want: BTreeMap<PathBuf, Vec<u8>> = files(&env.p("src"))
-        .into_iter()
-        .map(|(p, b)| (Path::new("records").join(p), b))
-        .collect();
+    let (env, key, archive, want) = archived_source(40);
     let points = [
         "restore-checked",
         "restore-record-1",
@@ -456,13 +463,7 @@ fn leftovers_are_cleaned_by_the_next_run_only_if_ours() {
 /// that is not its own; every file then matches.
 #[test]
 fn restore_killed_leaves_a_temporary_file_the_next_one_removes() {
-    let (env, key) = Env::ready();
-    source(&env, 20);
-    let archive = env.archived(2019, "src");
-    let want: BTreeMap<PathBuf, Vec<u8>> = files(&env.p("src"))
-        .into_iter()
-        .map(|(p, b)| (Path::new("records").join(p), b))
-        .collect();
+    let (env, key, archive, want) = archived_source(20);
     let out = env.p("out");
     for (extra, point) in [
         (&["--resume"][..], "restore-writing-10"),
@@ -517,13 +518,7 @@ fn restore_killed_leaves_a_temporary_file_the_next_one_removes() {
 /// the record; `--resume` finishes.
 #[test]
 fn restore_killed_while_writing_unnamed_files_leaves_nothing_to_clean() {
-    let (env, key) = Env::ready();
-    source(&env, 20);
-    let archive = env.archived(2019, "src");
-    let want: BTreeMap<PathBuf, Vec<u8>> = files(&env.p("src"))
-        .into_iter()
-        .map(|(p, b)| (Path::new("records").join(p), b))
-        .collect();
+    let (env, key, archive, want) = archived_source(20);
     let out = env.p("out");
     for point in ["restore-writing-1", "restore-writing-10"] {
         let _ = fs::remove_dir_all(&out);
