@@ -5,7 +5,8 @@
 //! The library is the domain; the `kluis` binary only parses flags, renders
 //! reports and maps errors to exit codes.
 
-// `unsafe` only in `parity::kernel` (SIMD intrinsics), allowed there alone.
+// `unsafe` only in `parity::kernel` (SIMD intrinsics) and `util::sys` (one
+// system call), allowed there alone.
 #![deny(unsafe_code)]
 
 // Primitives: used by every layer, importing none of the folders below.

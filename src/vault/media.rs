@@ -445,10 +445,12 @@ const CHECK_BLOCK: u64 = 1 << 20;
 /// the end), and the CRC-32 of each block in it not sent before.
 type Written = (u64, Vec<u32>);
 
-/// A copy being written to a medium, read back while it is written: a
-/// verifier thread follows the writer, syncing each written stretch to the
-/// medium, dropping its cached pages and reading it back from the medium,
-/// so that the check costs little time after the last byte.
+/// A copy being written to a medium, read back while it is written: the
+/// writer starts the medium writing each stretch as soon as it is written,
+/// and a verifier thread follows, waiting for each stretch to be on the
+/// medium, dropping its cached pages and reading it back from the medium
+/// while the later stretches are written, so that the check costs little
+/// time after the last byte.
 ///
 /// The read-back has to prove that the medium returns the bytes that were
 /// written, nothing more: the writer takes a CRC-32 of every MiB it
@@ -494,7 +496,16 @@ impl CopyWriter {
                                expected: &mut std::collections::VecDeque<u32>,
                                done: &mut u64|
              -> Result<()> {
-                sync.sync_data().at(&vpath)?;
+                // Only the stretch about to be read has to be on the
+                // medium; the writer's later stretches keep it busy.
+                match until {
+                    Some(u) if u > *done => {
+                        if crate::util::sys::wait_written(&sync, *done, u - *done).is_err() {
+                            sync.sync_data().at(&vpath)?;
+                        }
+                    }
+                    _ => sync.sync_data().at(&vpath)?,
+                }
                 let len = until
                     .map(|u| u.saturating_sub(*done))
                     .and_then(NonZeroU64::new);
@@ -564,6 +575,10 @@ impl CopyWriter {
             .expect("finish runs once")
             .join()
             .map_err(|_| Error::Usage("the read-back thread panicked".into()))??;
+        // The copy must still be at its name: a medium swapped or its
+        // folder removed while it was written leaves the written file
+        // unreachable (or another in its place), however well it read back.
+        self.still_in_place()?;
         if back.read != size || !back.same || self.written != size {
             return Err(Error::ReadBackMismatch {
                 medium: self.path.parent().unwrap_or(Path::new(".")).into(),
@@ -573,6 +588,21 @@ impl CopyWriter {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
             });
+        }
+        Ok(())
+    }
+}
+
+impl CopyWriter {
+    fn still_in_place(&self) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let named = fs::metadata(&self.path).at(&self.path)?;
+        let open = self.file.metadata().at(&self.path)?;
+        if (named.dev(), named.ino()) != (open.dev(), open.ino()) {
+            return Err(Error::io(
+                &self.path,
+                io::Error::other("another file took its place while it was written"),
+            ));
         }
         Ok(())
     }
@@ -595,6 +625,11 @@ impl Write for CopyWriter {
         if self.written - self.reported >= TRAIL_STEP {
             // Up to the last whole block: the verifier checks whole blocks.
             let until = self.written - self.written % CHECK_BLOCK;
+            // The kernel would keep the stretch in memory for up to 30 s
+            // before writing it: start the medium writing it now, so that
+            // it writes while the verifier reads what came before.
+            let _ =
+                crate::util::sys::start_writeback(&self.file, self.reported, until - self.reported);
             self.reported = until;
             if let Some(tx) = &self.progress {
                 let _ = tx.send((until, std::mem::take(&mut self.crcs)));
