@@ -413,15 +413,23 @@ pub fn archive(vault_dir: Option<&Path>, quiet: bool, args: ArchiveArgs) -> Resu
             ))?;
         }
         match &report.parity {
-            Some(p) => stdout_line(&format!(
-                "  parity: {} recovery blocks of {} for {} slices ({} per copy; repairs up to {} damaged slices: `kluis repair` or `par2 repair {}.par2`)",
-                p.blocks,
-                human(p.slice_size),
-                p.slices,
-                human(p.bytes),
-                p.blocks,
-                report.file
-            ))?,
+            Some(p) => {
+                stdout_line(&format!(
+                    "  parity: {} recovery blocks of {} for {} slices ({} per copy; repairs up to {} damaged slices: `kluis repair` or `par2 repair {}.par2`)",
+                    p.blocks,
+                    human(p.slice_size),
+                    p.slices,
+                    human(p.bytes),
+                    p.blocks,
+                    report.file
+                ))?;
+                if p.passes > 1 {
+                    stdout_line(&format!(
+                        "  parity: made in {} passes over the archive (the blocks the writing pass could not hold were made from the written copy)",
+                        p.passes
+                    ))?;
+                }
+            }
             None => stdout_line("  parity: none (--parity 0)")?,
         }
         for t in &report.tables {

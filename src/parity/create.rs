@@ -468,7 +468,8 @@ pub fn per_pass(budget: u64, slice_size: u64) -> usize {
 /// true: write the index too); the missing ones (that did not fit in
 /// memory, or that a low estimate of the size left out) are made in
 /// further passes over the written file, filling the batch held before a
-/// new one is started. Returns the set's number of blocks.
+/// new one is started. Returns the set's number of blocks and the passes
+/// over the data it took (the writing pass included).
 pub fn complete(
     created: Created,
     creator: &str,
@@ -476,12 +477,13 @@ pub fn complete(
     written: &Path,
     budget: u64,
     emit: &mut dyn FnMut(&RecoverySet, bool) -> Result<()>,
-) -> Result<u32> {
+) -> Result<Completed> {
     let mut set = RecoverySet::new(created, creator);
     set.blocks.truncate(need as usize);
     let room = per_pass(budget, set.slice_size);
     let mut next = set.blocks.len() as u32;
     let mut first = true;
+    let mut passes = 1;
     while next < need {
         let space = room.saturating_sub(set.blocks.len()) as u32;
         if space == 0 {
@@ -493,22 +495,37 @@ pub fn complete(
         let count = space.min(need - next);
         let exps: Vec<u32> = (next..next + count).collect();
         let made = blocks_from_file(written, set.slice_size, &exps)?;
+        passes += 1;
         set.blocks.extend(made);
         next += count;
     }
     emit(&set, first)?;
-    Ok(need)
+    Ok(Completed {
+        blocks: need,
+        passes,
+    })
+}
+
+/// What [`complete`] made: the set's recovery blocks, and the passes over
+/// the protected data that took (1: all made while it was written).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Completed {
+    pub blocks: u32,
+    pub passes: u32,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A batch handed out: whether it was the first, and its exponents.
+    type Batch = (bool, Vec<u32>);
+
     /// A file of 37 slices (the last short) with its set made by the
     /// creator holding `first` blocks, completed to `need` under a budget
-    /// of 3 blocks: the batches handed out, as (first, exponents), and
-    /// every block's data by exponent.
-    fn batches(first: u32, need: u32) -> (Vec<(bool, Vec<u32>)>, Vec<Recovery>) {
+    /// of 3 blocks: the batches handed out, every block's data by
+    /// exponent, and the passes over the data.
+    fn batches(first: u32, need: u32) -> (Vec<Batch>, Vec<Recovery>, u32) {
         const SLICE: u64 = 4096;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.kluis");
@@ -533,8 +550,8 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(total, need);
-        (seen, blocks)
+        assert_eq!(total.blocks, need);
+        (seen, blocks, total.passes)
     }
 
     /// The blocks of exponents 0..n made in one pass, for comparison.
@@ -551,7 +568,8 @@ mod tests {
 
     #[test]
     fn no_more_than_the_budget_of_blocks_is_handed_out_at_once() {
-        let (seen, blocks) = batches(3, 10);
+        let (seen, blocks, passes) = batches(3, 10);
+        assert_eq!(passes, 4);
         assert_eq!(
             seen,
             vec![
@@ -569,7 +587,8 @@ mod tests {
 
     #[test]
     fn blocks_of_further_passes_join_a_batch_with_room() {
-        let (seen, blocks) = batches(1, 5);
+        let (seen, blocks, passes) = batches(1, 5);
+        assert_eq!(passes, 3);
         assert_eq!(seen, vec![(true, vec![0, 1, 2]), (false, vec![3, 4])]);
         for (got, want) in blocks.iter().zip(reference(5)) {
             assert_eq!(got.exponent, want.exponent);
@@ -579,7 +598,8 @@ mod tests {
 
     #[test]
     fn blocks_beyond_the_need_are_dropped_in_one_batch() {
-        let (seen, blocks) = batches(3, 2);
+        let (seen, blocks, passes) = batches(3, 2);
+        assert_eq!(passes, 1);
         assert_eq!(seen, vec![(true, vec![0, 1])]);
         assert_eq!(blocks.len(), 2);
     }

@@ -344,7 +344,16 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
     // Every copy is verified: put them in place, then record them.
     let mut copies = Vec::new();
     for (medium, temp) in media.iter_mut().zip(&temps) {
-        let path = medium.install(temp, &file)?;
+        let path = match medium.install(temp, &file) {
+            Ok(path) => path,
+            Err(e) => {
+                // What was put in place stays; no temporary file is left.
+                for t in &temps {
+                    let _ = fs::remove_file(t);
+                }
+                return Err(e);
+            }
+        };
         let mut parity_files = Vec::new();
         if let Some((_, staged)) = &staged {
             let i = copies.len();

@@ -73,10 +73,15 @@ impl Progress for Counting<'_> {
     }
 }
 
+/// Bytes read from the records but not yet through compression and
+/// encryption into the parity creator, at most: the frames being
+/// compressed and the buffers between (a bound with room to spare).
+const IN_FLIGHT: u64 = 32 << 20;
+
 /// A creator for an archive of about `records` bytes of records: the slice
 /// size from that (an upper bound: zstd rarely expands), as many blocks as
-/// that size needs (within the memory budget); blocks the archive turns
-/// out not to need, as its compression shows, are dropped on the way.
+/// that size needs (within the memory budget); blocks the archive is sure
+/// not to need, as its compression shows, are dropped on the way.
 pub fn creator(file: &str, settings: &Settings, records: u64, counting: &Counting) -> Creator {
     let estimate = records + (1 << 20);
     let slice = slice_size_for(estimate);
@@ -84,13 +89,18 @@ pub fn creator(file: &str, settings: &Settings, records: u64, counting: &Countin
     let fits = (settings.budget / slice).max(1) as u32;
     let done = counting.done.clone();
     let projection: parity::create::Projection = Box::new(move |written| {
-        let read = done.load(Ordering::Relaxed);
-        if records == 0 || read < records / 20 || read == 0 {
+        if records == 0 {
             return None;
         }
-        // What is left, at the ratio seen so far, with a margin.
-        let left = records.saturating_sub(read) as f64 * (written as f64 / read as f64) * 1.25;
-        Some(written + left as u64 + (1 << 20))
+        // An upper bound, not a guess: what is written, the records not
+        // yet read as if they did not compress at all, and what is between
+        // the reader and here. A projection from the ratio so far falls
+        // short whenever a year's first records compress better than the
+        // rest (mail and books before scans): the blocks it drops are then
+        // made in a second pass over the written copy, a second read of
+        // the whole archive from a USB stick.
+        let left = records.saturating_sub(done.load(Ordering::Relaxed));
+        Some(written + left + left / 32 + IN_FLIGHT)
     });
     Creator::new(file, settings, slice, wanted.min(fits), Some(projection))
 }
@@ -107,6 +117,10 @@ pub struct Written {
     pub percent: u32,
     /// Bytes of parity files per copy.
     pub bytes: u64,
+    /// Passes over the archive's bytes it took: 1 when every block was made
+    /// while the archive was written; more when the blocks exceeded the
+    /// memory budget, each further pass a read of the written copy.
+    pub passes: u32,
 }
 
 /// Completes the set (further passes over `written` for blocks that were
@@ -126,7 +140,7 @@ pub fn finish(
     let (slice_size, slices) = (created.slice_size, created.checks.len() as u64);
     let need = recovery_count(slices, settings.percent, settings.spare);
     let mut files: Vec<Vec<StagedFile>> = media.iter().map(|_| Vec::new()).collect();
-    let blocks = complete(
+    let done = complete(
         created,
         crate::TOOL_VERSION,
         need,
@@ -152,9 +166,10 @@ pub fn finish(
         Written {
             slice_size,
             slices,
-            blocks,
+            blocks: done.blocks,
             percent: settings.percent,
             bytes,
+            passes: done.passes,
         },
         files,
     ))
