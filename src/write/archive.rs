@@ -288,7 +288,10 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         &window,
         log.as_mut(),
         &req.options,
-        bytes,
+        (
+            bytes,
+            scan.files + scan.dirs + scan.symlinks + plans.len() as u64,
+        ),
         collector,
         progress,
         &mut temps,
@@ -657,7 +660,7 @@ fn write_and_verify(
     window: &Window,
     mut log: Option<&mut FileLog>,
     options: &WriteOptions,
-    total: u64,
+    (total, entries): (u64, u64),
     mut collector: subjects::Collector,
     progress: &dyn Progress,
     temps: &mut Vec<PathBuf>,
@@ -672,7 +675,7 @@ fn write_and_verify(
         // The ciphertext is the same on every medium: parity is computed
         // once, from the first copy's stream.
         let creator = (i == 0 && parity_settings.enabled())
-            .then(|| parity::creator(file, parity_settings, total, &counting));
+            .then(|| parity::creator(file, parity_settings, (total, entries), &counting));
         outputs.push((path, parity::Output::new(copy, creator)));
     }
     let mut writer = ArchiveWriter::new(outputs, recipients, metadata, options)?;

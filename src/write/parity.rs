@@ -78,12 +78,24 @@ impl Progress for Counting<'_> {
 /// compressed and the buffers between (a bound with room to spare).
 const IN_FLIGHT: u64 = 32 << 20;
 
-/// A creator for an archive of about `records` bytes of records: the slice
-/// size from that (an upper bound: zstd rarely expands), as many blocks as
-/// that size needs (within the memory budget); blocks the archive is sure
-/// not to need, as its compression shows, are dropped on the way.
-pub fn creator(file: &str, settings: &Settings, records: u64, counting: &Counting) -> Creator {
-    let estimate = records + (1 << 20);
+/// Per archive entry, room for what its records' bytes do not count: its
+/// tar header and padding while it is still to come, its lines in the
+/// manifest, path index and checksums after the records (compressed, a few
+/// hundred bytes for paths of usual length).
+const PER_ENTRY: u64 = 512;
+
+/// A creator for an archive of `records` bytes of records in `entries`
+/// entries: the slice size from that (an upper bound: zstd rarely
+/// expands), as many blocks as that size needs (within the memory budget);
+/// blocks the archive is sure not to need, as its compression shows, are
+/// dropped on the way.
+pub fn creator(
+    file: &str,
+    settings: &Settings,
+    (records, entries): (u64, u64),
+    counting: &Counting,
+) -> Creator {
+    let estimate = records + entries * PER_ENTRY + (1 << 20);
     let slice = slice_size_for(estimate);
     let wanted = recovery_count(estimate.div_ceil(slice), settings.percent, settings.spare);
     let fits = (settings.budget / slice).max(1) as u32;
@@ -93,14 +105,14 @@ pub fn creator(file: &str, settings: &Settings, records: u64, counting: &Countin
             return None;
         }
         // An upper bound, not a guess: what is written, the records not
-        // yet read as if they did not compress at all, and what is between
-        // the reader and here. A projection from the ratio so far falls
+        // yet read as if they did not compress at all, what is between the
+        // reader and here, and room for the entries' headers and lines. A projection from the ratio so far falls
         // short whenever a year's first records compress better than the
         // rest (mail and books before scans): the blocks it drops are then
         // made in a second pass over the written copy, a second read of
         // the whole archive from a USB stick.
         let left = records.saturating_sub(done.load(Ordering::Relaxed));
-        Some(written + left + left / 32 + IN_FLIGHT)
+        Some(written + left + left / 32 + IN_FLIGHT + entries * PER_ENTRY)
     });
     Creator::new(file, settings, slice, wanted.min(fits), Some(projection))
 }
