@@ -591,9 +591,9 @@ impl CopyWriter {
         }
         Ok(())
     }
-}
 
-impl CopyWriter {
+    /// Whether the file at the copy's name is the one written (same device
+    /// and inode).
     fn still_in_place(&self) -> Result<()> {
         use std::os::unix::fs::MetadataExt;
         let named = fs::metadata(&self.path).at(&self.path)?;

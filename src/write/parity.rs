@@ -106,11 +106,12 @@ pub fn creator(
         }
         // An upper bound, not a guess: what is written, the records not
         // yet read as if they did not compress at all, what is between the
-        // reader and here, and room for the entries' headers and lines. A projection from the ratio so far falls
-        // short whenever a year's first records compress better than the
-        // rest (mail and books before scans): the blocks it drops are then
-        // made in a second pass over the written copy, a second read of
-        // the whole archive from a USB stick.
+        // reader and here, and room for the entries' headers and lines. A
+        // projection from the ratio so far falls short whenever a year's
+        // first records compress better than the rest (mail and books
+        // before scans): the blocks it drops are then made in a second
+        // pass over the written copy, a second read of the whole archive
+        // from a USB stick.
         let left = records.saturating_sub(done.load(Ordering::Relaxed));
         Some(written + left + left / 32 + IN_FLIGHT + entries * PER_ENTRY)
     });
@@ -131,7 +132,8 @@ pub struct Written {
     pub bytes: u64,
     /// Passes over the archive's bytes it took: 1 when every block was made
     /// while the archive was written; more when the blocks exceeded the
-    /// memory budget, each further pass a read of the written copy.
+    /// memory budget (or the size bound fell short), each further pass a
+    /// read of the written copy.
     pub passes: u32,
 }
 
