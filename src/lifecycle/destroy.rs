@@ -41,7 +41,8 @@ use crate::retention::is_due;
 use crate::util::testpoint::pause_point;
 use crate::vault::Vault;
 use crate::vault::catalog::{Catalog, CatalogArchive, Copy, Destruction};
-use crate::vault::media::{Medium, atomic_write, hash_file, sync_dir, wipe};
+use crate::vault::media::{Medium, atomic_write, sync_dir, wipe};
+use crate::vault::readback::hash_file;
 
 /// What the proof says was done to the file.
 pub const METHOD: &str = "overwrite-random-1-pass+truncate+unlink";

@@ -18,7 +18,8 @@ use crate::parity::{Settings, repair};
 use crate::progress::Progress;
 use crate::util::testpoint::{pause_point, pause_point_n};
 use crate::vault::catalog::{Catalog, CatalogArchive};
-use crate::vault::media::{self, Medium, hash_file, sync_dir};
+use crate::vault::media::{self, Medium, sync_dir};
+use crate::vault::readback::hash_file;
 
 /// What `repair` did to one archive.
 #[derive(Debug, Serialize)]

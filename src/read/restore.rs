@@ -363,7 +363,7 @@ fn already_restored(dest: &Path, entry: &Entry) -> Result<bool> {
     let meta = fs::symlink_metadata(dest).at(dest)?;
     Ok(match entry.kind {
         Kind::File if meta.is_file() && meta.len() == entry.size => {
-            let (_, hash) = crate::vault::media::hash_file(dest)?;
+            let (_, hash) = crate::vault::readback::hash_file(dest)?;
             entry.sha256 == Some(hash)
         }
         Kind::Symlink if meta.file_type().is_symlink() => fs::read_link(dest)

@@ -29,7 +29,7 @@ use crate::read::restore::{
 };
 use crate::util::io::read_full;
 use crate::util::testpoint::pause_point_n;
-use crate::vault::media;
+use crate::vault::readback;
 
 const CHUNK: u64 = 64 << 10;
 /// A recovered manifest larger than this is not held in memory.
@@ -421,7 +421,7 @@ pub fn run(req: &Request, progress: &dyn Progress) -> Result<Report> {
                     tar::EntryType::Regular if resume_keeps(req.existing, &dest, entry.size()) => {
                         // `--resume`: what is there is checked against the
                         // manifest below, like a restored file.
-                        media::hash_file(&dest)
+                        readback::hash_file(&dest)
                             .map(|(_, hash)| {
                                 restored.insert(path.clone(), hash);
                                 present.insert(path.clone());

@@ -27,6 +27,7 @@ use crate::progress::{Progress, Silent};
 use crate::util::testpoint::pause_point_n;
 use crate::vault::catalog::Catalog;
 use crate::vault::media::{self, Medium};
+use crate::vault::readback;
 
 /// A problem with one record.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -295,7 +296,7 @@ pub fn run_with_keys(
         }
         let hashed = match &full {
             Some((_, hash)) => hash.finish(&path).map(Some),
-            None => media::hash_file_until(&path, &|| progress.interrupted()),
+            None => readback::hash_file_until(&path, &|| progress.interrupted()),
         };
         match hashed {
             Ok(None) => return Err(stopped_at()),

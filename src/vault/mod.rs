@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod media;
 pub mod parity;
+pub mod readback;
 pub mod subjects;
 
 use std::collections::BTreeMap;

@@ -16,7 +16,8 @@ use crate::parity::create::{Creator, complete};
 use crate::parity::{RecoverySet, Settings, files_in, recovery_count, slice_size_for};
 use crate::progress::Progress;
 use crate::util::io::read_full;
-use crate::vault::media::{IndexedFile, Medium, hash_file, sync_dir};
+use crate::vault::media::{IndexedFile, Medium, sync_dir};
+use crate::vault::readback::hash_file;
 
 /// A parity file written under a temporary name, read back and checked.
 #[derive(Debug)]

@@ -32,7 +32,8 @@ use crate::subjects::scan::Mode;
 use crate::util::testpoint::{pause_point, pause_point_n};
 use crate::vault::Vault;
 use crate::vault::catalog::{CatalogArchive, Copy};
-use crate::vault::media::{self, IndexedArchive, Medium};
+use crate::vault::media::{IndexedArchive, Medium};
+use crate::vault::readback;
 use crate::vault::subjects::HashesBuilder;
 use crate::write::parity;
 use crate::write::purge::{self, FileLog, PlannedTable, PurgeReport};
@@ -671,7 +672,7 @@ fn write_and_verify(
     for (i, m) in media.iter().enumerate() {
         let (path, handle) = m.create_temp(file)?;
         temps.push(path.clone());
-        let copy = media::CopyWriter::new(path.clone(), handle)?;
+        let copy = readback::CopyWriter::new(path.clone(), handle)?;
         // The ciphertext is the same on every medium: parity is computed
         // once, from the first copy's stream.
         let creator = (i == 0 && parity_settings.enabled())

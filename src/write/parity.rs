@@ -14,8 +14,9 @@ use crate::error::Result;
 use crate::parity::create::{Creator, complete};
 use crate::parity::{self, Settings, recovery_count, slice_size_for};
 use crate::progress::Progress;
-use crate::vault::media::{CopyWriter, Medium};
+use crate::vault::media::Medium;
 use crate::vault::parity::{Staged as StagedFile, stage};
+use crate::vault::readback::CopyWriter;
 
 /// A copy being written, and for one copy the parity creator fed the same
 /// bytes.

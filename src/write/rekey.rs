@@ -51,8 +51,9 @@ use crate::util::hashing::Hashed;
 use crate::util::testpoint::pause_point;
 use crate::vault::Vault;
 use crate::vault::catalog::Rekey;
-use crate::vault::media::{self, CopyWriter, Medium, atomic_write, hash_file, sync_dir, wipe};
+use crate::vault::media::{self, Medium, atomic_write, sync_dir, wipe};
 use crate::vault::parity::{self, stage_for};
+use crate::vault::readback::{CopyWriter, hash_file};
 
 /// Said after every rekey.
 pub const REMOVAL_NOTE: &str = "\

@@ -33,7 +33,7 @@ use crate::progress::{Progress, Silent};
 use crate::sources::sqlite;
 use crate::sources::table::{Counts, HashSink, Origin, TableSpec, Window};
 use crate::util::testpoint::pause_point;
-use crate::vault::{Vault, media};
+use crate::vault::{Vault, media, readback};
 
 mod journal;
 
@@ -395,7 +395,7 @@ fn file_changed(path: &Path, size: u64, mtime: Mtime, sha256: &[u8; 32]) -> Resu
     if now != mtime {
         return Ok(Some("it was modified since it was archived".into()));
     }
-    let (_, hash) = media::hash_file(path)?;
+    let (_, hash) = readback::hash_file(path)?;
     if &hash != sha256 {
         return Ok(Some("its content changed since it was archived".into()));
     }
@@ -633,7 +633,7 @@ mod tests {
         log.dir(&root.join("sub"));
         for p in [&a, &b] {
             let m = fs::metadata(p).unwrap();
-            let (size, hash) = media::hash_file(p).unwrap();
+            let (size, hash) = readback::hash_file(p).unwrap();
             let mtime = Mtime {
                 secs: m.mtime(),
                 nsec: m.mtime_nsec() as u32,
@@ -678,7 +678,7 @@ mod tests {
         fs::write(&a, "aaa").unwrap();
         let mut log = FileLog::create(&vault, "x.kluis", std::slice::from_ref(&root)).unwrap();
         let m = fs::metadata(&a).unwrap();
-        let (size, hash) = media::hash_file(&a).unwrap();
+        let (size, hash) = readback::hash_file(&a).unwrap();
         log.file(&a, size, Mtime::from_system(m.modified().unwrap()), &hash)
             .unwrap();
         let window = Window::new(2019, crate::retention::FiscalYearStart::JANUARY_1);

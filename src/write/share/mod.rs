@@ -38,7 +38,8 @@ use crate::util::hashing::Hashed;
 use crate::util::testpoint::pause_point_n;
 use crate::vault::Vault;
 use crate::vault::catalog::Share;
-use crate::vault::media::{atomic_write, hash_file, sync_dir, temp_name};
+use crate::vault::media::{atomic_write, sync_dir, temp_name};
+use crate::vault::readback::hash_file;
 
 /// Where the records go.
 pub enum Destination {
