@@ -762,6 +762,9 @@ fn write_and_verify(
         add_database(&mut writer, plan, &mut collector, progress)?;
     }
     checkpoint(progress)?;
+    // The subject index is sorted and merged on its own thread while the
+    // manifest is signed.
+    collector.close();
     if let Some(key) = signer {
         signatures::sign(&mut writer, key, metadata)?;
     }

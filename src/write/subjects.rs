@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use crate::error::{Error, IoContext, Result};
 use crate::format::meta::AuditFile;
 use crate::format::pathindex::INDEX_FRAME;
+use crate::format::spool::Spool;
 use crate::format::subjectindex::{
     Coverage, SUBJECTS_KEY, SUBJECTS_MEMBER, SUBJECTS_SUMMARY_KEY, SUBJECTS_SUMMARY_MEMBER,
     SubjectsBuilder,
@@ -23,35 +24,98 @@ use crate::subjects::scan::{self, Found, Mode, Scanner, Settings};
 use crate::subjects::xaf;
 use crate::vault::SubjectsConfig;
 use crate::vault::subjects::HashesBuilder;
+use crossbeam_channel::{Receiver, Sender, bounded};
+use std::thread::JoinHandle;
 
 /// Identifiers of XAF files' customers and suppliers, by member.
 pub(crate) type XafIds = BTreeMap<Vec<u8>, Vec<Identifier>>;
 
 /// Collects the identifiers of one archive as its records are written.
+///
+/// The scanning runs on a thread of its own: the caller's thread (which
+/// reads the sources and fills the archive's frames, the archive's
+/// critical path) only copies each searched record's bytes into a batch
+/// and hands it over. Batches come from a small pool, so memory stays
+/// bounded and the caller waits when the scanner is behind.
+///
+/// ```text
+/// caller: Begin(member), Bytes…, End ─▶ batch ─▶ scanner: Scanner, SubjectsBuilder
+///         ◀──────────── empty batch back (a pool of BATCHES) ◀─┘
+/// ```
 pub(crate) struct Collector {
-    index: SubjectsBuilder,
-    settings: Settings,
     /// Identifiers of XAF files' customers and suppliers, found in pass 1,
     /// by member.
-    xaf: BTreeMap<Vec<u8>, Vec<Identifier>>,
+    xaf: XafIds,
+    /// The batch being filled.
+    batch: Batch,
+    jobs: Option<Sender<Batch>>,
+    pool: Receiver<Batch>,
+    worker: Option<JoinHandle<Result<Collected>>>,
+    /// Set once the worker stopped early (its error is returned by
+    /// [`Collector::finish`]).
+    stopped: bool,
+}
+
+/// What the scanner thread gives at the end: the index member as a spool,
+/// its summary and the identifiers' keyed hashes.
+type Collected = (Spool, Coverage, HashesBuilder);
+
+/// Batches in the pool: how far the caller may be ahead of the scanner.
+const BATCHES: usize = 4;
+/// A batch is handed over once it holds this many bytes…
+const BATCH_BYTES: usize = 128 << 10;
+/// …or this many messages (records of small files).
+const BATCH_MESSAGES: usize = 4096;
+
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    messages: Vec<Message>,
+}
+
+enum Message {
+    /// A record starts: how it is searched (`None`: it is not), and the
+    /// identifiers known of it beforehand (an XAF file's parties).
+    Begin {
+        member: Vec<u8>,
+        mode: Option<Mode>,
+        known: Vec<Identifier>,
+    },
+    /// A record that is not searched, and why.
+    Skipped(&'static str),
+    /// The record's next bytes: this range of the batch's data.
+    Bytes(std::ops::Range<usize>),
+    /// The record's reader reached its end.
+    End,
 }
 
 impl Collector {
-    pub(crate) fn new(
-        config: &SubjectsConfig,
-        xaf: BTreeMap<Vec<u8>, Vec<Identifier>>,
-    ) -> Result<Self> {
+    pub(crate) fn new(config: &SubjectsConfig, xaf: XafIds) -> Result<Self> {
         let country = Country::parse(&config.country).map_err(|e| Error::BadConfig {
             path: PathBuf::from("config.toml"),
             detail: format!("[subjects] country: {e}"),
         })?;
+        let index = SubjectsBuilder::new(country.code(), &config.id_columns);
+        let settings = Settings {
+            country,
+            id_columns: config.id_columns.clone(),
+        };
+        let (back, pool) = bounded(BATCHES);
+        for _ in 1..BATCHES {
+            back.send(Batch::default()).expect("the pool has room");
+        }
+        let (jobs, work) = bounded::<Batch>(BATCHES);
+        let worker = std::thread::Builder::new()
+            .name("kluis-subjects".into())
+            .spawn(move || scan_batches(index, &settings, &work, &back))
+            .map_err(|e| Error::io("the subject scanner thread", e))?;
         Ok(Collector {
-            index: SubjectsBuilder::new(country.code(), &config.id_columns),
-            settings: Settings {
-                country,
-                id_columns: config.id_columns.clone(),
-            },
             xaf,
+            batch: Batch::default(),
+            jobs: Some(jobs),
+            pool,
+            worker: Some(worker),
+            stopped: false,
         })
     }
 
@@ -65,41 +129,98 @@ impl Collector {
         inner: R,
     ) -> Scanning<'a, R> {
         let mode = mode.or_else(|| scan::mode_for(member));
-        match &mode {
-            Some(_) => self.index.coverage.searched += 1,
-            None => {
-                *self
-                    .index
-                    .coverage
-                    .not_searched
-                    .entry(scan::not_searched_reason(member).to_owned())
-                    .or_default() += 1;
+        let searched = mode.is_some();
+        let known = self.xaf.remove(member).unwrap_or_default();
+        let message = if searched || !known.is_empty() {
+            Message::Begin {
+                member: member.to_vec(),
+                mode,
+                known,
             }
-        }
-        if let Some(ids) = self.xaf.remove(member) {
-            for id in ids {
-                if let Err(e) = self.index.push(&id.key(), member, None) {
-                    return Scanning::failed(inner, e);
-                }
-            }
-        }
+        } else {
+            Message::Skipped(scan::not_searched_reason(member))
+        };
+        let error = self.put(message).err();
         Scanning {
-            scanner: mode.map(|m| Scanner::new(m, &self.settings)),
-            index: Some(&mut self.index),
-            member: member.to_vec(),
+            collector: self,
+            searched,
             inner,
-            error: None,
+            error,
         }
+    }
+
+    /// Appends a message to the batch; hands the batch over when full.
+    fn put(&mut self, message: Message) -> io::Result<()> {
+        self.batch.messages.push(message);
+        if self.batch.data.len() >= BATCH_BYTES || self.batch.messages.len() >= BATCH_MESSAGES {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let start = self.batch.data.len();
+        self.batch.data.extend_from_slice(bytes);
+        self.put(Message::Bytes(start..start + bytes.len()))
+    }
+
+    fn hand_over(&mut self) -> io::Result<()> {
+        let next = match (&self.jobs, self.stopped) {
+            (Some(_), false) => self.pool.recv().ok(),
+            _ => None,
+        };
+        let Some(next) = next else {
+            return Err(self.stop());
+        };
+        let full = std::mem::replace(&mut self.batch, next);
+        let jobs = self.jobs.as_ref().expect("checked above");
+        if jobs.send(full).is_err() {
+            return Err(self.stop());
+        }
+        Ok(())
+    }
+
+    /// The scanner thread stopped early: its error, as the caller's read
+    /// error.
+    fn stop(&mut self) -> io::Error {
+        self.stopped = true;
+        self.jobs = None;
+        let why = match self.worker.take().map(JoinHandle::join) {
+            Some(Ok(Err(e))) => e.to_string(),
+            Some(Err(_)) => "it panicked".into(),
+            _ => "it stopped".into(),
+        };
+        io::Error::other(format!("the subject index could not be built: {why}"))
+    }
+
+    /// Ends the records: the scanner thread goes on to sort and merge the
+    /// index (and hash each distinct identifier) while the caller does
+    /// other work, until [`Collector::finish`].
+    pub(crate) fn close(&mut self) {
+        if self.jobs.is_some() && !self.stopped {
+            let last = std::mem::take(&mut self.batch);
+            if let Some(jobs) = &self.jobs {
+                let _ = jobs.send(last);
+            }
+        }
+        self.jobs = None;
     }
 
     /// Adds the index and its summary to the archive; gives the summary
     /// and the identifiers' keyed hashes for the vault.
     pub(crate) fn finish<O: io::Write + Send + 'static>(
-        self,
+        mut self,
         writer: &mut ArchiveWriter<O>,
     ) -> Result<(Coverage, HashesBuilder)> {
-        let mut hashes = HashesBuilder::new();
-        let (mut spool, coverage) = self.index.finish(&mut |id| hashes.add(id))?;
+        self.close();
+        let stopped = || {
+            Error::io(
+                "the subject scanner thread",
+                io::Error::other("it stopped early"),
+            )
+        };
+        let worker = self.worker.take().ok_or_else(stopped)?;
+        let (mut spool, coverage, hashes) = worker.join().map_err(|_| stopped())??;
         let size = spool.len;
         let mut lines = spool.reader()?;
         writer.add_located(
@@ -122,41 +243,103 @@ impl Collector {
     }
 }
 
-/// A record's bytes on their way into the archive, scanned.
-pub(crate) struct Scanning<'a, R> {
-    scanner: Option<Scanner>,
-    index: Option<&'a mut SubjectsBuilder>,
-    member: Vec<u8>,
-    inner: R,
-    error: Option<io::Error>,
-}
-
-impl<R> Scanning<'_, R> {
-    fn failed(inner: R, e: io::Error) -> Self {
-        Scanning {
-            scanner: None,
-            index: None,
-            member: Vec::new(),
-            inner,
-            error: Some(e),
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
         }
     }
+}
 
-    fn emit(&mut self, feed: impl FnOnce(&mut Scanner, &mut dyn FnMut(Found))) {
-        let (Some(scanner), Some(index)) = (self.scanner.as_mut(), self.index.as_deref_mut())
-        else {
-            return;
-        };
-        let member = &self.member;
-        let error = &mut self.error;
-        feed(scanner, &mut |found: Found| {
-            if error.is_none()
-                && let Err(e) = index.push(&found.id.key(), member, found.row)
-            {
-                *error = Some(e);
+/// The scanner thread: scans each searched record's bytes, in order, into
+/// the index; once the batches end, merges the index.
+fn scan_batches(
+    mut index: SubjectsBuilder,
+    settings: &Settings,
+    batches: &Receiver<Batch>,
+    back: &Sender<Batch>,
+) -> Result<Collected> {
+    let tmp = std::env::temp_dir();
+    let mut current: Option<(Vec<u8>, Scanner)> = None;
+    for mut batch in batches {
+        for message in batch.messages.drain(..) {
+            match message {
+                Message::Begin {
+                    member,
+                    mode,
+                    known,
+                } => {
+                    // A record whose reader stopped before its end (the
+                    // archive then fails) is left as it was.
+                    let coverage = &mut index.coverage;
+                    match mode {
+                        Some(_) => coverage.searched += 1,
+                        None => {
+                            *coverage
+                                .not_searched
+                                .entry(scan::not_searched_reason(&member).to_owned())
+                                .or_default() += 1;
+                        }
+                    }
+                    for id in known {
+                        index.push(&id.key(), &member, None).at(&tmp)?;
+                    }
+                    current = mode.map(|m| (member, Scanner::new(m, settings)));
+                }
+                Message::Skipped(reason) => {
+                    current = None;
+                    *index
+                        .coverage
+                        .not_searched
+                        .entry(reason.to_owned())
+                        .or_default() += 1;
+                }
+                Message::Bytes(range) => {
+                    if let Some((member, scanner)) = current.as_mut() {
+                        let bytes = &batch.data[range];
+                        found_into(&mut index, member, |out| scanner.feed(bytes, out)).at(&tmp)?;
+                    }
+                }
+                Message::End => {
+                    if let Some((member, mut scanner)) = current.take() {
+                        found_into(&mut index, &member, |out| scanner.finish(out)).at(&tmp)?;
+                    }
+                }
             }
-        });
+        }
+        batch.data.clear();
+        let _ = back.send(batch);
     }
+    let mut hashes = HashesBuilder::new();
+    let (spool, coverage) = index.finish(&mut |id| hashes.add(id))?;
+    Ok((spool, coverage, hashes))
+}
+
+/// Runs a scan step, pushing what it finds of `member` into the index.
+fn found_into(
+    index: &mut SubjectsBuilder,
+    member: &[u8],
+    step: impl FnOnce(&mut dyn FnMut(Found)),
+) -> io::Result<()> {
+    let mut error = None;
+    step(&mut |found: Found| {
+        if error.is_none()
+            && let Err(e) = index.push(&found.id.key(), member, found.row)
+        {
+            error = Some(e);
+        }
+    });
+    error.map_or(Ok(()), Err)
+}
+
+/// A record's bytes on their way into the archive, handed to the scanner.
+pub(crate) struct Scanning<'a, R> {
+    collector: &'a mut Collector,
+    /// Whether the record is searched (its bytes go to the scanner).
+    searched: bool,
+    inner: R,
+    error: Option<io::Error>,
 }
 
 impl<R: Read> Read for Scanning<'_, R> {
@@ -165,16 +348,15 @@ impl<R: Read> Read for Scanning<'_, R> {
             return Err(e);
         }
         let n = self.inner.read(buf)?;
-        if n == 0 {
-            self.emit(|s, out| s.finish(out));
-            self.scanner = None;
-        } else {
-            self.emit(|s, out| s.feed(&buf[..n], out));
+        if self.searched {
+            if n == 0 {
+                self.searched = false;
+                self.collector.put(Message::End)?;
+            } else {
+                self.collector.bytes(&buf[..n])?;
+            }
         }
-        match self.error.take() {
-            Some(e) => Err(e),
-            None => Ok(n),
-        }
+        Ok(n)
     }
 }
 
