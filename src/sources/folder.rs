@@ -1,25 +1,124 @@
 //! Walks source folders in a fixed order (bytewise by name, directories
 //! before their contents) and names each record `records/…`. Symlinks are
 //! recorded as links and never followed.
+//!
+//! The walk works relative to each folder's open descriptor (`fstatat`,
+//! `openat`): a year of a million records in nested folders would
+//! otherwise have the kernel resolve every component of every path again,
+//! two or three times per record.
 
-use std::ffi::OsStr;
-use std::fs::{self, Metadata};
+use std::ffi::{CStr, CString, OsStr};
+use std::fs::{self, File, Metadata};
+use std::io;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::RECORDS_PREFIX;
 
 /// One thing found in a source folder.
 #[derive(Debug)]
-pub struct Item {
+pub struct Item<'a> {
     /// Member path inside the archive, e.g. `records/invoices/INV-1.pdf`.
     pub member: Vec<u8>,
     /// Where it is on disk.
     pub source: PathBuf,
     pub kind: ItemKind,
-    pub meta: Metadata,
+    pub stat: Stat,
+    /// The open folder it is in and its name there (`None` for a source
+    /// folder itself).
+    at: Option<(BorrowedFd<'a>, &'a CStr)>,
+}
+
+impl Item<'_> {
+    /// Opens the file for reading (never following a symlink put in its
+    /// place since the walk saw it).
+    pub fn open(&self) -> io::Result<File> {
+        match self.at {
+            Some((dir, name)) => {
+                let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+                let fd: OwnedFd = rustix::fs::openat(dir, name, flags, Mode::empty())?;
+                Ok(File::from(fd))
+            }
+            None => File::open(&self.source),
+        }
+    }
+}
+
+/// What the walk keeps of an item's status: its kind and permissions,
+/// size, times and identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stat {
+    pub mode: u32,
+    pub size: u64,
+    pub mtime: i64,
+    pub mtime_nsec: u32,
+    pub ctime: i64,
+    pub ctime_nsec: u32,
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl Stat {
+    fn file_type(&self) -> FileType {
+        FileType::from_raw_mode(self.mode)
+    }
+
+    /// Whether `later` is the same file, unchanged: same identity,
+    /// modification and change times (a write, a rename or a deletion
+    /// moves the change time).
+    pub fn unchanged(&self, later: &Stat) -> bool {
+        (
+            self.dev,
+            self.ino,
+            self.mtime,
+            self.mtime_nsec,
+            self.ctime,
+            self.ctime_nsec,
+        ) == (
+            later.dev,
+            later.ino,
+            later.mtime,
+            later.mtime_nsec,
+            later.ctime,
+            later.ctime_nsec,
+        )
+    }
+}
+
+impl From<&Metadata> for Stat {
+    fn from(m: &Metadata) -> Stat {
+        Stat {
+            mode: m.mode(),
+            size: m.size(),
+            mtime: m.mtime(),
+            mtime_nsec: m.mtime_nsec() as u32,
+            ctime: m.ctime(),
+            ctime_nsec: m.ctime_nsec() as u32,
+            dev: m.dev(),
+            ino: m.ino(),
+        }
+    }
+}
+
+impl From<rustix::fs::Stat> for Stat {
+    #[allow(clippy::unnecessary_cast)] // the field types differ by platform
+    fn from(s: rustix::fs::Stat) -> Stat {
+        Stat {
+            mode: s.st_mode as u32,
+            size: s.st_size as u64,
+            mtime: s.st_mtime as i64,
+            mtime_nsec: s.st_mtime_nsec as u32,
+            ctime: s.st_ctime as i64,
+            ctime_nsec: s.st_ctime_nsec as u32,
+            dev: s.st_dev as u64,
+            ino: s.st_ino as u64,
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -74,7 +173,7 @@ impl Sources {
     }
 
     /// Calls `visit` for every item, in archive order.
-    pub fn walk(&self, visit: &mut dyn FnMut(Item) -> Result<()>) -> Result<()> {
+    pub fn walk(&self, visit: &mut dyn FnMut(Item<'_>) -> Result<()>) -> Result<()> {
         for (root, prefix) in &self.roots {
             if self.roots.len() > 1 {
                 let meta = fs::metadata(root).at(root)?;
@@ -83,52 +182,72 @@ impl Sources {
                     member,
                     source: root.clone(),
                     kind: ItemKind::Dir,
-                    meta,
+                    stat: Stat::from(&meta),
+                    at: None,
                 })?;
             }
-            walk_dir(root, prefix, visit)?;
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            let fd = rustix::fs::open(root, flags, Mode::empty())
+                .map_err(io::Error::from)
+                .at(root)?;
+            walk_dir(fd, root, prefix, visit)?;
         }
         Ok(())
     }
 }
 
-fn walk_dir(dir: &Path, prefix: &[u8], visit: &mut dyn FnMut(Item) -> Result<()>) -> Result<()> {
-    let mut names = Vec::new();
-    for entry in fs::read_dir(dir).at(dir)? {
-        names.push(entry.at(dir)?.file_name());
+fn walk_dir(
+    fd: OwnedFd,
+    dir: &Path,
+    prefix: &[u8],
+    visit: &mut dyn FnMut(Item<'_>) -> Result<()>,
+) -> Result<()> {
+    let mut entries = Dir::new(fd).map_err(io::Error::from).at(dir)?;
+    let mut names: Vec<CString> = Vec::new();
+    for entry in &mut entries {
+        let entry = entry.map_err(io::Error::from).at(dir)?;
+        let name = entry.file_name();
+        if name != c"." && name != c".." {
+            names.push(name.to_owned());
+        }
     }
     names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    for name in names {
-        let source = dir.join(&name);
-        let meta = fs::symlink_metadata(&source).at(&source)?;
+    let fd = entries.fd().map_err(io::Error::from).at(dir)?;
+    for name in &names {
+        let source = dir.join(OsStr::from_bytes(name.to_bytes()));
+        let stat: Stat = rustix::fs::statat(fd, name, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(io::Error::from)
+            .at(&source)?
+            .into();
         let mut member = prefix.to_vec();
-        member.extend_from_slice(name.as_bytes());
-        let ft = meta.file_type();
-        let kind = if ft.is_dir() {
-            ItemKind::Dir
-        } else if ft.is_file() {
-            ItemKind::File
-        } else if ft.is_symlink() {
-            ItemKind::Symlink(
-                fs::read_link(&source)
+        member.extend_from_slice(name.to_bytes());
+        let kind = match stat.file_type() {
+            FileType::Directory => ItemKind::Dir,
+            FileType::RegularFile => ItemKind::File,
+            FileType::Symlink => ItemKind::Symlink(
+                rustix::fs::readlinkat(fd, name, Vec::new())
+                    .map_err(io::Error::from)
                     .at(&source)?
-                    .into_os_string()
-                    .into_vec(),
-            )
-        } else {
+                    .into_bytes(),
+            ),
             // Devices, FIFOs and sockets are not records.
-            ItemKind::Special
+            _ => ItemKind::Special,
         };
         let is_dir = kind == ItemKind::Dir;
         visit(Item {
             member: member.clone(),
             source: source.clone(),
             kind,
-            meta,
+            stat,
+            at: Some((fd, name)),
         })?;
         if is_dir {
             member.push(b'/');
-            walk_dir(&source, &member, visit)?;
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            let sub = rustix::fs::openat(fd, name.as_c_str(), flags, Mode::empty())
+                .map_err(io::Error::from)
+                .at(&source)?;
+            walk_dir(sub, &source, &member, visit)?;
         }
     }
     Ok(())
@@ -155,7 +274,7 @@ impl Sources {
             match item.kind {
                 ItemKind::File => {
                     scan.files += 1;
-                    scan.bytes += item.meta.size();
+                    scan.bytes += item.stat.size;
                     let name = item.member.to_ascii_lowercase();
                     if name.ends_with(b".xaf") || name.ends_with(b".xml") {
                         scan.xml_files.push((item.source, item.member));
@@ -170,8 +289,6 @@ impl Sources {
         Ok(scan)
     }
 }
-
-use std::os::unix::ffi::OsStringExt;
 
 #[cfg(test)]
 mod tests {
@@ -217,6 +334,45 @@ mod tests {
             (scan.files, scan.dirs, scan.symlinks, scan.bytes),
             (2, 2, 1, 2)
         );
+    }
+
+    /// The walk's item opens the file it saw, relative to its folder:
+    /// a symlink put in its place is refused (never followed), another
+    /// file renamed over it is seen as changed.
+    #[test]
+    fn an_item_replaced_after_the_walk_saw_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        fs::create_dir(&src).unwrap();
+        fs::write(src.join("a.txt"), "aaaa").unwrap();
+        fs::write(src.join("b.txt"), "bbbb").unwrap();
+        fs::write(dir.path().join("other"), "cccc").unwrap();
+        let sources = Sources::new(std::slice::from_ref(&src)).unwrap();
+        let mut seen = Vec::new();
+        sources
+            .walk(&mut |item| {
+                let name = String::from_utf8(item.member.clone()).unwrap();
+                let before = rustix::fs::fstat(item.open().unwrap()).unwrap().into();
+                assert!(item.stat.unchanged(&before), "{name}: opened as seen");
+                if name.ends_with("a.txt") {
+                    fs::remove_file(&item.source).unwrap();
+                    std::os::unix::fs::symlink("/etc/passwd", &item.source).unwrap();
+                    let e = item.open().unwrap_err();
+                    assert_eq!(
+                        e.raw_os_error(),
+                        Some(rustix::io::Errno::LOOP.raw_os_error())
+                    );
+                } else {
+                    fs::rename(dir.path().join("other"), &item.source).unwrap();
+                    let now: Stat = rustix::fs::fstat(item.open().unwrap()).unwrap().into();
+                    assert_eq!(now.size, item.stat.size, "same size");
+                    assert!(!item.stat.unchanged(&now), "{name}: another file");
+                }
+                seen.push(name);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, ["records/a.txt", "records/b.txt"]);
     }
 
     #[test]

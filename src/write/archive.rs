@@ -6,7 +6,7 @@
 //! `--purge-source`, what was archived is then removed from the sources
 //! (`crate::write::purge`).
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -26,7 +26,7 @@ use crate::progress::{Progress, Silent};
 use crate::retention::fiscal_year_range;
 use crate::sources::db::purge::PlannedDb;
 use crate::sources::db::{self, DbPlan, DbRequest};
-use crate::sources::folder::{ItemKind, Sources};
+use crate::sources::folder::{ItemKind, Sources, Stat};
 use crate::sources::table::{Origin, TableOptions, TablePlan, TableReport, TableSpec, Window};
 use crate::subjects::scan::Mode;
 use crate::util::testpoint::{pause_point, pause_point_n};
@@ -684,14 +684,13 @@ fn write_and_verify(
     progress.phase("archiving", total);
     let mut seen = 0u64;
     sources.walk(&mut |item| {
-        use std::os::unix::fs::MetadataExt;
         seen += 1;
         pause_point_n("archive-record", seen);
         checkpoint(progress)?;
-        let mode = item.meta.mode();
+        let mode = item.stat.mode;
         let mtime = Mtime {
-            secs: item.meta.mtime(),
-            nsec: item.meta.mtime_nsec() as u32,
+            secs: item.stat.mtime,
+            nsec: item.stat.mtime_nsec,
         };
         match item.kind {
             ItemKind::Dir => {
@@ -716,9 +715,19 @@ fn write_and_verify(
                 Ok(())
             }
             ItemKind::File => {
-                let mut f = File::open(&item.source).at(&item.source)?;
-                // Size from the open file: what is read must match it.
-                let size = f.metadata().at(&item.source)?.len();
+                let mut f = match item.open() {
+                    Ok(f) => f,
+                    Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+                        return Err(Error::SourceChanged {
+                            path: item.source.clone(),
+                            detail: "it was replaced by a symbolic link".into(),
+                        });
+                    }
+                    Err(e) => return Err(Error::io(&item.source, e)),
+                };
+                // The size the walk saw: a file changed since then (or
+                // replaced by another) fails the check after reading it.
+                let size = item.stat.size;
                 let counted = Counted {
                     inner: &mut f,
                     progress,
@@ -736,10 +745,11 @@ fn write_and_verify(
                 // Rewritten in place while it was read, the file keeps its
                 // size but not its change time: the bytes read may be half
                 // old, half new.
-                let after = f.metadata().at(&item.source)?;
-                let stamp =
-                    |m: &fs::Metadata| (m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec());
-                if stamp(&after) != stamp(&item.meta) {
+                let after: Stat = rustix::fs::fstat(&f)
+                    .map_err(std::io::Error::from)
+                    .at(&item.source)?
+                    .into();
+                if !item.stat.unchanged(&after) {
                     return Err(Error::SourceChanged {
                         path: item.source.clone(),
                         detail: "it was written to, renamed or deleted while it was being read"
