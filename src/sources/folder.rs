@@ -15,7 +15,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
+use std::num::NonZeroU64;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use rustix::fs::{Advice, AtFlags, Dir, FileType, Mode, OFlags};
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::RECORDS_PREFIX;
@@ -253,6 +257,137 @@ fn walk_dir(
     Ok(())
 }
 
+/// Reads ahead of a walk. A year's records at year-end are seldom in the
+/// page cache, and a walk that reads one file after the other waits for the
+/// disk at every file. A thread walks the same folders in the same order
+/// (names and their types only) and asks the kernel to read each regular
+/// file's start into the page cache (`posix_fadvise(WILLNEED)`, which
+/// returns at once), keeping at most [`AHEAD`] files ahead of the walk,
+/// which reports each file it takes with [`ReadAhead::taken`]. Nothing it
+/// does can change what is archived: it only warms the cache, and stops at
+/// the first thing it cannot read.
+pub struct ReadAhead {
+    taken: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Files the read-ahead may be ahead of the walk.
+const AHEAD: u64 = 512;
+/// Of each file, at most this much is asked for (a large file's rest comes
+/// by the kernel's own read-ahead as it is read).
+const AHEAD_BYTES: u64 = 4 << 20;
+
+impl ReadAhead {
+    pub fn start(sources: &Sources) -> ReadAhead {
+        let taken = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let roots: Vec<PathBuf> = sources.roots.iter().map(|(r, _)| r.clone()).collect();
+        let (t, s) = (taken.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("kluis-readahead".into())
+            .spawn(move || {
+                let mut ahead = Ahead {
+                    given: 0,
+                    taken: &t,
+                    stop: &s,
+                };
+                for root in roots {
+                    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                    let Ok(fd) = rustix::fs::open(&root, flags, Mode::empty()) else {
+                        return;
+                    };
+                    if ahead.dir(fd).is_none() {
+                        return;
+                    }
+                }
+            })
+            .ok();
+        ReadAhead {
+            taken,
+            stop,
+            thread,
+        }
+    }
+
+    /// The walk took one more file.
+    pub fn taken(&self) {
+        self.taken.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Ahead<'a> {
+    given: u64,
+    taken: &'a AtomicU64,
+    stop: &'a AtomicBool,
+}
+
+impl Ahead<'_> {
+    /// One folder, in the walk's order; `None` once it should stop.
+    fn dir(&mut self, fd: OwnedFd) -> Option<()> {
+        let mut entries = Dir::new(fd).ok()?;
+        let mut names: Vec<(CString, FileType)> = Vec::new();
+        for entry in &mut entries {
+            let entry = entry.ok()?;
+            let name = entry.file_name();
+            if name != c"." && name != c".." {
+                names.push((name.to_owned(), entry.file_type()));
+            }
+        }
+        names.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let fd = entries.fd().ok()?;
+        for (name, mut kind) in names {
+            if kind == FileType::Unknown {
+                let stat = rustix::fs::statat(fd, &name, AtFlags::SYMLINK_NOFOLLOW).ok()?;
+                kind = FileType::from_raw_mode(stat.st_mode);
+            }
+            match kind {
+                FileType::Directory => {
+                    let flags =
+                        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+                    let sub = rustix::fs::openat(fd, &name, flags, Mode::empty()).ok()?;
+                    self.dir(sub)?;
+                }
+                FileType::RegularFile => {
+                    while self.given >= self.taken.load(Ordering::Relaxed) + AHEAD {
+                        if self.stop.load(Ordering::Relaxed) {
+                            return None;
+                        }
+                        std::thread::sleep(std::time::Duration::from_micros(500));
+                    }
+                    if self.stop.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                    // Never a FIFO or device put in its place (O_NONBLOCK,
+                    // and the advice only applies to files).
+                    let flags =
+                        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+                    if let Ok(file) = rustix::fs::openat(fd, &name, flags, Mode::empty()) {
+                        let _ = rustix::fs::fadvise(
+                            &file,
+                            0,
+                            NonZeroU64::new(AHEAD_BYTES),
+                            Advice::WillNeed,
+                        );
+                    }
+                    self.given += 1;
+                }
+                _ => {}
+            }
+        }
+        Some(())
+    }
+}
+
 /// Totals of a pre-scan.
 #[derive(Clone, Debug, Default)]
 pub struct Scan {
@@ -373,6 +508,50 @@ mod tests {
             })
             .unwrap();
         assert_eq!(seen, ["records/a.txt", "records/b.txt"]);
+    }
+
+    /// The read-ahead walks the folders to their end, stops when dropped
+    /// (even while it waits for the walk), and never opens what is not a
+    /// file: a FIFO opened for reading would block it for good.
+    #[test]
+    fn the_read_ahead_ends_and_skips_what_is_not_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        fs::create_dir_all(src.join("a/b")).unwrap();
+        for i in 0..(AHEAD + 10) {
+            fs::write(src.join(format!("a/b/{i:04}.txt")), "x").unwrap();
+        }
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            src.join("a/fifo"),
+            FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let sources = Sources::new(std::slice::from_ref(&src)).unwrap();
+        // Dropped while it waits for the walk to take files.
+        let ahead = ReadAhead::start(&sources);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        drop(ahead);
+        // Taken as the walk takes them: it reaches the end.
+        let ahead = ReadAhead::start(&sources);
+        sources
+            .walk(&mut |item| {
+                if item.kind == ItemKind::File {
+                    ahead.taken();
+                }
+                Ok(())
+            })
+            .unwrap();
+        let thread = ahead.thread.as_ref().unwrap();
+        for _ in 0..200 {
+            if thread.is_finished() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(thread.is_finished(), "the read-ahead did not end");
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::progress::{Progress, Silent};
 use crate::retention::fiscal_year_range;
 use crate::sources::db::purge::PlannedDb;
 use crate::sources::db::{self, DbPlan, DbRequest};
-use crate::sources::folder::{ItemKind, Sources, Stat};
+use crate::sources::folder::{ItemKind, ReadAhead, Sources, Stat};
 use crate::sources::table::{Origin, TableOptions, TablePlan, TableReport, TableSpec, Window};
 use crate::subjects::scan::Mode;
 use crate::util::testpoint::{pause_point, pause_point_n};
@@ -683,6 +683,7 @@ fn write_and_verify(
     let mut skipped = Vec::new();
     progress.phase("archiving", total);
     let mut seen = 0u64;
+    let ahead = ReadAhead::start(sources);
     sources.walk(&mut |item| {
         seen += 1;
         pause_point_n("archive-record", seen);
@@ -715,6 +716,7 @@ fn write_and_verify(
                 Ok(())
             }
             ItemKind::File => {
+                ahead.taken();
                 let mut f = match item.open() {
                     Ok(f) => f,
                     Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
@@ -763,6 +765,7 @@ fn write_and_verify(
             }
         }
     })?;
+    drop(ahead);
     for plan in tables {
         checkpoint(progress)?;
         add_table(&mut writer, plan, window, &mut collector, progress)?;
