@@ -359,6 +359,24 @@ warm() { tar -cf - -C "$DATA" . | cat > /dev/null; }
 # Empties the page cache (root only): the cold-cache archive runs.
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
+# A year's records at year-end are seldom in the page cache: with root
+# (which can drop it), kluis and the pipeline also take turns on a cold
+# cache (`sync; echo 3 > /proc/sys/vm/drop_caches` before each run), as
+# op archive-cold. COLD=0 skips these runs.
+cold_archive_runs() {
+  [ "$COLD" = 1 ] && [ -w /proc/sys/vm/drop_caches ] || return 0
+  local i
+  for ((i = 1; i <= RUNS; i++)); do
+    export RUN=$i
+    kluis_prep "cold-$i"; drop_caches
+    timed archive-cold kluis 'KLUIS_VAULT=$WORK/vault-cold-$RUN "$K" archive -q --year 2019 --to "$WORK/M-cold-$RUN" "$DATA" >/dev/null'
+    rm -rf "$WORK/M-cold-$i" "$WORK/vault-cold-$i"
+    rm -f "$WORK/pipe-cold.age"; drop_caches
+    timed archive-cold pipe 'tar -cf - -C "$DATA" . | zstd -3 -T0 -q | age -r "$R" > "$WORK/pipe-cold.age"' "$WORK/pipe-cold.age"
+    rm -f "$WORK/pipe-cold.age"
+  done
+}
+
 make_data() {
   local dir how
   if [ "$GEN" = shared ] || { [ "$GEN" = auto ] && [ -f "$SHARED_GEN" ]; }; then
@@ -618,17 +636,7 @@ if [ "$MILLION" = 1 ]; then
     warm
     timed archive pipe 'tar -cf - -C "$DATA" . | zstd -3 -T0 -q | age -r "$R" > "$WORK/pipe.age"' "$WORK/pipe.age"
   done
-  if [ "$COLD" = 1 ] && [ -w /proc/sys/vm/drop_caches ]; then
-    for ((i = 1; i <= RUNS; i++)); do
-      export RUN=$i
-      kluis_prep "cold-$i"; drop_caches
-      timed archive-cold kluis 'KLUIS_VAULT=$WORK/vault-cold-$RUN "$K" archive -q --year 2019 --to "$WORK/M-cold-$RUN" "$DATA" >/dev/null'
-      rm -rf "$WORK/M-cold-$i" "$WORK/vault-cold-$i"
-      rm -f "$WORK/pipe-cold.age"; drop_caches
-      timed archive-cold pipe 'tar -cf - -C "$DATA" . | zstd -3 -T0 -q | age -r "$R" > "$WORK/pipe-cold.age"' "$WORK/pipe-cold.age"
-      rm -f "$WORK/pipe-cold.age"
-    done
-  fi
+  cold_archive_runs
   export A=$WORK/M-$RUNS/2019-financial.kluis P=$WORK/pipe.age KLUIS_VAULT=$WORK/vault-$RUNS
   for ((i = 1; i <= RUNS; i++)); do
     export RUN=$i
@@ -835,21 +843,7 @@ for ((i = 1; i <= RUNS; i++)); do
     sync "$WORK/same.age" && dd if="$WORK/same.age" iflag=nocache count=0 status=none &&
     age -d -i "$KEY" "$WORK/same.age" | zstd -d -q > /dev/null'
 done
-# A year's records at year-end are seldom in the page cache: with root
-# (which can drop it), kluis and the pipeline also take turns on a cold
-# cache (`sync; echo 3 > /proc/sys/vm/drop_caches` before each run).
-# COLD=0 skips these runs.
-if [ "$COLD" = 1 ] && [ -w /proc/sys/vm/drop_caches ]; then
-  for ((i = 1; i <= RUNS; i++)); do
-    export RUN=$i
-    kluis_prep "cold-$i"; drop_caches
-    timed archive-cold kluis 'KLUIS_VAULT=$WORK/vault-cold-$RUN "$K" archive -q --year 2019 --to "$WORK/M-cold-$RUN" "$DATA" >/dev/null'
-    rm -rf "$WORK/M-cold-$i" "$WORK/vault-cold-$i"
-    rm -f "$WORK/pipe-cold.age"; drop_caches
-    timed archive-cold pipe 'tar -cf - -C "$DATA" . | zstd -3 -T0 -q | age -r "$R" > "$WORK/pipe-cold.age"' "$WORK/pipe-cold.age"
-    rm -f "$WORK/pipe-cold.age"
-  done
-fi
+cold_archive_runs
 for ((i = 1; i <= RUNS; i++)); do
   export RUN=$i
   if has restic; then

@@ -200,24 +200,31 @@ impl Sources {
     }
 }
 
+/// A folder's entries (not `.` and `..`) with the type `getdents` gives,
+/// bytewise by name: the walk's order; and the open folder.
+fn sorted_entries(fd: OwnedFd) -> io::Result<(Dir, Vec<(CString, FileType)>)> {
+    let mut entries = Dir::new(fd)?;
+    let mut names = Vec::new();
+    for entry in &mut entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name != c"." && name != c".." {
+            names.push((name.to_owned(), entry.file_type()));
+        }
+    }
+    names.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    Ok((entries, names))
+}
+
 fn walk_dir(
     fd: OwnedFd,
     dir: &Path,
     prefix: &[u8],
     visit: &mut dyn FnMut(Item<'_>) -> Result<()>,
 ) -> Result<()> {
-    let mut entries = Dir::new(fd).map_err(io::Error::from).at(dir)?;
-    let mut names: Vec<CString> = Vec::new();
-    for entry in &mut entries {
-        let entry = entry.map_err(io::Error::from).at(dir)?;
-        let name = entry.file_name();
-        if name != c"." && name != c".." {
-            names.push(name.to_owned());
-        }
-    }
-    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    let (entries, names) = sorted_entries(fd).at(dir)?;
     let fd = entries.fd().map_err(io::Error::from).at(dir)?;
-    for name in &names {
+    for (name, _) in &names {
         let source = dir.join(OsStr::from_bytes(name.to_bytes()));
         let stat: Stat = rustix::fs::statat(fd, name, AtFlags::SYMLINK_NOFOLLOW)
             .map_err(io::Error::from)
@@ -334,16 +341,7 @@ struct Ahead<'a> {
 impl Ahead<'_> {
     /// One folder, in the walk's order; `None` once it should stop.
     fn dir(&mut self, fd: OwnedFd) -> Option<()> {
-        let mut entries = Dir::new(fd).ok()?;
-        let mut names: Vec<(CString, FileType)> = Vec::new();
-        for entry in &mut entries {
-            let entry = entry.ok()?;
-            let name = entry.file_name();
-            if name != c"." && name != c".." {
-                names.push((name.to_owned(), entry.file_type()));
-            }
-        }
-        names.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let (entries, names) = sorted_entries(fd).ok()?;
         let fd = entries.fd().ok()?;
         for (name, mut kind) in names {
             if kind == FileType::Unknown {

@@ -50,10 +50,10 @@ pub(crate) struct Collector {
     batch: Batch,
     jobs: Option<Sender<Batch>>,
     pool: Receiver<Batch>,
+    /// The scanner thread, until it is joined: by [`Collector::finish`],
+    /// or when a hand-over finds it stopped early (its error is then the
+    /// caller's read error).
     worker: Option<JoinHandle<Result<Collected>>>,
-    /// Set once the worker stopped early (its error is returned by
-    /// [`Collector::finish`]).
-    stopped: bool,
 }
 
 /// What the scanner thread gives at the end: the index member as a spool,
@@ -115,7 +115,6 @@ impl Collector {
             jobs: Some(jobs),
             pool,
             worker: Some(worker),
-            stopped: false,
         })
     }
 
@@ -165,15 +164,13 @@ impl Collector {
     }
 
     fn hand_over(&mut self) -> io::Result<()> {
-        let next = match (&self.jobs, self.stopped) {
-            (Some(_), false) => self.pool.recv().ok(),
-            _ => None,
+        let Some(jobs) = &self.jobs else {
+            return Err(self.stop());
         };
-        let Some(next) = next else {
+        let Ok(next) = self.pool.recv() else {
             return Err(self.stop());
         };
         let full = std::mem::replace(&mut self.batch, next);
-        let jobs = self.jobs.as_ref().expect("checked above");
         if jobs.send(full).is_err() {
             return Err(self.stop());
         }
@@ -183,7 +180,6 @@ impl Collector {
     /// The scanner thread stopped early: its error, as the caller's read
     /// error.
     fn stop(&mut self) -> io::Error {
-        self.stopped = true;
         self.jobs = None;
         let why = match self.worker.take().map(JoinHandle::join) {
             Some(Ok(Err(e))) => e.to_string(),
@@ -197,13 +193,9 @@ impl Collector {
     /// index (and hash each distinct identifier) while the caller does
     /// other work, until [`Collector::finish`].
     pub(crate) fn close(&mut self) {
-        if self.jobs.is_some() && !self.stopped {
-            let last = std::mem::take(&mut self.batch);
-            if let Some(jobs) = &self.jobs {
-                let _ = jobs.send(last);
-            }
+        if let Some(jobs) = self.jobs.take() {
+            let _ = jobs.send(std::mem::take(&mut self.batch));
         }
-        self.jobs = None;
     }
 
     /// Adds the index and its summary to the archive; gives the summary
