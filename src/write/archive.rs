@@ -28,7 +28,6 @@ use crate::sources::db::purge::PlannedDb;
 use crate::sources::db::{self, DbPlan, DbRequest};
 use crate::sources::folder::{ItemKind, ReadAhead, Sources, Stat};
 use crate::sources::table::{Origin, TableOptions, TablePlan, TableReport, TableSpec, Window};
-use crate::subjects::scan::Mode;
 use crate::util::testpoint::{pause_point, pause_point_n};
 use crate::vault::Vault;
 use crate::vault::catalog::{CatalogArchive, Copy};
@@ -173,9 +172,26 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         true => Some(FileLog::create(&vault.dir, &file, &req.sources)?),
         false => None,
     };
+    let candidates: Vec<subjects::Candidate> = scan
+        .xml_files
+        .iter()
+        .map(|(source, member)| subjects::Candidate {
+            source: source.clone(),
+            member: member.clone(),
+        })
+        .collect();
+    let (audit_files, xaf_ids) = subjects::check_audit_files(
+        &candidates,
+        &window,
+        req.allow_other_year,
+        &vault.config.subjects,
+    )?;
+    let mut collector = subjects::Collector::new(&vault.config.subjects, xaf_ids)?;
     // Live databases: every table and decision checked before any row is
     // read, then each table read once in the run's snapshot, into an
-    // encrypted spool, each row's key and keyed hash into the journal.
+    // encrypted spool, each row's key and keyed hash into the journal, its
+    // CSV into the subject scan (on the collector's thread, while the
+    // server makes the next rows).
     let mut dbs = Vec::new();
     for (n, d) in req.databases.iter().enumerate() {
         progress.phase(&format!("checking database {}", d.url), 0);
@@ -191,7 +207,7 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
             Some(l) => Some(l.rows()?),
             None => None,
         };
-        plan.export(n * 1000, journal, &hmac_key)?;
+        plan.export(n * 1000, journal, &hmac_key, &mut collector)?;
         dbs.push(plan);
     }
     let db_columns: Vec<String> = dbs
@@ -203,21 +219,6 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
         })
         .collect();
     req.tables.check_unused(&plans, &db_columns)?;
-    let candidates: Vec<subjects::Candidate> = scan
-        .xml_files
-        .iter()
-        .map(|(source, member)| subjects::Candidate {
-            source: source.clone(),
-            member: member.clone(),
-        })
-        .collect();
-    let (audit_files, xaf_ids) = subjects::check_audit_files(
-        &candidates,
-        &window,
-        req.allow_other_year,
-        &vault.config.subjects,
-    )?;
-    let collector = subjects::Collector::new(&vault.config.subjects, xaf_ids)?;
     pause_point("tables-checked");
     checkpoint(progress).map_err(nothing_written)?;
     let bytes = scan.bytes
@@ -610,15 +611,11 @@ fn add_database<O: std::io::Write + Send + 'static>(
     for i in 0..plan.tables.len() {
         checkpoint(progress)?;
         let member = plan.member(&plan.tables[i]);
-        let counted = Counted {
+        // Scanned for the subject index while it was exported.
+        let mut reader = Counted {
             inner: plan.exported(i)?,
             progress,
         };
-        let mut reader = collector.reader(
-            member.as_bytes(),
-            Some(Mode::Csv { delimiter: b',' }),
-            counted,
-        );
         let t = &plan.tables[i];
         let hash = writer.add_file(
             member.as_bytes(),

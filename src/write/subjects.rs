@@ -235,6 +235,29 @@ impl Collector {
     }
 }
 
+/// A live database's tables are scanned while they are exported, as the
+/// CSV the archive holds: the scan then runs beside the database's reading
+/// instead of after it, when the archive is written.
+impl crate::sources::db::ExportTap for Collector {
+    fn begin(&mut self, member: &str) -> io::Result<()> {
+        let member = member.as_bytes();
+        let known = self.xaf.remove(member).unwrap_or_default();
+        self.put(Message::Begin {
+            member: member.to_vec(),
+            mode: Some(Mode::Csv { delimiter: b',' }),
+            known,
+        })
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+        Collector::bytes(self, bytes)
+    }
+
+    fn end(&mut self) -> io::Result<()> {
+        self.put(Message::End)
+    }
+}
+
 impl Drop for Collector {
     fn drop(&mut self) {
         self.jobs = None;

@@ -164,9 +164,11 @@ pub(super) fn foreign_keys(conn: &mut Conn) -> Result<Vec<ForeignKey>> {
 pub(super) fn check_dates(conn: &mut Conn, t: &DbTable) -> Result<()> {
     let d = conn.ident(t.date_column.as_deref().expect("a root table"));
     let table = conn.ident(&t.name);
+    // Two counts, each of which an index on the column answers without
+    // reading the table (a webshop's order date has one).
     let rows = conn.rows(&format!(
-        "SELECT SUM(CASE WHEN {d} IS NULL THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN {d} < '1900-01-01' OR {d} >= '2200-01-01' THEN 1 ELSE 0 END) FROM {table}"
+        "SELECT (SELECT COUNT(*) FROM {table} WHERE {d} IS NULL), \
+         (SELECT COUNT(*) FROM {table} WHERE {d} < '1900-01-01' OR {d} >= '2200-01-01')"
     ))?;
     let n = |i: usize| {
         rows.first()

@@ -65,6 +65,37 @@ pub struct DbConfig {
 /// Where the export puts each archived row's key, parent key and keyed hash.
 pub type RowSink<'a> = dyn FnMut(&[u8], Option<&[u8]>, &[u8; 32]) -> Result<()> + 'a;
 
+/// Sees each table's CSV while it is exported, before it is spooled: the
+/// archive's subject scan reads the rows then, on its own thread, beside
+/// the database's reading, rather than after the snapshot, when the
+/// archive is written.
+pub trait ExportTap {
+    /// Table member `member` starts.
+    fn begin(&mut self, member: &str) -> std::io::Result<()>;
+    /// Its next bytes.
+    fn bytes(&mut self, bytes: &[u8]) -> std::io::Result<()>;
+    /// It is complete.
+    fn end(&mut self) -> std::io::Result<()>;
+}
+
+/// The spool's writer, each chunk also shown to the tap.
+struct Tapped<'a, W> {
+    inner: W,
+    tap: &'a mut dyn ExportTap,
+}
+
+impl<W: Write> Write for Tapped<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.tap.bytes(&buf[..n])?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// What the user asked for one database.
 #[derive(Clone, Debug, Default)]
 pub struct DbRequest {
@@ -328,18 +359,29 @@ impl DbPlan {
     /// Reads every table once, in the snapshot, into a spool of its own
     /// (the archive's tar header needs each member's size before its
     /// content), with each row's key, parent key and keyed hash into
-    /// `journal` as table `first + i`; then ends the snapshot, so that it is
-    /// held only while the rows are read.
+    /// `journal` as table `first + i`, and its CSV shown to `tap`; then
+    /// ends the snapshot, so that it is held only while the rows are read.
     pub fn export(
         &mut self,
         first: usize,
         mut journal: Option<&mut RowJournal>,
         hmac_key: &[u8; 32],
+        tap: &mut dyn ExportTap,
     ) -> Result<()> {
         for i in 0..self.tables.len() {
             let mut spool = Spool::new()?;
+            let (url, name) = (self.target.url.clone(), self.tables[i].name.clone());
+            let io = |e: std::io::Error| Error::LiveDatabase {
+                source_url: url.clone(),
+                detail: format!("writing table {name}: {e}"),
+            };
+            tap.begin(&self.member(&self.tables[i])).map_err(io)?;
             let (rows, size, sha) = {
-                let mut out = std::io::BufWriter::with_capacity(256 << 10, &mut spool);
+                let tapped = Tapped {
+                    inner: &mut spool,
+                    tap: &mut *tap,
+                };
+                let mut out = std::io::BufWriter::with_capacity(256 << 10, tapped);
                 match journal.as_deref_mut() {
                     Some(j) => {
                         let mut sink = |key: &[u8], parent: Option<&[u8]>, hash: &[u8; 32]| {
@@ -351,6 +393,7 @@ impl DbPlan {
                     None => self.write_table(i, &mut out, None, hmac_key)?,
                 }
             };
+            tap.end().map_err(io)?;
             spool.finish()?;
             let t = &mut self.tables[i];
             (t.rows, t.size, t.sha256) = (rows, size, sha);
