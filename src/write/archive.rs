@@ -208,6 +208,16 @@ pub fn run(vault: &Vault, req: Request, progress: &dyn Progress) -> Result<Repor
             None => None,
         };
         plan.export(n * 1000, journal, &hmac_key, &mut collector)?;
+        // Its other members are known now: scanned now too, so that the
+        // subject index can be merged while the tables are written.
+        for (member, bytes) in [
+            (plan.schema_member(), plan.schema_sql()),
+            (plan.columns_member(), plan.columns_json()),
+        ] {
+            collector
+                .scan_whole(member.as_bytes(), &bytes)
+                .map_err(|e| Error::io(&plan.target.url, e))?;
+        }
         dbs.push(plan);
     }
     let db_columns: Vec<String> = dbs
@@ -585,11 +595,11 @@ fn db_report(d: &DbPlan) -> Vec<TableReport> {
 
 /// A live database into the archive: `schema.sql`, `columns.json`, then
 /// each table's CSV from its spool (the export read it once, in the run's
-/// snapshot, its rows into the purge journal).
+/// snapshot, its rows into the purge journal and the subject scan, which
+/// has seen the other two members too).
 fn add_database<O: std::io::Write + Send + 'static>(
     writer: &mut ArchiveWriter<O>,
     plan: &mut DbPlan,
-    collector: &mut subjects::Collector,
     progress: &dyn Progress,
 ) -> Result<()> {
     let mtime = Mtime::from_system(std::time::SystemTime::now());
@@ -598,13 +608,12 @@ fn add_database<O: std::io::Write + Send + 'static>(
         (plan.schema_member(), plan.schema_sql()),
         (plan.columns_member(), plan.columns_json()),
     ] {
-        let mut scanned = collector.reader(member.as_bytes(), None, bytes.as_slice());
         writer.add_file(
             member.as_bytes(),
             bytes.len() as u64,
             0o644,
             mtime,
-            &mut scanned,
+            &mut bytes.as_slice(),
             &source,
         )?;
     }
@@ -767,14 +776,15 @@ fn write_and_verify(
         checkpoint(progress)?;
         add_table(&mut writer, plan, window, &mut collector, progress)?;
     }
+    // Every record is scanned now (the databases' while they were
+    // exported): the subject index is sorted and merged on its own thread
+    // while the databases' tables are written and the manifest is signed.
+    collector.close();
     for plan in dbs.iter_mut() {
         checkpoint(progress)?;
-        add_database(&mut writer, plan, &mut collector, progress)?;
+        add_database(&mut writer, plan, progress)?;
     }
     checkpoint(progress)?;
-    // The subject index is sorted and merged on its own thread while the
-    // manifest is signed.
-    collector.close();
     if let Some(key) = signer {
         signatures::sign(&mut writer, key, metadata)?;
     }

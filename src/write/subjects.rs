@@ -148,6 +148,13 @@ impl Collector {
         }
     }
 
+    /// A small record's whole content, scanned ahead of its writing (a
+    /// database's `schema.sql` and `columns.json`, known once it is
+    /// exported), as [`Collector::reader`] would scan it.
+    pub(crate) fn scan_whole(&mut self, member: &[u8], bytes: &[u8]) -> io::Result<()> {
+        io::copy(&mut self.reader(member, None, bytes), &mut io::sink()).map(drop)
+    }
+
     /// Appends a message to the batch; hands the batch over when full.
     fn put(&mut self, message: Message) -> io::Result<()> {
         self.batch.messages.push(message);
