@@ -56,9 +56,14 @@ impl IndexBuilder {
 
     /// Adds a line (with its `\n`) under a sort key.
     pub(crate) fn push(&mut self, path: &[u8], line: &[u8]) -> io::Result<()> {
+        self.push_owned(path.to_vec(), line.to_vec())
+    }
+
+    /// [`IndexBuilder::push`] of a key and line the caller made.
+    pub(crate) fn push_owned(&mut self, path: Vec<u8>, line: Vec<u8>) -> io::Result<()> {
         self.size += line.len() as u64;
         self.buffered += path.len() + line.len() + 64;
-        self.buffer.push((path.to_vec(), line.to_vec()));
+        self.buffer.push((path, line));
         if self.buffered >= self.run_bytes {
             self.spill().map_err(io::Error::other)?;
         }
@@ -141,15 +146,23 @@ impl Source {
                     Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
                     Err(e) => return Err(e),
                 }
-                let mut path = vec![0u8; u32::from_le_bytes(len) as usize];
-                input.read_exact(&mut path)?;
+                let path = read_exactly(input, u32::from_le_bytes(len))?;
                 input.read_exact(&mut len)?;
-                let mut line = vec![0u8; u32::from_le_bytes(len) as usize];
-                input.read_exact(&mut line)?;
+                let line = read_exactly(input, u32::from_le_bytes(len))?;
                 Ok(Some((path, line)))
             }
         }
     }
+}
+
+/// `len` bytes of `input` (without zeroing a buffer first).
+fn read_exactly(input: &mut impl Read, len: u32) -> io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(len as usize);
+    input.take(u64::from(len)).read_to_end(&mut out)?;
+    if out.len() != len as usize {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(out)
 }
 
 /// A source's next line in the merge: its path, the source, the line.

@@ -12,7 +12,9 @@ use crate::error::{Error, IoContext, Result};
 /// flat, and no plaintext touches the disk.
 pub(crate) struct Spool {
     identity: age::x25519::Identity,
-    writer: Option<age::stream::StreamWriter<BufWriter<File>>>,
+    /// Small writes (index entries, JSON lines) gathered before they reach
+    /// the encryption's stream.
+    writer: Option<BufWriter<age::stream::StreamWriter<BufWriter<File>>>>,
     file: Option<File>,
     pub(crate) len: u64,
 }
@@ -29,7 +31,7 @@ impl Spool {
                 .at(std::env::temp_dir())?;
         Ok(Spool {
             identity,
-            writer: Some(writer),
+            writer: Some(BufWriter::with_capacity(64 << 10, writer)),
             file: None,
             len: 0,
         })
@@ -45,6 +47,8 @@ impl Spool {
             .writer
             .take()
             .expect("spool finishes once")
+            .into_inner()
+            .map_err(|e| Error::io(std::env::temp_dir(), e.into_error()))?
             .finish()
             .at(std::env::temp_dir())?;
         let file = buffered

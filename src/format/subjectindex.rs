@@ -59,9 +59,9 @@ struct Json<'a> {
 }
 
 /// The sort key of an identifier's lines: the key, then a zero byte (no
-/// key holds one), then the member path.
-fn sort_key(id: &str, path: &[u8]) -> Vec<u8> {
-    let mut key = Vec::with_capacity(id.len() + 1 + path.len());
+/// key holds one), then the member path (room for `more` bytes after).
+fn sort_key_with(id: &str, path: &[u8], more: usize) -> Vec<u8> {
+    let mut key = Vec::with_capacity(id.len() + 1 + path.len() + more);
     key.extend_from_slice(id.as_bytes());
     key.push(0);
     key.extend_from_slice(path);
@@ -70,7 +70,7 @@ fn sort_key(id: &str, path: &[u8]) -> Vec<u8> {
 
 impl SubjectLine {
     pub fn new(id: String, path: Vec<u8>, rows: Vec<u64>) -> SubjectLine {
-        let key = sort_key(&id, &path);
+        let key = sort_key_with(&id, &path, 0);
         SubjectLine {
             id,
             path,
@@ -156,10 +156,10 @@ impl SubjectsBuilder {
     /// A record (or a table row, `row` 1-based) holds the identifier `id`
     /// (its key).
     pub(crate) fn push(&mut self, id: &str, path: &[u8], row: Option<u64>) -> io::Result<()> {
-        let mut key = sort_key(id, path);
+        let mut key = sort_key_with(id, path, 9);
         key.push(0);
         key.extend_from_slice(&row.unwrap_or(0).to_be_bytes());
-        self.occurrences.push(&key, &[])
+        self.occurrences.push_owned(key, Vec::new())
     }
 
     /// The index member as a spool (its size is the spool's `len`), and
@@ -177,8 +177,16 @@ impl SubjectsBuilder {
                      coverage: &mut Coverage|
          -> io::Result<()> {
             if let Some((id, path)) = current {
-                let line = SubjectLine::new(id.clone(), path.clone(), std::mem::take(rows));
-                spool.write_all(line.to_json_line().as_bytes())?;
+                // As SubjectLine::to_json_line writes it, without the copies.
+                let (path, path_hex) = split_name(path);
+                let json = Json {
+                    id: id.as_str().into(),
+                    path,
+                    path_hex,
+                    rows: std::mem::take(rows),
+                };
+                serde_json::to_writer(&mut *spool, &json).map_err(io::Error::other)?;
+                spool.write_all(b"\n")?;
                 coverage.lines += 1;
             }
             Ok(())
