@@ -510,6 +510,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_entry_cut_short_is_an_error_not_a_shorter_key() {
+        let mut input: &[u8] = b"abc";
+        assert_eq!(read_exactly(&mut input, 2).unwrap(), b"ab");
+        assert_eq!(read_exactly(&mut input, 0).unwrap(), b"");
+        let e = read_exactly(&mut input, 5).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
     fn runs_merge_into_path_order() {
         let mut builder = IndexBuilder::with_run_bytes(2_000);
         let mut paths: Vec<Vec<u8>> = (0..500u32)
