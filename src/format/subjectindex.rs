@@ -68,6 +68,24 @@ fn sort_key_with(id: &str, path: &[u8], more: usize) -> Vec<u8> {
     key
 }
 
+/// One line of the index, `\n` included.
+fn write_json_line(
+    out: &mut impl io::Write,
+    id: &str,
+    path: &[u8],
+    rows: Vec<u64>,
+) -> io::Result<()> {
+    let (path, path_hex) = split_name(path);
+    let json = Json {
+        id: id.into(),
+        path,
+        path_hex,
+        rows,
+    };
+    serde_json::to_writer(&mut *out, &json).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
 impl SubjectLine {
     pub fn new(id: String, path: Vec<u8>, rows: Vec<u64>) -> SubjectLine {
         let key = sort_key_with(&id, &path, 0);
@@ -81,16 +99,10 @@ impl SubjectLine {
 
     /// The line as written, with its `\n`.
     pub fn to_json_line(&self) -> String {
-        let (path, path_hex) = split_name(&self.path);
-        let mut line = serde_json::to_string(&Json {
-            id: self.id.as_str().into(),
-            path,
-            path_hex,
-            rows: self.rows.clone(),
-        })
-        .expect("a subject line serialises");
-        line.push('\n');
-        line
+        let mut line = Vec::new();
+        write_json_line(&mut line, &self.id, &self.path, self.rows.clone())
+            .expect("a subject line serialises");
+        String::from_utf8(line).expect("JSON is UTF-8")
     }
 
     /// The member path as text for people (lossy for non-UTF-8 names).
@@ -177,16 +189,7 @@ impl SubjectsBuilder {
                      coverage: &mut Coverage|
          -> io::Result<()> {
             if let Some((id, path)) = current {
-                // As SubjectLine::to_json_line writes it, without the copies.
-                let (path, path_hex) = split_name(path);
-                let json = Json {
-                    id: id.as_str().into(),
-                    path,
-                    path_hex,
-                    rows: std::mem::take(rows),
-                };
-                serde_json::to_writer(&mut *spool, &json).map_err(io::Error::other)?;
-                spool.write_all(b"\n")?;
+                write_json_line(spool, id, path, std::mem::take(rows))?;
                 coverage.lines += 1;
             }
             Ok(())

@@ -96,6 +96,15 @@ impl<W: Write> Write for Tapped<'_, W> {
     }
 }
 
+/// A table's CSV could not be written (to its spool, or to the subject
+/// scan beside it).
+fn writing_failed(url: &str, table: &str, e: std::io::Error) -> Error {
+    Error::LiveDatabase {
+        source_url: url.to_owned(),
+        detail: format!("writing table {table}: {e}"),
+    }
+}
+
 /// What the user asked for one database.
 #[derive(Clone, Debug, Default)]
 pub struct DbRequest {
@@ -371,10 +380,7 @@ impl DbPlan {
         for i in 0..self.tables.len() {
             let mut spool = Spool::new()?;
             let (url, name) = (self.target.url.clone(), self.tables[i].name.clone());
-            let io = |e: std::io::Error| Error::LiveDatabase {
-                source_url: url.clone(),
-                detail: format!("writing table {name}: {e}"),
-            };
+            let io = |e| writing_failed(&url, &name, e);
             tap.begin(&self.member(&self.tables[i])).map_err(io)?;
             let (rows, size, sha) = {
                 let tapped = Tapped {
@@ -430,10 +436,7 @@ impl DbPlan {
             .and_then(|r| table.columns.iter().position(|c| c.name == r.column));
         let mut hashed = crate::util::hashing::Hashed::new(out);
         let url = self.target.url.clone();
-        let io = |e: std::io::Error| Error::LiveDatabase {
-            source_url: url.clone(),
-            detail: format!("writing table {}: {e}", table.name),
-        };
+        let io = |e| writing_failed(&url, &table.name, e);
         write_header(&mut hashed, &table).map_err(io)?;
         let mut rows = 0u64;
         let mut line = Vec::new();
