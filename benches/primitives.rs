@@ -25,8 +25,8 @@ fn main() {
     divan::main();
 }
 
-/// 4 MiB: the frame cap (`kluis::format::FRAME_CAP`).
-const FRAME: usize = 4 << 20;
+/// The frame cap: the most tar bytes one frame holds.
+const FRAME: usize = kluis::format::FRAME_CAP;
 
 /// A small deterministic PRNG (xorshift64*), so runs compare.
 struct Rng(u64);

@@ -36,7 +36,7 @@ pub const TABLES_PREFIX: &str = "tables/";
 /// A frame is cut at the first entry boundary after this many tar bytes.
 pub const FRAME_TARGET: usize = 2 << 20;
 /// A frame never holds more tar bytes than this (cuts inside an entry).
-pub const FRAME_CAP: usize = 4 << 20;
+pub const FRAME_CAP: usize = 5 << 19;
 /// Readers refuse frames claiming more than this (decompression bombs).
 pub const MAX_FRAME: u64 = 64 << 20;
 /// Readers refuse JSON members and manifest lines larger than this.

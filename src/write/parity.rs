@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Result;
+use crate::format::FRAME_CAP;
 use crate::parity::create::{Creator, complete};
 use crate::parity::{self, Settings, recovery_count, slice_size_for};
 use crate::progress::Progress;
@@ -75,9 +76,15 @@ impl Progress for Counting<'_> {
 }
 
 /// Bytes read from the records but not yet through compression and
-/// encryption into the parity creator, at most: the frames being
-/// compressed and the buffers between (a bound with room to spare).
-const IN_FLIGHT: u64 = 32 << 20;
+/// encryption into the parity creator, at most, with `workers` compression
+/// workers: the frames between the tar builder and the writer (the
+/// writer's pool of `workers + 2` and the one being filled, each at most
+/// [`FRAME_CAP`] and no larger compressed than that but for zstd's few
+/// bytes of framing), one more for those bytes and the buffers between
+/// (the encryption's chunk, a read's buffer).
+fn in_flight(workers: usize) -> u64 {
+    (workers.max(1) as u64 + 4) * FRAME_CAP as u64
+}
 
 /// Per archive entry, room for what its records' bytes do not count: its
 /// tar header and padding while it is still to come, its lines in the
@@ -94,6 +101,7 @@ pub fn creator(
     file: &str,
     settings: &Settings,
     (records, entries): (u64, u64),
+    workers: usize,
     counting: &Counting,
 ) -> Creator {
     let estimate = records + entries * PER_ENTRY + (1 << 20);
@@ -101,6 +109,7 @@ pub fn creator(
     let wanted = recovery_count(estimate.div_ceil(slice), settings.percent, settings.spare);
     let fits = (settings.budget / slice).max(1) as u32;
     let done = counting.done.clone();
+    let in_flight = in_flight(workers);
     let projection: parity::create::Projection = Box::new(move |written| {
         if records == 0 {
             return None;
@@ -114,7 +123,7 @@ pub fn creator(
         // pass over the written copy, a second read of the whole archive
         // from a USB stick.
         let left = records.saturating_sub(done.load(Ordering::Relaxed));
-        Some(written + left + left / 32 + IN_FLIGHT + entries * PER_ENTRY)
+        Some(written + left + left / 32 + in_flight + entries * PER_ENTRY)
     });
     Creator::new(file, settings, slice, wanted.min(fits), Some(projection))
 }

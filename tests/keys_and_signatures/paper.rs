@@ -18,17 +18,30 @@ fn identity_line(env: &Env, file: &str) -> String {
         .to_owned()
 }
 
-/// Decodes the QR code of the kit page `html` with stock tools.
+/// Decodes the QR code of the kit page `html` with stock tools: the text
+/// of the QR code symbols `zbarimg` finds (QR codes only, so that a run of
+/// modules that happens to read as a linear barcode is not taken for part
+/// of the text; its XML output, so that a symbol's own newlines cannot be
+/// confused with the line between two symbols), which must all be the same.
 fn decode_qr(env: &Env, html: &str) -> String {
     let page = fs::read_to_string(env.p(html)).unwrap();
     let svg = &page[page.find("<svg").unwrap()..page.find("</svg>").unwrap() + 6];
     fs::write(env.p("qr.svg"), svg).unwrap();
     let run = bash(
         env.root(),
-        "rsvg-convert -w 600 -b white qr.svg -o qr.png\nzbarimg --raw -q qr.png",
+        "rsvg-convert -w 600 -b white qr.svg -o qr.png\n\
+         zbarimg -q --xml -Sdisable -Sqrcode.enable qr.png",
     );
     run.ok();
-    run.stdout_text()
+    let xml = run.stdout_text();
+    let mut texts: Vec<&str> = xml
+        .split("<data><![CDATA[")
+        .skip(1)
+        .map(|rest| &rest[..rest.find("]]></data>").expect("zbarimg's XML ends each symbol")])
+        .collect();
+    texts.dedup();
+    assert_eq!(texts.len(), 1, "one QR code, read as one text: {xml}");
+    texts[0].to_owned()
 }
 
 #[test]

@@ -934,7 +934,7 @@ fn compress_worker(
     for (seq, raw) in jobs {
         let Ok(mut out) = out_pool.recv() else { return };
         out.clear();
-        out.reserve(zstd::zstd_safe::compress_bound(raw.len()));
+        out.reserve_exact(zstd::zstd_safe::compress_bound(raw.len()));
         let result = compressor
             .compress_to_buffer(&raw[..], &mut out)
             .map(|_| Compressed { data: out, raw });

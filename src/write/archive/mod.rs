@@ -499,7 +499,13 @@ fn write_and_verify(
         // The ciphertext is the same on every medium: parity is computed
         // once, from the first copy's stream.
         let creator = (i == 0 && parity_settings.enabled())
-            .then(|| parity::creator(file, parity_settings, (total, entries), &counting));
+            .then(|| parity::creator(
+                file,
+                parity_settings,
+                (total, entries),
+                options.workers,
+                &counting,
+            ));
         outputs.push((path, parity::Output::new(copy, creator)));
     }
     let mut writer = ArchiveWriter::new(outputs, recipients, metadata, options)?;
