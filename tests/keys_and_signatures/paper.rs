@@ -37,7 +37,11 @@ fn decode_qr(env: &Env, html: &str) -> String {
     let mut texts: Vec<&str> = xml
         .split("<data><![CDATA[")
         .skip(1)
-        .map(|rest| &rest[..rest.find("]]></data>").expect("zbarimg's XML ends each symbol")])
+        .map(|rest| {
+            &rest[..rest
+                .find("]]></data>")
+                .expect("zbarimg's XML ends each symbol")]
+        })
         .collect();
     texts.dedup();
     assert_eq!(texts.len(), 1, "one QR code, read as one text: {xml}");

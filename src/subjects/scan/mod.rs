@@ -377,7 +377,9 @@ mod tests {
         found.dedup();
         assert_eq!(found.len(), 200);
         // A new row forgets them.
-        let rows: String = (0..40).map(|i| format!("{},k{}@example.nl\n", i, i % 20)).collect();
+        let rows: String = (0..40)
+            .map(|i| format!("{},k{}@example.nl\n", i, i % 20))
+            .collect();
         let found = scan(Mode::Csv { delimiter: b',' }, &format!("id,email\n{rows}"));
         assert_eq!(found.len(), 40);
     }

@@ -498,14 +498,15 @@ fn write_and_verify(
         let copy = readback::CopyWriter::new(path.clone(), handle)?;
         // The ciphertext is the same on every medium: parity is computed
         // once, from the first copy's stream.
-        let creator = (i == 0 && parity_settings.enabled())
-            .then(|| parity::creator(
+        let creator = (i == 0 && parity_settings.enabled()).then(|| {
+            parity::creator(
                 file,
                 parity_settings,
                 (total, entries),
                 options.workers,
                 &counting,
-            ));
+            )
+        });
         outputs.push((path, parity::Output::new(copy, creator)));
     }
     let mut writer = ArchiveWriter::new(outputs, recipients, metadata, options)?;
