@@ -455,9 +455,17 @@ pub fn blocks_from_file(path: &Path, slice_size: u64, exponents: &[u32]) -> Resu
     Ok(acc.finish())
 }
 
-/// Recovery blocks that fit in `budget` bytes (at least one).
+/// Slices held besides the recovery blocks while they are made, at most:
+/// the group being multiplied and the group queued behind it, those on
+/// their way from the writer and being hashed, the one being filled. The
+/// memory budget counts them (at 1 MiB slices, 38 MiB of it).
+pub const SLICES_HELD: u64 = 2 * GROUP as u64 + 6;
+
+/// Recovery blocks that fit in `budget` bytes beside the slices being
+/// multiplied into them (at least one).
 pub fn per_pass(budget: u64, slice_size: u64) -> usize {
-    ((budget / slice_size.max(1)) as usize).max(1)
+    let slice = slice_size.max(1);
+    ((budget.saturating_sub(SLICES_HELD * slice) / slice) as usize).max(1)
 }
 
 /// Brings a created set to `need` blocks and hands them to `emit` in
@@ -542,7 +550,7 @@ mod tests {
             "test",
             need,
             &path,
-            3 * SLICE,
+            (3 + SLICES_HELD) * SLICE,
             &mut |set, first| {
                 seen.push((first, set.blocks.iter().map(|b| b.exponent).collect()));
                 blocks.extend(set.blocks.iter().cloned());

@@ -67,12 +67,19 @@ pub struct Recovery {
 }
 
 /// The slice size for a file of about `estimate` bytes: about 2,000 slices
-/// (as `par2 create` does), a multiple of 4 KiB so that a damaged sector
-/// spoils one slice, at least 4 KiB; a file up to 16 times the estimate
-/// stays within PAR2's 32,768 slices.
+/// (as `par2 create` does) up to slices of 1 MiB (a 2 GB file), then 1 MiB
+/// up to 8,192 slices (8 GiB), larger beyond; a multiple of 4 KiB so that a
+/// damaged sector spoils one slice, at least 4 KiB. The slices being
+/// multiplied are held beside the recovery blocks (38 of them, counted in
+/// the memory budget): slices of 3.6 MB at 7 GB held 137 MB. A file up to
+/// 4 times the estimate stays within PAR2's 32,768 slices (16 times up to
+/// 2 GB).
 pub fn slice_size_for(estimate: u64) -> u64 {
-    let s = estimate.div_ceil(2000).div_ceil(4096) * 4096;
-    s.max(4096)
+    let s = estimate
+        .div_ceil(2000)
+        .min(1 << 20)
+        .max(estimate.div_ceil(8192));
+    (s.div_ceil(4096) * 4096).max(4096)
 }
 
 /// Recovery blocks for `slices` input slices.
@@ -194,5 +201,35 @@ impl RecoverySet {
             names.push(volume_name(file, first, self.blocks.len() as u32));
         }
         names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_are_about_2000_up_to_1_mib_then_at_most_8192() {
+        assert_eq!(slice_size_for(0), 4096);
+        assert_eq!(slice_size_for(1), 4096);
+        // 540 MB: 2,000 slices of 270,000 bytes, rounded up to 4 KiB.
+        assert_eq!(slice_size_for(540_000_000), 66 * 4096);
+        assert_eq!(slice_size_for(7 << 30), 1 << 20);
+        assert_eq!(slice_size_for(32 << 30), 4 << 20);
+        for estimate in [4096 * 2000, 2000 << 20, 3 << 30, 8 << 30, 9 << 30, 1 << 40] {
+            let slice = slice_size_for(estimate);
+            assert!(slice.is_multiple_of(4096) && slice <= (estimate / 8192).max(1 << 20) + 4096);
+            // Four times the estimate still fits in PAR2's slices.
+            assert!(
+                (4 * estimate).div_ceil(slice) <= gf16::MAX_SLICES as u64,
+                "{estimate}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_budget_counts_the_slices_held() {
+        assert_eq!(create::per_pass(256 << 20, 1 << 20), 256 - 38);
+        assert_eq!(create::per_pass(1 << 20, 1 << 20), 1);
     }
 }

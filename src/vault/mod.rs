@@ -93,7 +93,8 @@ pub struct ParityConfig {
     /// Recovery blocks beyond the percentage.
     #[serde(default = "default_parity_spare")]
     pub spare: u32,
-    /// Memory for the recovery blocks held while writing, in MiB; more
+    /// Memory for the recovery blocks held while writing (and the input
+    /// slices being multiplied into them), in MiB; more
     /// blocks are made in further passes over the written copy. A repair
     /// holds its rebuilt data within it too (in stripes beyond it).
     #[serde(default = "default_parity_memory")]

@@ -110,7 +110,7 @@ pub fn stage_for(
     let len = fs::metadata(source).at(source)?.len();
     let slice = slice_size_for(len);
     let blocks = recovery_count(len.div_ceil(slice), settings.percent.max(1), settings.spare);
-    let fits = (settings.budget / slice).max(1) as u32;
+    let fits = crate::parity::create::per_pass(settings.budget, slice) as u32;
     let mut creator = Creator::new(file, settings, slice, blocks.min(fits), None);
     let mut input = fs::File::open(source).at(source)?;
     let mut buf = vec![0u8; 1 << 20];

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Result;
 use crate::format::FRAME_CAP;
-use crate::parity::create::{Creator, complete};
+use crate::parity::create::{Creator, complete, per_pass};
 use crate::parity::{self, Settings, recovery_count, slice_size_for};
 use crate::progress::Progress;
 use crate::vault::media::Medium;
@@ -107,7 +107,7 @@ pub fn creator(
     let estimate = records + entries * PER_ENTRY + (1 << 20);
     let slice = slice_size_for(estimate);
     let wanted = recovery_count(estimate.div_ceil(slice), settings.percent, settings.spare);
-    let fits = (settings.budget / slice).max(1) as u32;
+    let fits = per_pass(settings.budget, slice) as u32;
     let done = counting.done.clone();
     let in_flight = in_flight(workers);
     let projection: parity::create::Projection = Box::new(move |written| {

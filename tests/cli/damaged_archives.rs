@@ -52,8 +52,9 @@ fn truncated_inside_the_age_header_is_damage() {
     }
 }
 
-/// An archive of small records around three 3 MB incompressible ones, so
-/// that `big2.bin` is a data frame of its own; one byte in the middle of
+/// An archive of small records around three 6 MB incompressible ones, so
+/// that the middle of `big2.bin` is a data frame of its own (frames hold
+/// at most 2.5 MiB, `FRAME_CAP`); one byte in the middle of
 /// that frame's ciphertext is flipped. Returns the archive.
 fn archive_with_flipped_byte_in_big2(env: &Env, key: &Key) -> PathBuf {
     let archive = env.sample_archive(|src| {
@@ -62,7 +63,7 @@ fn archive_with_flipped_byte_in_big2(env: &Env, key: &Key) -> PathBuf {
         for n in 1..=3 {
             write_file(
                 &src.join(format!("big{n}.bin")),
-                &rng.bytes(3_000_000),
+                &rng.bytes(6_000_000),
                 0o644,
             );
         }
