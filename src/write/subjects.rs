@@ -129,8 +129,20 @@ impl Collector {
     ) -> Scanning<'a, R> {
         let mode = mode.or_else(|| scan::mode_for(member));
         let searched = mode.is_some();
+        let error = self.start(member, mode).err();
+        Scanning {
+            collector: self,
+            searched,
+            inner,
+            error,
+        }
+    }
+
+    /// Starts a record: scanned in `mode` (or only for what an audit file
+    /// said about it), or counted as not searched.
+    fn start(&mut self, member: &[u8], mode: Option<Mode>) -> io::Result<()> {
         let known = self.xaf.remove(member).unwrap_or_default();
-        let message = if searched || !known.is_empty() {
+        let message = if mode.is_some() || !known.is_empty() {
             Message::Begin {
                 member: member.to_vec(),
                 mode,
@@ -139,13 +151,7 @@ impl Collector {
         } else {
             Message::Skipped(scan::not_searched_reason(member))
         };
-        let error = self.put(message).err();
-        Scanning {
-            collector: self,
-            searched,
-            inner,
-            error,
-        }
+        self.put(message)
     }
 
     /// A small record's whole content, scanned ahead of its writing (a
@@ -247,13 +253,7 @@ impl Collector {
 /// instead of after it, when the archive is written.
 impl crate::sources::db::ExportTap for Collector {
     fn begin(&mut self, member: &str) -> io::Result<()> {
-        let member = member.as_bytes();
-        let known = self.xaf.remove(member).unwrap_or_default();
-        self.put(Message::Begin {
-            member: member.to_vec(),
-            mode: Some(Mode::Csv { delimiter: b',' }),
-            known,
-        })
+        self.start(member.as_bytes(), Some(Mode::Csv { delimiter: b',' }))
     }
 
     fn bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
