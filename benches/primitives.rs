@@ -445,3 +445,26 @@ fn csv_split_only_csv_crate(bencher: Bencher) {
         rows
     });
 }
+
+/// Parity's hot loop as the accumulator runs it: a 2 KiB piece of 16
+/// slices multiplied into a piece of one recovery block, in the kernel's
+/// split layout, with the fastest kernel the CPU has (and AVX2's with
+/// GFNI, for comparison, where the CPU has it).
+#[divan::bench(args = ["detected", "gfni-avx2"])]
+fn parity_mul_acc_16_slices(bencher: Bencher, kernel: &str) {
+    use kluis::parity::kernel::{Kernel, Multiplier};
+    let kernel = match kernel {
+        "gfni-avx2" if Kernel::Gfni.available() => Kernel::Gfni,
+        _ => Kernel::detect(),
+    };
+    const PIECE: usize = 2048;
+    let slices: Vec<Vec<u8>> = (0..16).map(|k| mixed(PIECE, 100 + k)).collect();
+    let srcs: Vec<&[u8]> = slices.iter().map(Vec::as_slice).collect();
+    let ms: Vec<Multiplier> = (0..16)
+        .map(|k| Multiplier::new(0x1234 + k as u16))
+        .collect();
+    let mut block = vec![0u8; PIECE];
+    bencher
+        .counter(BytesCount::new(PIECE * 16))
+        .bench_local(|| kernel.mul_acc_many(black_box(&mut block), &srcs, &ms));
+}

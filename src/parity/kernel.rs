@@ -3,8 +3,10 @@
 //! between that layout and little-endian words. A scalar version, and
 //! SSSE3/AVX2 versions (split-table shuffles: a product is the XOR of the
 //! products of its four nibbles, each looked up with one byte shuffle)
-//! and AVX2 with GFNI (the product as four 8×8 bit matrices, one
-//! `gf2p8affineqb` each), chosen at run time; the tests compare them with a scalar reference in
+//! and GFNI on AVX2 or AVX-512 registers (the product as four 8×8 bit
+//! matrices, one `gf2p8affineqb` each; on AVX-512 the products of eight
+//! slices are added in registers before a block is stored), chosen at
+//! run time; the tests compare them with a scalar reference in
 //! little-endian words. The only `unsafe` code in kluis lives here: the
 //! intrinsics, behind a CPU feature check.
 
@@ -87,12 +89,12 @@ impl Multiplier {
     }
 }
 
-/// The accumulator's layout: each chunk of 32 words holds their low bytes,
-/// then their high bytes, so that one vector load gives the low (or high)
+/// The accumulator's layout: each chunk of 64 words holds their low bytes,
+/// then their high bytes (64 bytes each: one AVX-512 register), so that one vector load gives the low (or high)
 /// bytes of consecutive words with no shuffling, and products come out in
 /// the same order. Inputs are split once and multiplied into every block;
 /// blocks are joined back once, when they are finished.
-pub const CHUNK: usize = 64;
+pub const CHUNK: usize = 128;
 
 /// Which implementation runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +106,11 @@ pub enum Kernel {
     /// Zen 4): four `gf2p8affineqb` per 64 bytes instead of eight shuffles
     /// and their nibble masks. Splitting and joining are AVX2's.
     Gfni,
+    /// GFNI on AVX-512 registers (Intel since Ice Lake, AMD since Zen 4):
+    /// a whole chunk's low (or high) bytes in one register, and with
+    /// [`Kernel::mul_acc_many`] the products of several slices added in
+    /// registers before the block is stored.
+    Gfni512,
 }
 
 impl Kernel {
@@ -111,6 +118,9 @@ impl Kernel {
     pub fn detect() -> Kernel {
         #[cfg(target_arch = "x86_64")]
         {
+            if Kernel::Gfni512.available() {
+                return Kernel::Gfni512;
+            }
             if Kernel::Gfni.available() {
                 return Kernel::Gfni;
             }
@@ -136,6 +146,12 @@ impl Kernel {
             Kernel::Gfni => {
                 std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("gfni")
             }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Gfni512 => {
+                Kernel::Gfni.available()
+                    && std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512bw")
+            }
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
         }
@@ -147,7 +163,7 @@ impl Kernel {
         assert!(buf.len().is_multiple_of(CHUNK), "whole chunks");
         let done = match self {
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 | Kernel::Gfni => {
+            Kernel::Avx2 | Kernel::Gfni | Kernel::Gfni512 => {
                 assert!(self.available(), "AVX2 not available");
                 // SAFETY: the CPU supports AVX2 (checked just above).
                 unsafe { x86::split_avx2(buf) }
@@ -168,7 +184,7 @@ impl Kernel {
         assert!(buf.len().is_multiple_of(CHUNK), "whole chunks");
         let done = match self {
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 | Kernel::Gfni => {
+            Kernel::Avx2 | Kernel::Gfni | Kernel::Gfni512 => {
                 assert!(self.available(), "AVX2 not available");
                 // SAFETY: the CPU supports AVX2 (checked just above).
                 unsafe { x86::join_avx2(buf) }
@@ -209,10 +225,48 @@ impl Kernel {
                 // SAFETY: the CPU supports AVX2 and GFNI (checked just above).
                 unsafe { x86::mul_acc_split_gfni(dst, src, m) }
             }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Gfni512 => {
+                assert!(self.available(), "AVX-512 GFNI not available");
+                // SAFETY: the CPU supports AVX-512 and GFNI (checked just
+                // above).
+                unsafe { x86::mul_acc_gfni512::<1>(dst, [src], [m]) }
+            }
             #[cfg(not(target_arch = "x86_64"))]
             _ => 0,
         };
         scalar_split(&mut dst[done..], &src[done..], m);
+    }
+
+    /// `dst ^= Σ ms[k].factor · srcs[k]`, all in the split layout and of
+    /// one length, a whole number of chunks. With AVX-512 the products of
+    /// eight slices at a time are added in registers, so that the block is
+    /// loaded and stored once for eight slices rather than for each.
+    pub fn mul_acc_many(self, dst: &mut [u8], srcs: &[&[u8]], ms: &[Multiplier]) {
+        assert_eq!(srcs.len(), ms.len(), "a multiplier for each slice");
+        #[cfg(target_arch = "x86_64")]
+        if self == Kernel::Gfni512 {
+            assert!(self.available(), "AVX-512 GFNI not available");
+            assert!(dst.len().is_multiple_of(CHUNK), "whole chunks");
+            let (mut srcs, mut ms) = (srcs, ms);
+            const AT_ONCE: usize = 8;
+            while srcs.len() >= AT_ONCE {
+                let s: [&[u8]; AT_ONCE] = srcs[..AT_ONCE].try_into().expect("a few");
+                let m: [&Multiplier; AT_ONCE] = std::array::from_fn(|k| &ms[k]);
+                assert!(s.iter().all(|s| s.len() == dst.len()), "one length");
+                // SAFETY: the CPU supports AVX-512 and GFNI (checked
+                // above); the lengths are checked.
+                unsafe { x86::mul_acc_gfni512::<AT_ONCE>(dst, s, m) };
+                (srcs, ms) = (&srcs[AT_ONCE..], &ms[AT_ONCE..]);
+            }
+            for (src, m) in srcs.iter().zip(ms) {
+                self.mul_acc_split(dst, src, m);
+            }
+            return;
+        }
+        for (src, m) in srcs.iter().zip(ms) {
+            self.mul_acc_split(dst, src, m);
+        }
     }
 }
 
@@ -232,7 +286,7 @@ pub fn scalar_split(dst: &mut [u8], src: &[u8], m: &Multiplier) {
 /// macro writes it once, and each use names its width's intrinsics. In the
 /// split layout the low and high bytes of the words come from two loads,
 /// with no packing or unpacking, and the products are added where they
-/// belong. Each 64-byte chunk is done as `32 / W` pairs of vectors.
+/// belong. Each chunk is done as `CHUNK / 2 / W` pairs of vectors.
 #[cfg(target_arch = "x86_64")]
 macro_rules! split_layout_kernel {
     (
@@ -329,23 +383,81 @@ mod x86 {
             let [ll, lh, hl, hh] = m.affine.map(|a| _mm256_set1_epi64x(a as i64));
             let mut i = 0;
             while i < n {
-                let s = src.as_ptr().add(i);
+                for h in [0, 32] {
+                    let s = src.as_ptr().add(i + h);
+                    let d = dst.as_mut_ptr().add(i + h);
+                    let lo = _mm256_loadu_si256(s.cast());
+                    let hi = _mm256_loadu_si256(s.add(HALF).cast());
+                    let rl = _mm256_xor_si256(
+                        _mm256_gf2p8affine_epi64_epi8::<0>(lo, ll),
+                        _mm256_gf2p8affine_epi64_epi8::<0>(hi, lh),
+                    );
+                    let rh = _mm256_xor_si256(
+                        _mm256_gf2p8affine_epi64_epi8::<0>(lo, hl),
+                        _mm256_gf2p8affine_epi64_epi8::<0>(hi, hh),
+                    );
+                    let dl = _mm256_xor_si256(_mm256_loadu_si256(d.cast()), rl);
+                    _mm256_storeu_si256(d.cast(), dl);
+                    let dh = _mm256_xor_si256(_mm256_loadu_si256(d.add(HALF).cast()), rh);
+                    _mm256_storeu_si256(d.add(HALF).cast(), dh);
+                }
+                i += super::CHUNK;
+            }
+        }
+        n
+    }
+
+    /// `dst ^= Σ ms[k] · srcs[k]` for `N` slices, whole chunks in the split
+    /// layout; returns how many bytes it did. Each chunk's low and high
+    /// bytes are one register each; the products of the `N` slices are
+    /// added to them in registers (three-way XORs) and stored once.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512 (F, BW) and GFNI.
+    #[target_feature(enable = "avx512f,avx512bw,gfni")]
+    pub unsafe fn mul_acc_gfni512<const N: usize>(
+        dst: &mut [u8],
+        srcs: [&[u8]; N],
+        ms: [&Multiplier; N],
+    ) -> usize {
+        const HALF: usize = super::CHUNK / 2;
+        // XOR of three: the truth table of a ^ b ^ c.
+        const XOR3: i32 = 0x96;
+        let n = srcs.iter().fold(dst.len(), |n, s| n.min(s.len())) / super::CHUNK * super::CHUNK;
+        // SAFETY: loads and stores stay inside `dst[..n]` and each
+        // `srcs[k][..n]` (unaligned forms); the features are enabled for
+        // this function and the caller checked the CPU.
+        unsafe {
+            // Built in a loop: `array::map` here went through memcpy.
+            let mut mats = [[_mm512_setzero_si512(); 4]; N];
+            for (mat, m) in mats.iter_mut().zip(ms) {
+                for (v, a) in mat.iter_mut().zip(m.affine) {
+                    *v = _mm512_set1_epi64(a as i64);
+                }
+            }
+            let mut i = 0;
+            while i < n {
                 let d = dst.as_mut_ptr().add(i);
-                let lo = _mm256_loadu_si256(s.cast());
-                let hi = _mm256_loadu_si256(s.add(HALF).cast());
-                let rl = _mm256_xor_si256(
-                    _mm256_gf2p8affine_epi64_epi8::<0>(lo, ll),
-                    _mm256_gf2p8affine_epi64_epi8::<0>(hi, lh),
-                );
-                let rh = _mm256_xor_si256(
-                    _mm256_gf2p8affine_epi64_epi8::<0>(lo, hl),
-                    _mm256_gf2p8affine_epi64_epi8::<0>(hi, hh),
-                );
-                _mm256_storeu_si256(d.cast(), _mm256_xor_si256(_mm256_loadu_si256(d.cast()), rl));
-                _mm256_storeu_si256(
-                    d.add(HALF).cast(),
-                    _mm256_xor_si256(_mm256_loadu_si256(d.add(HALF).cast()), rh),
-                );
+                let mut rl = _mm512_loadu_si512(d.cast());
+                let mut rh = _mm512_loadu_si512(d.add(HALF).cast());
+                for k in 0..N {
+                    let s = srcs[k].as_ptr().add(i);
+                    let lo = _mm512_loadu_si512(s.cast());
+                    let hi = _mm512_loadu_si512(s.add(HALF).cast());
+                    let [ll, lh, hl, hh] = mats[k];
+                    rl = _mm512_ternarylogic_epi64::<XOR3>(
+                        rl,
+                        _mm512_gf2p8affine_epi64_epi8::<0>(lo, ll),
+                        _mm512_gf2p8affine_epi64_epi8::<0>(hi, lh),
+                    );
+                    rh = _mm512_ternarylogic_epi64::<XOR3>(
+                        rh,
+                        _mm512_gf2p8affine_epi64_epi8::<0>(lo, hl),
+                        _mm512_gf2p8affine_epi64_epi8::<0>(hi, hh),
+                    );
+                }
+                _mm512_storeu_si512(d.cast(), rl);
+                _mm512_storeu_si512(d.add(HALF).cast(), rh);
                 i += super::CHUNK;
             }
         }
@@ -367,15 +479,24 @@ mod x86 {
             let mut i = 0;
             while i < n {
                 let p = buf.as_mut_ptr().add(i);
-                let a = _mm256_loadu_si256(p.cast());
-                let b = _mm256_loadu_si256(p.add(32).cast());
+                // Words 0-31 and 32-63, each two vectors of 16 words.
+                let [a, b, c, d] = [0, 32, 64, 96].map(|o| _mm256_loadu_si256(p.add(o).cast()));
                 // Packing works within 128-bit lanes: the quarters come out
                 // as a0 b0 a1 b1 and are put back in order, a0 a1 b0 b1.
-                let lo =
-                    _mm256_packus_epi16(_mm256_and_si256(a, bytes), _mm256_and_si256(b, bytes));
-                let hi = _mm256_packus_epi16(_mm256_srli_epi16::<8>(a), _mm256_srli_epi16::<8>(b));
-                _mm256_storeu_si256(p.cast(), _mm256_permute4x64_epi64::<0xD8>(lo));
-                _mm256_storeu_si256(p.add(32).cast(), _mm256_permute4x64_epi64::<0xD8>(hi));
+                let low = |a, b| {
+                    let v =
+                        _mm256_packus_epi16(_mm256_and_si256(a, bytes), _mm256_and_si256(b, bytes));
+                    _mm256_permute4x64_epi64::<0xD8>(v)
+                };
+                let high = |a, b| {
+                    let v =
+                        _mm256_packus_epi16(_mm256_srli_epi16::<8>(a), _mm256_srli_epi16::<8>(b));
+                    _mm256_permute4x64_epi64::<0xD8>(v)
+                };
+                let out = [low(a, b), low(c, d), high(a, b), high(c, d)];
+                for (o, v) in [0, 32, 64, 96].into_iter().zip(out) {
+                    _mm256_storeu_si256(p.add(o).cast(), v);
+                }
                 i += super::CHUNK;
             }
         }
@@ -395,14 +516,24 @@ mod x86 {
             let mut i = 0;
             while i < n {
                 let p = buf.as_mut_ptr().add(i);
-                let lo = _mm256_loadu_si256(p.cast());
-                let hi = _mm256_loadu_si256(p.add(32).cast());
+                // Low bytes of words 0-31 and 32-63, then their high bytes.
+                let [lo_a, lo_b, hi_a, hi_b] =
+                    [0, 32, 64, 96].map(|o| _mm256_loadu_si256(p.add(o).cast()));
                 // Interleaving works within lanes: words 0-7 and 16-23,
                 // then 8-15 and 24-31; the lanes are put back in order.
-                let a = _mm256_unpacklo_epi8(lo, hi);
-                let b = _mm256_unpackhi_epi8(lo, hi);
-                _mm256_storeu_si256(p.cast(), _mm256_permute2x128_si256::<0x20>(a, b));
-                _mm256_storeu_si256(p.add(32).cast(), _mm256_permute2x128_si256::<0x31>(a, b));
+                let words = |lo, hi| {
+                    let a = _mm256_unpacklo_epi8(lo, hi);
+                    let b = _mm256_unpackhi_epi8(lo, hi);
+                    [
+                        _mm256_permute2x128_si256::<0x20>(a, b),
+                        _mm256_permute2x128_si256::<0x31>(a, b),
+                    ]
+                };
+                let [w0, w1] = words(lo_a, hi_a);
+                let [w2, w3] = words(lo_b, hi_b);
+                for (o, v) in [0, 32, 64, 96].into_iter().zip([w0, w1, w2, w3]) {
+                    _mm256_storeu_si256(p.add(o).cast(), v);
+                }
                 i += super::CHUNK;
             }
         }
@@ -435,11 +566,17 @@ mod tests {
 
     #[test]
     fn split_kernels_match_the_scalar_reference_and_the_layout_round_trips() {
-        for kernel in [Kernel::Scalar, Kernel::Ssse3, Kernel::Avx2, Kernel::Gfni] {
+        for kernel in [
+            Kernel::Scalar,
+            Kernel::Ssse3,
+            Kernel::Avx2,
+            Kernel::Gfni,
+            Kernel::Gfni512,
+        ] {
             if !kernel.available() {
                 continue;
             }
-            for len in [0usize, 64, 128, 4096 + 64 * 3] {
+            for len in [0usize, 128, 256, 4096 + 128 * 3] {
                 let natural = data(len, 7);
                 let mut split = natural.clone();
                 kernel.split(&mut split);
@@ -460,6 +597,30 @@ mod tests {
                 let mut back = split.clone();
                 kernel.join(&mut back);
                 assert_eq!(back, natural, "{kernel:?} join, len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn many_slices_at_once_match_one_at_a_time() {
+        for kernel in [Kernel::Scalar, Kernel::Avx2, Kernel::Gfni, Kernel::Gfni512] {
+            if !kernel.available() {
+                continue;
+            }
+            let len = 4096 + 128 * 3;
+            for n in [0usize, 1, 3, 4, 5, 9, 16] {
+                let srcs: Vec<Vec<u8>> = (0..n).map(|k| data(len, 11 + k as u32)).collect();
+                let ms: Vec<Multiplier> = (0..n)
+                    .map(|k| Multiplier::new(0x9E37u16.wrapping_mul(k as u16 + 1)))
+                    .collect();
+                let mut want = data(len, 5);
+                for (src, m) in srcs.iter().zip(&ms) {
+                    scalar_split(&mut want, src, m);
+                }
+                let mut got = data(len, 5);
+                let refs: Vec<&[u8]> = srcs.iter().map(Vec::as_slice).collect();
+                kernel.mul_acc_many(&mut got, &refs, &ms);
+                assert_eq!(got, want, "{kernel:?}, {n} slices");
             }
         }
     }
