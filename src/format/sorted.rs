@@ -392,30 +392,30 @@ impl SortedMember {
         check: &dyn Fn(&T) -> std::result::Result<(), String>,
         each: &mut dyn FnMut(T) -> bool,
     ) -> Result<bool> {
+        // A range that ends before the member's first key holds nothing:
+        // two probes (shared by every range: the first block's, and the
+        // last block's, which shows an index sorted backwards) instead of
+        // a search down to the first block. A name is looked up as a
+        // member path and below `records/`, and the first of those is
+        // usually such a range.
+        let first = self.probe(reader, probed, 0, check)?;
+        if !range.below_end(first) {
+            self.probe(reader, probed, self.starts.len() - 1, check)?;
+            self.probes_sorted(reader, probed)?;
+            return Ok(true);
+        }
         // The first block whose first key is not below `from`; the range
         // starts in the block before it.
         let (mut lo, mut hi) = (0, self.starts.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
-            let first = match probed.entry(mid) {
-                btree_map::Entry::Occupied(known) => known.into_mut(),
-                btree_map::Entry::Vacant(new) => {
-                    new.insert(self.first_key::<T>(reader, mid, check)?)
-                }
-            };
-            if *first < range.from {
+            if *self.probe(reader, probed, mid, check)? < range.from {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        if probed
-            .values()
-            .zip(probed.values().skip(1))
-            .any(|(a, b)| a > b)
-        {
-            return Err(self.bad(reader.path(), "its lines are not sorted"));
-        }
+        self.probes_sorted(reader, probed)?;
         let block = lo.saturating_sub(1);
         let path = reader.path().to_path_buf();
         let mut lines = self.lines_from(reader, self.starts[block]);
@@ -436,6 +436,36 @@ impl SortedMember {
             previous = Some(key);
         }
         Ok(true)
+    }
+
+    /// The first key of `block`, probed once.
+    fn probe<'p, T: SortedLine>(
+        &self,
+        reader: &mut ArchiveReader,
+        probed: &'p mut BTreeMap<usize, Vec<u8>>,
+        block: usize,
+        check: &dyn Fn(&T) -> std::result::Result<(), String>,
+    ) -> Result<&'p Vec<u8>> {
+        Ok(match probed.entry(block) {
+            btree_map::Entry::Occupied(known) => known.into_mut(),
+            btree_map::Entry::Vacant(new) => new.insert(self.first_key::<T>(reader, block, check)?),
+        })
+    }
+
+    /// Whether the first keys probed so far are in order.
+    fn probes_sorted(
+        &self,
+        reader: &ArchiveReader,
+        probed: &BTreeMap<usize, Vec<u8>>,
+    ) -> Result<()> {
+        match probed
+            .values()
+            .zip(probed.values().skip(1))
+            .any(|(a, b)| a > b)
+        {
+            true => Err(self.bad(reader.path(), "its lines are not sorted")),
+            false => Ok(()),
+        }
     }
 
     fn first_key<T: SortedLine>(
