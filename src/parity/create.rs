@@ -414,7 +414,7 @@ fn hash_file(rx: Receiver<Vec<u8>>, next: Sender<Vec<u8>>) -> Hashes {
     // quarter faster than md-5's portable ones.
     use md5_many::Digest as _;
     let mut file = md5_many::Md5::new();
-    let mut first = Md5::new();
+    let mut first = md5_many::Md5::new();
     let mut first_len = 0usize;
     let mut length = 0u64;
     for slice in rx {

@@ -244,27 +244,30 @@ impl Kernel {
     /// loaded and stored once for eight slices rather than for each.
     pub fn mul_acc_many(self, dst: &mut [u8], srcs: &[&[u8]], ms: &[Multiplier]) {
         assert_eq!(srcs.len(), ms.len(), "a multiplier for each slice");
-        #[cfg(target_arch = "x86_64")]
-        if self == Kernel::Gfni512 {
-            assert!(self.available(), "AVX-512 GFNI not available");
-            assert!(dst.len().is_multiple_of(CHUNK), "whole chunks");
-            let (mut srcs, mut ms) = (srcs, ms);
-            const AT_ONCE: usize = 8;
-            while srcs.len() >= AT_ONCE {
-                let s: [&[u8]; AT_ONCE] = srcs[..AT_ONCE].try_into().expect("a few");
-                let m: [&Multiplier; AT_ONCE] = std::array::from_fn(|k| &ms[k]);
-                assert!(s.iter().all(|s| s.len() == dst.len()), "one length");
-                // SAFETY: the CPU supports AVX-512 and GFNI (checked
-                // above); the lengths are checked.
-                unsafe { x86::mul_acc_gfni512::<AT_ONCE>(dst, s, m) };
-                (srcs, ms) = (&srcs[AT_ONCE..], &ms[AT_ONCE..]);
+        // Slices done eight at a time; the rest one at a time.
+        let done = match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Gfni512 => {
+                assert!(self.available(), "AVX-512 GFNI not available");
+                assert!(dst.len().is_multiple_of(CHUNK), "whole chunks");
+                const AT_ONCE: usize = 8;
+                let whole = srcs.len() / AT_ONCE * AT_ONCE;
+                for (s, m) in srcs[..whole]
+                    .chunks_exact(AT_ONCE)
+                    .zip(ms.chunks_exact(AT_ONCE))
+                {
+                    let s: [&[u8]; AT_ONCE] = s.try_into().expect("eight");
+                    let m: [&Multiplier; AT_ONCE] = std::array::from_fn(|k| &m[k]);
+                    assert!(s.iter().all(|s| s.len() == dst.len()), "one length");
+                    // SAFETY: the CPU supports AVX-512 and GFNI (checked
+                    // above); the lengths are checked.
+                    unsafe { x86::mul_acc_gfni512::<AT_ONCE>(dst, s, m) };
+                }
+                whole
             }
-            for (src, m) in srcs.iter().zip(ms) {
-                self.mul_acc_split(dst, src, m);
-            }
-            return;
-        }
-        for (src, m) in srcs.iter().zip(ms) {
+            _ => 0,
+        };
+        for (src, m) in srcs[done..].iter().zip(&ms[done..]) {
             self.mul_acc_split(dst, src, m);
         }
     }
