@@ -23,6 +23,7 @@ use super::{FOOTER_MEMBER, FORMAT_VERSION, MANIFEST_MEMBER, MAX_FRAME, MAX_JSON,
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::{Entry, Name};
 use crate::keys::Identities;
+use crate::util::direct::Sequential;
 use crate::util::lines::read_line;
 use stream::{Failed, StreamState};
 
@@ -58,7 +59,34 @@ impl<R: Seek> Seek for Counting<R> {
     }
 }
 
-pub(crate) type Plain = age::stream::StreamReader<BufReader<Counting<File>>>;
+pub(crate) type Plain = age::stream::StreamReader<BufReader<Counting<Source>>>;
+
+/// Where an archive's bytes come from: the file as the kernel reads it
+/// (through the page cache, for the scattered reads of a selective
+/// restore), or a thread reading it ahead from the medium in 1 MiB direct
+/// reads, for a reader that goes through all of it (a prefetcher).
+pub(crate) enum Source {
+    File(File),
+    Ahead(Sequential),
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Source::File(f) => f.read(buf),
+            Source::Ahead(s) => s.read(buf),
+        }
+    }
+}
+
+impl Seek for Source {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        match self {
+            Source::File(f) => f.seek(pos),
+            Source::Ahead(s) => s.seek(pos),
+        }
+    }
+}
 
 /// Opens the age layer of `path`, mapping age's errors to ours.
 pub(crate) fn decrypt(
@@ -66,19 +94,25 @@ pub(crate) fn decrypt(
     identities: &Identities,
     count: Arc<AtomicU64>,
 ) -> Result<Plain> {
-    decrypt_hashing(path, identities, count, None)
+    decrypt_hashing(path, identities, count, None, false)
 }
 
-/// [`decrypt`], handing every byte read to `hash`.
+/// [`decrypt`], handing every byte read to `hash`; with `ahead`, the file
+/// is read ahead from the medium by a thread of its own ([`Source::Ahead`]).
 fn decrypt_hashing(
     path: &Path,
     identities: &Identities,
     count: Arc<AtomicU64>,
     hash: Option<Arc<FileHash>>,
+    ahead: bool,
 ) -> Result<Plain> {
-    let file = File::open(path).at(path)?;
+    let source = if ahead {
+        Source::Ahead(Sequential::open(path).at(path)?)
+    } else {
+        Source::File(File::open(path).at(path)?)
+    };
     let counting = Counting {
-        inner: file,
+        inner: source,
         count,
         hash,
         pos: 0,
@@ -116,6 +150,9 @@ pub struct ArchiveReader {
     identities: Identities,
     /// Takes the file's SHA-256 from the bytes read (see [`FileHash`]).
     hash: Option<Arc<FileHash>>,
+    /// Reads the file through a read-ahead thread ([`Source::Ahead`]): a
+    /// prefetcher, which reads all of it in order.
+    ahead: bool,
     poisoned: bool,
     /// The archive error behind the last I/O error a [`TarCursor`] returned:
     /// kept here because the tar crate, which sees only the `io::Error`,
@@ -153,7 +190,7 @@ impl ArchiveReader {
         read_count: Arc<AtomicU64>,
         hash: Option<Arc<FileHash>>,
     ) -> Result<Self> {
-        let plain = decrypt_hashing(path, identities, read_count.clone(), hash.clone())?;
+        let plain = decrypt_hashing(path, identities, read_count.clone(), hash.clone(), false)?;
         let mut reader = ArchiveReader {
             path: path.into(),
             plain,
@@ -169,6 +206,7 @@ impl ArchiveReader {
             prefetch: None,
             identities: identities.clone(),
             hash,
+            ahead: false,
             poisoned: false,
             fault: None,
             stream: None,
@@ -231,6 +269,7 @@ impl ArchiveReader {
                 &self.identities,
                 self.read_count.clone(),
                 self.hash.clone(),
+                self.ahead,
             )
             .map_err(|e| io::Error::other(e.to_string()))?;
             self.plain_pos = Some(0);
@@ -382,8 +421,9 @@ impl ArchiveReader {
         Ok(())
     }
 
-    /// A second reader of the same archive: a new age stream, sharing what
-    /// was read when this one was opened.
+    /// A second reader of the same archive, reading all of it in order: a
+    /// new age stream over the file read ahead from the medium, sharing
+    /// what was read when this one was opened.
     fn sibling(&self) -> Result<Self> {
         Ok(ArchiveReader {
             path: self.path.clone(),
@@ -392,6 +432,7 @@ impl ArchiveReader {
                 &self.identities,
                 self.read_count.clone(),
                 self.hash.clone(),
+                true,
             )?,
             plain_pos: None,
             frames: self.frames.clone(),
@@ -405,6 +446,7 @@ impl ArchiveReader {
             prefetch: None,
             identities: self.identities.clone(),
             hash: self.hash.clone(),
+            ahead: true,
             poisoned: false,
             fault: None,
             stream: None,

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
+use crate::util::direct::{ALIGN, AlignedBuf, DirectFile, Sequential};
 
 /// How far behind the writer the trailing read-back runs.
 const TRAIL_STEP: u64 = 32 << 20;
@@ -59,7 +60,7 @@ struct ReadBack {
 impl CopyWriter {
     pub fn new(path: PathBuf, file: File) -> Result<Self> {
         let sync = file.try_clone().at(&path)?;
-        let mut reader = File::open(&path).at(&path)?;
+        let mut reader = DirectFile::open(&path).at(&path)?;
         let (tx, rx) = std::sync::mpsc::channel::<Written>();
         let vpath = path.clone();
         let verifier = std::thread::spawn(move || {
@@ -67,10 +68,11 @@ impl CopyWriter {
             let mut same = true;
             let mut crc = crc32fast::Hasher::new();
             let mut expected = std::collections::VecDeque::<u32>::new();
-            let mut buf = vec![0u8; CHECK_BLOCK as usize];
-            // Reads on from `done` to `until` (or the end), the cached pages
-            // dropped first, comparing each block's CRC-32 with the next
-            // expected one.
+            let mut buf = AlignedBuf::new(CHECK_BLOCK as usize);
+            // Reads on from `done` to `until` (or the end), from the medium
+            // (direct reads; where the file system refuses them, its cached
+            // pages dropped first), comparing each block's CRC-32 with the
+            // next expected one.
             let mut read_to = |until: Option<u64>,
                                expected: &mut std::collections::VecDeque<u32>,
                                done: &mut u64|
@@ -85,25 +87,33 @@ impl CopyWriter {
                     }
                     _ => sync.sync_data().at(&vpath)?,
                 }
-                let len = until
-                    .map(|u| u.saturating_sub(*done))
-                    .and_then(NonZeroU64::new);
-                let _ = rustix::fs::fadvise(&sync, *done, len, rustix::fs::Advice::DontNeed);
+                if !reader.is_direct() {
+                    let len = until
+                        .map(|u| u.saturating_sub(*done))
+                        .and_then(NonZeroU64::new);
+                    let _ = rustix::fs::fadvise(&sync, *done, len, rustix::fs::Advice::DontNeed);
+                }
                 loop {
-                    let block_left = (CHECK_BLOCK - *done % CHECK_BLOCK) as usize;
+                    let block_left = CHECK_BLOCK - *done % CHECK_BLOCK;
                     let want = match until {
                         Some(u) if *done >= u => return Ok(()),
-                        Some(u) => ((u - *done) as usize).min(block_left),
+                        Some(u) => (u - *done).min(block_left),
                         None => block_left,
                     };
-                    let n = match reader.read(&mut buf[..want]) {
-                        Ok(0) => return Ok(()),
-                        Ok(n) => n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(Error::io(&vpath, e)),
-                    };
-                    crc.update(&buf[..n]);
-                    *done += n as u64;
+                    // From the aligned place at or before `done`, an
+                    // aligned length: a direct read's terms.
+                    let skip = *done % ALIGN as u64;
+                    let len = (skip + want).next_multiple_of(ALIGN as u64) as usize;
+                    let n = reader
+                        .read_at(&mut buf.bytes_mut()[..len], *done - skip)
+                        .at(&vpath)?;
+                    let got = (n as u64).saturating_sub(skip).min(want) as usize;
+                    if got == 0 {
+                        return Ok(());
+                    }
+                    let skip = skip as usize;
+                    crc.update(&buf.bytes()[skip..skip + got]);
+                    *done += got as u64;
                     let block_end = done.is_multiple_of(CHECK_BLOCK);
                     if block_end || until == Some(*done) {
                         let got = std::mem::take(&mut crc).finalize();
@@ -247,8 +257,11 @@ pub fn hash_file(path: &Path) -> Result<(u64, [u8; 32])> {
 
 /// [`hash_file`], asking `stop` before every MiB: `None` when it said to.
 pub fn hash_file_until(path: &Path, stop: &dyn Fn() -> bool) -> Result<Option<(u64, [u8; 32])>> {
-    let mut file = File::open(path).at(path)?;
+    // Read from the medium: by direct reads, or where the file system
+    // refuses them, with the file's cached pages dropped first.
+    let file = File::open(path).at(path)?;
     drop_cache(&file);
+    let mut medium = Sequential::open(path).at(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
@@ -256,7 +269,7 @@ pub fn hash_file_until(path: &Path, stop: &dyn Fn() -> bool) -> Result<Option<(u
         if stop() {
             return Ok(None);
         }
-        let n = match file.read(&mut buf) {
+        let n = match medium.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
