@@ -329,6 +329,26 @@ fn archive_writes_parity_that_kluis_and_stock_par2_repair() {
     env.archive(2020, &["stick-c"], &["--parity", "0"], &["records-2020"])
         .ok();
     assert!(!env.p("stick-c/2020-financial.kluis.par2").exists());
+    // A damaged archive gets no parity (it would protect the damage): the
+    // SHA-256 taken in the pass that makes the parity does not match.
+    let late = env.p("stick-c/2020-financial.kluis");
+    let intact = fs::read(&late).unwrap();
+    let mut flipped = intact.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 4;
+    fs::write(&late, &flipped).unwrap();
+    env.kluis()
+        .args(["repair", "--add-parity"])
+        .arg(env.p("stick-c"))
+        .run()
+        .code(2)
+        .stderr_has("does not match the medium index's SHA-256");
+    let names: Vec<String> = fs::read_dir(env.p("stick-c"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains("par2")), "{names:?}");
+    fs::write(&late, &intact).unwrap();
     // ... and --add-parity adds it later, which stock par2 accepts.
     env.kluis()
         .args(["repair", "--add-parity"])

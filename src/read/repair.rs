@@ -274,17 +274,10 @@ pub fn add_parity(path: &Path, settings: &Settings, progress: &dyn Progress) -> 
             cleaned,
         });
     }
-    if let Some(want) = medium.find(&name).map(|a| a.sha256.clone()) {
-        let (_, got) = hash_file(path)?;
-        if hex(&got) != want {
-            return Err(Error::Damaged {
-                path: path.into(),
-                detail: "it does not match the medium index's SHA-256; parity is only added to an intact archive (repair it from another copy first)".into(),
-            });
-        }
-    }
+    // Checked against the medium index's SHA-256 in the same pass.
+    let want = medium.find(&name).map(|a| a.sha256.clone());
     let (slices, blocks, staged) =
-        crate::vault::parity::stage_for(&medium, &name, path, settings, progress)
+        crate::vault::parity::stage_for(&medium, &name, path, settings, want.as_deref(), progress)
         .map_err(|e| match e {
             Error::Interrupted { .. } => Error::Interrupted {
                 done: format!(

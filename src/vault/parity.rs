@@ -15,6 +15,8 @@ use crate::format::manifest::hex;
 use crate::parity::create::{Creator, complete};
 use crate::parity::{RecoverySet, Settings, files_in, recovery_count, slice_size_for};
 use crate::progress::Progress;
+use crate::util::direct::Sequential;
+use crate::util::hashing::Sha256Beside;
 use crate::util::io::read_full;
 use crate::vault::media::{IndexedFile, Medium, sync_dir};
 use crate::vault::readback::hash_file;
@@ -97,14 +99,18 @@ pub fn stage(
 /// rekey writes) with `settings`, staged beside `file` on `medium` under
 /// temporary names and read back, in passes of at most the memory budget
 /// ([`complete`]); returns the number of slices and of recovery blocks, and
-/// the staged files, for [`install`]. Stopped by the user while it reads,
-/// it removes what it staged and returns [`Error::Interrupted`] with an
-/// empty account. Shared by `repair --add-parity` and `rekey`.
+/// the staged files, for [`install`]. With `expect_sha256` (hex), the
+/// source's SHA-256 is taken in the same pass, from the same bytes, and a
+/// source that does not match gets no parity: [`Error::Damaged`], nothing
+/// staged. Stopped by the user while it reads, it removes what it staged
+/// and returns [`Error::Interrupted`] with an empty account. Shared by
+/// `repair --add-parity` and `rekey`.
 pub fn stage_for(
     medium: &Medium,
     file: &str,
     source: &Path,
     settings: &Settings,
+    expect_sha256: Option<&str>,
     progress: &dyn Progress,
 ) -> Result<(u64, u32, Vec<Staged>)> {
     let len = fs::metadata(source).at(source)?.len();
@@ -112,7 +118,10 @@ pub fn stage_for(
     let blocks = recovery_count(len.div_ceil(slice), settings.percent.max(1), settings.spare);
     let fits = crate::parity::create::per_pass(settings.budget, slice) as u32;
     let mut creator = Creator::new(file, settings, slice, blocks.min(fits), None);
-    let mut input = fs::File::open(source).at(source)?;
+    // Read from the medium (direct reads), once: the SHA-256 is of the
+    // very bytes the parity is made from.
+    let mut input = Sequential::open(source).at(source)?;
+    let mut sha = expect_sha256.map(|_| Sha256Beside::new());
     let mut buf = vec![0u8; 1 << 20];
     loop {
         if progress.interrupted() {
@@ -124,7 +133,18 @@ pub fn stage_for(
         if n == 0 {
             break;
         }
+        if let Some(sha) = &mut sha {
+            sha.update(&buf[..n]);
+        }
         creator.write_all(&buf[..n]).at(source)?;
+    }
+    if let (Some(want), Some(sha)) = (expect_sha256, sha)
+        && hex(&sha.finalize()) != want
+    {
+        return Err(Error::Damaged {
+            path: source.into(),
+            detail: "it does not match the medium index's SHA-256; parity is only added to an intact archive (repair it from another copy first)".into(),
+        });
     }
     let created = creator.finish()?;
     let slices = created.checks.len() as u64;

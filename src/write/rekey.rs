@@ -300,7 +300,7 @@ fn rekey_one(
     if new_path.exists() {
         if parity {
             progress.phase("parity", 0);
-            staged = Some(stage_for(medium, file, &new_path, &settings, progress)?.2);
+            staged = Some(stage_for(medium, file, &new_path, &settings, None, progress)?.2);
             pause_point("rekey-parity-staged");
         }
         if parity::remove(&dir, file)? > 0 {
@@ -360,7 +360,7 @@ fn rekey_one(
                 // installed; make it again from the file in place.
                 parity::remove(&dir, file)?;
                 progress.phase("parity", 0);
-                stage_for(medium, file, &path, &settings, progress)?.2
+                stage_for(medium, file, &path, &settings, None, progress)?.2
             }
         };
         let installed = parity::install(medium, &staged);
