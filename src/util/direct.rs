@@ -99,10 +99,6 @@ impl DirectFile {
         self.direct
     }
 
-    pub fn file(&self) -> &File {
-        &self.file
-    }
-
     /// Reads from `pos` until `buf` is full or the file ends; the bytes
     /// read. Direct reads need `pos`, `buf`'s address and its length to be
     /// multiples of [`ALIGN`] (an [`AlignedBuf`]); a read the system
