@@ -122,12 +122,111 @@ impl DirectFile {
     /// Turns `O_DIRECT` off for the rest of this file's reads.
     fn buffered(&mut self) -> io::Result<()> {
         #[cfg(target_os = "linux")]
-        {
-            let flags = rustix::fs::fcntl_getfl(&self.file)?;
-            rustix::fs::fcntl_setfl(&self.file, flags - rustix::fs::OFlags::DIRECT)?;
-        }
+        set_direct(&self.file, false)?;
         self.direct = false;
         Ok(())
+    }
+}
+
+/// A file written with direct writes where the system allows them: the
+/// bytes go from kluis's buffer to the device, without a copy into the
+/// page cache (where, for a copy bound for an offline medium, they would
+/// only wait to be written and then take memory nobody reads again).
+pub struct DirectWriter {
+    file: File,
+    direct: bool,
+}
+
+impl DirectWriter {
+    /// `file` (open for writing), with `O_DIRECT` turned on where the file
+    /// system takes it. The flag belongs to the open file description:
+    /// handles cloned from `file` share it (which matters only to their
+    /// writes).
+    pub fn new(file: File) -> DirectWriter {
+        let direct = set_direct(&file, true).is_ok();
+        DirectWriter { file, direct }
+    }
+
+    /// Whether writes go past the page cache (so far: a refused write
+    /// turns it off).
+    pub fn is_direct(&self) -> bool {
+        self.direct
+    }
+
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Writes all of `data` at `pos`: directly the part that starts and
+    /// ends on [`ALIGN`] boundaries of both the file and memory (all of
+    /// it, for an [`AlignedBuf`]'s whole pages written at an aligned
+    /// place), the rest through the page cache. A direct write the system
+    /// refuses is made again, and every later one, through the page cache.
+    pub fn write_all_at(&mut self, data: &[u8], pos: u64) -> io::Result<()> {
+        let misaligned = (ALIGN - (pos % ALIGN as u64) as usize) % ALIGN;
+        let congruent = data.as_ptr().align_offset(ALIGN) == misaligned;
+        if !self.direct || !congruent || data.len() < misaligned + ALIGN {
+            return self.buffered_at(data, pos);
+        }
+        let (head, rest) = data.split_at(misaligned);
+        let middle = rest.len() - rest.len() % ALIGN;
+        let (middle, tail) = rest.split_at(middle);
+        self.buffered_at(head, pos)?;
+        let mut at = pos + head.len() as u64;
+        let mut left = middle;
+        while !left.is_empty() {
+            match self.file.write_at(left, at) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    left = &left[n..];
+                    at += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if refused(&e) => {
+                    set_direct(&self.file, false)?;
+                    self.direct = false;
+                    self.file.write_all_at(left, at)?;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.buffered_at(tail, pos + (data.len() - tail.len()) as u64)
+    }
+
+    /// `data` at `pos` through the page cache.
+    fn buffered_at(&mut self, data: &[u8], pos: u64) -> io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        if !self.direct {
+            return self.file.write_all_at(data, pos);
+        }
+        set_direct(&self.file, false)?;
+        let written = self.file.write_all_at(data, pos);
+        set_direct(&self.file, true)?;
+        written
+    }
+}
+
+/// Turns `O_DIRECT` on or off for `file`'s open file description: an error
+/// where the system does not have it (or the file system refuses it).
+fn set_direct(file: &File, on: bool) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let flags = rustix::fs::fcntl_getfl(file)?;
+        let flags = if on {
+            flags | rustix::fs::OFlags::DIRECT
+        } else {
+            flags - rustix::fs::OFlags::DIRECT
+        };
+        rustix::fs::fcntl_setfl(file, flags)?;
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, on);
+        Err(io::ErrorKind::Unsupported.into())
     }
 }
 
@@ -310,6 +409,38 @@ mod tests {
         let mut odd = vec![0u8; 1000];
         assert_eq!(f.read_at(&mut odd, 77).unwrap(), 1000);
         assert_eq!(odd, &data[77..1077]);
+    }
+
+    /// Writes in pieces that start and end anywhere, from buffers aligned
+    /// with the file or not: the file holds exactly what was written, and
+    /// a file system that takes direct writes still does after them.
+    #[test]
+    fn direct_writes_put_any_piece_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let data = sample(9 * ALIGN + 321);
+        let mut out = DirectWriter::new(File::create(&path).unwrap());
+        let direct = out.is_direct();
+        let mut buf = AlignedBuf::new(10 * ALIGN);
+        buf.bytes_mut()[..data.len()].copy_from_slice(&data);
+        // As they lie in an aligned buffer: an aligned piece, a piece with
+        // ragged ends, one shorter than a page, one within a page.
+        for range in [
+            0..2 * ALIGN,
+            2 * ALIGN..5 * ALIGN + 7,
+            5 * ALIGN + 7..5 * ALIGN + 100,
+        ] {
+            out.write_all_at(&buf.bytes()[range.clone()], range.start as u64)
+                .unwrap();
+        }
+        // From a buffer not aligned like the file.
+        let odd = data[5 * ALIGN + 100..8 * ALIGN].to_vec();
+        out.write_all_at(&odd, 5 * ALIGN as u64 + 100).unwrap();
+        out.write_all_at(&buf.bytes()[8 * ALIGN..data.len()], 8 * ALIGN as u64)
+            .unwrap();
+        assert_eq!(out.is_direct(), direct);
+        drop(out);
+        assert_eq!(std::fs::read(&path).unwrap(), data);
     }
 
     #[test]
