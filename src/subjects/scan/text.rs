@@ -113,10 +113,14 @@ pub(super) fn scan_text(
         }
     }
     let mut i = main_from;
-    while i < to {
+    loop {
+        i = skip_to_candidate(buf, i, to);
+        if i >= to {
+            break;
+        }
         let b = buf[i];
-        if !STARTS[usize::from(b)] {
-            i = skip_to_candidate(buf, i + 1, to);
+        if !STARTS[usize::from(b)] || (b.is_ascii_digit() && i > 0 && buf[i - 1].is_ascii_digit()) {
+            i += 1;
             continue;
         }
         // An IBAN is anchored on its first check digit, after two letters
@@ -145,26 +149,53 @@ pub(super) fn scan_text(
     i
 }
 
-/// The first index from `i` (before `to`) that may hold a [`STARTS`]
-/// byte, eight bytes at a time: a byte from `(` to `9` (`(`, `+` and the
-/// digits, with a few neighbours the caller passes over), or where fewer
-/// than eight bytes are left. Running text is mostly letters and spaces,
+/// The first index from `i` (before `to`) that may start an identifier
+/// the main loop looks for, eight bytes at a time: a `+`, a `(`, or a
+/// digit that follows no digit (nothing starts inside a run of digits: an
+/// IBAN's check digits follow two letters, a phone number follows no
+/// letter or digit), or where fewer than eight bytes are left. Running
+/// text and tables are mostly letters, spaces, punctuation and numbers,
 /// which this passes without a branch per byte.
 fn skip_to_candidate(buf: &[u8], mut i: usize, to: usize) -> usize {
     const ONES: u64 = u64::MAX / 255;
     const LOW7: u64 = ONES * 127;
     const HIGH: u64 = ONES * 128;
-    // Bytes strictly between M and N (Sean Anderson's bit hacks,
-    // "determine if a word has a byte between m and n"): exact per byte, as
-    // no step carries or borrows across bytes.
+    // The high bit of each byte of `x` from `(` to `9` (Sean Anderson's
+    // bit hacks, "determine if a word has a byte between m and n"): exact
+    // per byte, as no step carries or borrows across bytes.
     const M: u64 = b'(' as u64 - 1;
     const N: u64 = b'9' as u64 + 1;
+    // The high bit of each byte of `x` equal to `b`, exactly.
+    fn equal(x: u64, b: u8) -> u64 {
+        let y = x ^ (ONES * u64::from(b));
+        !(((y & LOW7) + LOW7) | y) & HIGH
+    }
+    // Whether the byte before the word is a digit, as the high bit of its
+    // first byte.
+    let mut digit_before = if i > 0 && buf[i - 1].is_ascii_digit() {
+        0x80
+    } else {
+        0
+    };
     while i + 8 <= to {
         let x = u64::from_le_bytes(buf[i..i + 8].try_into().expect("eight bytes"));
         let low = x & LOW7;
-        let between = (ONES * (127 + N)).wrapping_sub(low) & !x & (low + ONES * (127 - M)) & HIGH;
-        if between != 0 {
-            return i + (between.trailing_zeros() / 8) as usize;
+        let near = (ONES * (127 + N)).wrapping_sub(low) & !x & (low + ONES * (127 - M)) & HIGH;
+        if near != 0 {
+            // The digits among them (0x30 to 0x39; the others, 0x28 to
+            // 0x2f, have bit 4 clear), and of those the ones after no
+            // digit; of the others the `+` and `(`.
+            let digits = near & (x << 3);
+            let mut found = digits & !((digits << 8) | digit_before);
+            if near & !digits != 0 {
+                found |= equal(x, b'+') | equal(x, b'(');
+            }
+            if found != 0 {
+                return i + (found.trailing_zeros() / 8) as usize;
+            }
+            digit_before = digits >> 56;
+        } else {
+            digit_before = 0;
         }
         i += 8;
     }
@@ -428,15 +459,16 @@ fn looks_like_date(count: usize, gaps: &[Gap]) -> bool {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_skip_stops_at_the_first_byte_from_paren_to_nine_and_nowhere_earlier() {
+    fn the_skip_stops_at_the_first_digit_plus_or_paren_and_nowhere_earlier() {
         use super::skip_to_candidate;
+        let stops = |v: u8| v.is_ascii_digit() || v == b'+' || v == b'(';
         // Every byte value at every position of 27 bytes of letters: three
         // words, then a tail of three left to the caller's byte loop.
         for v in 0..=255u8 {
             for at in 0..27 {
                 let mut buf = vec![b'a'; 27];
                 buf[at] = v;
-                let expected = match (b'('..=b'9').contains(&v) && at < 24 {
+                let expected = match stops(v) && at < 24 {
                     true => at,
                     false => 24,
                 };
@@ -446,7 +478,7 @@ mod tests {
                     "byte {v:#x} at {at}"
                 );
                 // From an unaligned start, stopping short of the end.
-                let expected = match (b'('..=b'9').contains(&v) && (5..21).contains(&at) {
+                let expected = match stops(v) && (5..21).contains(&at) {
                     true => at,
                     false => 21,
                 };
@@ -455,6 +487,36 @@ mod tests {
                     expected,
                     "byte {v:#x} at {at}"
                 );
+            }
+        }
+    }
+
+    /// Within a run of digits only its first digit is a place to stop,
+    /// wherever the run lies across the eight-byte words and wherever the
+    /// skip starts (after a digit: not at the run's next digit).
+    #[test]
+    fn the_skip_passes_the_digits_after_the_first_of_a_run() {
+        use super::skip_to_candidate;
+        for start in 0..20 {
+            for len in 1..20 {
+                let mut buf = vec![b','; 48];
+                buf[start..start + len].fill(b'7');
+                buf[start + len] = b'5';
+                for from in 0..40 {
+                    // Inside the run, or past it: on to where fewer than
+                    // eight bytes are left.
+                    let expected = if from <= start {
+                        start
+                    } else {
+                        from + (48 - from) / 8 * 8
+                    };
+                    assert_eq!(
+                        skip_to_candidate(&buf, from, 48),
+                        expected,
+                        "run of {} at {start}, from {from}",
+                        len + 1
+                    );
+                }
             }
         }
     }
