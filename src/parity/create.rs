@@ -19,7 +19,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use md5::{Digest, Md5};
 
 use super::gf16;
-use super::kernel::{CHUNK, Kernel, Multiplier};
+use super::kernel::{self, CHUNK, Kernel, Multiplier};
 use super::packets::{FileDescription, Md5Hash, SliceCheck};
 use super::{Recovery, RecoverySet, Settings};
 use crate::error::{Error, IoContext, Result};
@@ -61,7 +61,10 @@ impl Accumulator {
             slice_size,
             padded,
             kernel: Kernel::detect(),
-            blocks: exponents.iter().map(|_| vec![0u8; padded]).collect(),
+            blocks: exponents
+                .iter()
+                .map(|_| kernel::accumulator(padded))
+                .collect(),
             exponents,
             group: Vec::with_capacity(GROUP),
             slices: 0,

@@ -15,7 +15,7 @@ use md5::{Digest, Md5};
 use sha2::Sha256;
 
 use super::create::{Accumulator, slice_check};
-use super::kernel::{CHUNK, Kernel, Multiplier};
+use super::kernel::{self, CHUNK, Kernel, Multiplier};
 use super::packets::{self, Body, FileDescription, Md5Hash, SliceCheck};
 use super::{files_in, gf16, slide};
 use crate::error::{Error, IoContext, Result};
@@ -442,7 +442,7 @@ struct Rebuilt {
 impl Rebuilt {
     /// The `k`th damaged slice's bytes in the range (`into` is as long).
     fn slice(&self, k: usize, into: &mut [u8]) {
-        let mut made = vec![0u8; self.range.len().next_multiple_of(CHUNK)];
+        let mut made = kernel::accumulator(self.range.len().next_multiple_of(CHUNK));
         for (f, s) in self.inverse[k].iter().zip(&self.sums) {
             self.kernel
                 .mul_acc_split(&mut made, s, &Multiplier::new(*f));
