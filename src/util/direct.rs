@@ -147,6 +147,15 @@ impl DirectWriter {
         DirectWriter { file, direct }
     }
 
+    /// `file`, written through the page cache: what [`DirectWriter::new`]
+    /// falls back to where the file system refuses direct writes.
+    pub fn buffered(file: File) -> DirectWriter {
+        DirectWriter {
+            file,
+            direct: false,
+        }
+    }
+
     /// Whether writes go past the page cache (so far: a refused write
     /// turns it off).
     pub fn is_direct(&self) -> bool {

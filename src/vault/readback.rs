@@ -108,10 +108,17 @@ struct ReadBack {
 
 impl CopyWriter {
     pub fn new(path: PathBuf, file: File) -> Result<Self> {
-        Self::with_meddle(path, file, None)
+        Self::with_meddle(path, file, true, None)
     }
 
-    fn with_meddle(path: PathBuf, file: File, meddle: Option<Meddle>) -> Result<Self> {
+    /// With direct writes where the file system takes them (`direct`), or
+    /// through the page cache in any case, as where it does not.
+    fn with_meddle(
+        path: PathBuf,
+        file: File,
+        direct: bool,
+        meddle: Option<Meddle>,
+    ) -> Result<Self> {
         let sync = file.try_clone().at(&path)?;
         let out = file.try_clone().at(&path)?;
         let reader = DirectFile::open(&path).at(&path)?;
@@ -129,7 +136,13 @@ impl CopyWriter {
         }
         let putter = std::thread::Builder::new()
             .name("kluis-write".into())
-            .spawn(move || put(DirectWriter::new(out), &work, &back, &report, meddle))
+            .spawn(move || {
+                let out = match direct {
+                    true => DirectWriter::new(out),
+                    false => DirectWriter::buffered(out),
+                };
+                put(out, &work, &back, &report, meddle)
+            })
             .map_err(|e| Error::io("the writing thread", e))?;
         Ok(CopyWriter {
             path,
@@ -484,6 +497,7 @@ mod tests {
     /// returning other bytes), and gives what `finish` said.
     fn read_back(
         len: usize,
+        direct: bool,
         mut meddle: impl FnMut(&Path, Range<u64>, bool) + Send + 'static,
     ) -> Result<()> {
         let dir = tempfile::tempdir().unwrap();
@@ -491,7 +505,7 @@ mod tests {
         let file = File::create(&path).unwrap();
         let at = path.clone();
         let hook: Meddle = Box::new(move |range, last| meddle(&at, range, last));
-        let mut copy = CopyWriter::with_meddle(path.clone(), file, Some(hook)).unwrap();
+        let mut copy = CopyWriter::with_meddle(path.clone(), file, direct, Some(hook)).unwrap();
         let data = sample(len);
         // In odd-sized writes, across the block boundaries.
         for part in data.chunks(100_003) {
@@ -520,17 +534,22 @@ mod tests {
     fn the_read_back_finds_any_byte_the_medium_changed() {
         let mismatch = |r: Result<()>| matches!(r, Err(Error::ReadBackMismatch { .. }));
         // 40 MiB: more than one stretch where writes go through the page
-        // cache; and a short copy with a partial block at its end.
-        for len in [40 << 20, 3 << 20 | 5] {
-            read_back(len, |_, _, _| {}).unwrap();
+        // cache; and a short copy with a partial block at its end. By
+        // direct writes (where /tmp takes them) and through the page cache.
+        for (len, direct) in [40 << 20, 3 << 20 | 5]
+            .into_iter()
+            .flat_map(|len| [(len, true), (len, false)])
+        {
+            let case = format!("{len} bytes, direct writes {direct}");
+            read_back(len, direct, |_, _, _| {}).unwrap();
             let end = len as u64;
             for at in [0, (1 << 20) - 1, 1 << 20, end / 2, end - 4097, end - 1] {
-                let changed = read_back(len, move |p, written, _| {
+                let changed = read_back(len, direct, move |p, written, _| {
                     if written.contains(&at) {
                         flip(p, at);
                     }
                 });
-                assert!(mismatch(changed), "{len}: byte {at}");
+                assert!(mismatch(changed), "{case}: byte {at}");
             }
             // Longer or shorter than what was written.
             let longer = |p: &Path, _, last| {
@@ -539,14 +558,20 @@ mod tests {
                     f.write_all(b"x").unwrap();
                 }
             };
-            assert!(mismatch(read_back(len, longer)), "{len}: one byte more");
+            assert!(
+                mismatch(read_back(len, direct, longer)),
+                "{case}: one byte more"
+            );
             let shorter = move |p: &Path, _, last| {
                 if last {
                     let f = OpenOptions::new().write(true).open(p).unwrap();
                     f.set_len(len as u64 - 1).unwrap();
                 }
             };
-            assert!(mismatch(read_back(len, shorter)), "{len}: one byte less");
+            assert!(
+                mismatch(read_back(len, direct, shorter)),
+                "{case}: one byte less"
+            );
         }
     }
 
@@ -555,20 +580,24 @@ mod tests {
     /// block boundary, nor aligned for direct writes) to the same copy.
     #[test]
     fn a_flush_puts_everything_written_in_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.kluis");
-        let mut copy = CopyWriter::new(path.clone(), File::create(&path).unwrap()).unwrap();
-        let data = sample(5 << 20 | 77);
-        let mut done = 0;
-        for cut in [0, 1, 4096, (2 << 20) + 13, (2 << 20) + 14, 3 << 20] {
-            copy.write_all(&data[done..cut]).unwrap();
-            copy.flush().unwrap();
-            assert_eq!(fs::read(&path).unwrap(), data[..cut], "flushed at {cut}");
-            done = cut;
+        for direct in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("a.kluis");
+            let file = File::create(&path).unwrap();
+            let mut copy = CopyWriter::with_meddle(path.clone(), file, direct, None).unwrap();
+            let data = sample(5 << 20 | 77);
+            let mut done = 0;
+            for cut in [0, 1, 4096, (2 << 20) + 13, (2 << 20) + 14, 3 << 20] {
+                copy.write_all(&data[done..cut]).unwrap();
+                copy.flush().unwrap();
+                let there = fs::read(&path).unwrap();
+                assert!(there == data[..cut], "direct {direct}: flushed at {cut}");
+                done = cut;
+            }
+            copy.write_all(&data[done..]).unwrap();
+            copy.finish(data.len() as u64).unwrap();
+            assert!(fs::read(&path).unwrap() == data, "direct {direct}");
         }
-        copy.write_all(&data[done..]).unwrap();
-        copy.finish(data.len() as u64).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), data);
     }
 
     /// A copy whose name came to point at another file while it was
