@@ -69,10 +69,10 @@ pub struct CopyWriter {
     /// Bytes given to `write` so far.
     written: u64,
     /// The block being filled: the copy's bytes from the last multiple of
-    /// [`CHECK_BLOCK`], `filled` of them so far, the first `sent` of which
-    /// were handed to the writing thread already (by a flush).
+    /// [`CHECK_BLOCK`] ([`CopyWriter::filled`] of them so far), the first
+    /// `sent` of which were handed to the writing thread already (by a
+    /// flush).
     block: Option<AlignedBuf>,
-    filled: usize,
     sent: usize,
     /// The CRC-32 of the block being filled.
     crc: crc32fast::Hasher,
@@ -149,7 +149,6 @@ impl CopyWriter {
             file,
             written: 0,
             block: Some(AlignedBuf::new(CHECK_BLOCK as usize)),
-            filled: 0,
             sent: 0,
             crc: crc32fast::Hasher::new(),
             jobs: Some(jobs),
@@ -163,11 +162,12 @@ impl CopyWriter {
     /// checks it against what was written (`size` bytes, as the caller
     /// counted them). The file is synced when this returns `Ok`.
     pub fn finish(mut self, size: u64) -> Result<()> {
-        let crc = (self.filled > 0).then(|| std::mem::take(&mut self.crc).finalize());
+        let filled = self.filled();
+        let crc = (filled > 0).then(|| std::mem::take(&mut self.crc).finalize());
         let job = Job::Put {
-            at: self.written - self.filled as u64,
+            at: self.written - filled as u64,
             buf: self.block.take().expect("finish runs once"),
-            range: self.sent..self.filled,
+            range: self.sent..filled,
             crc,
             last: true,
         };
@@ -200,25 +200,33 @@ impl CopyWriter {
         Ok(())
     }
 
+    /// The bytes of the block being filled: a whole block is handed over
+    /// as soon as it is complete.
+    fn filled(&self) -> usize {
+        (self.written % CHECK_BLOCK) as usize
+    }
+
     /// Hands a job to the writing thread: an error (the thread's) when it
     /// stopped.
     fn send(&mut self, job: Job) -> io::Result<()> {
-        let sent = self.jobs.as_ref().is_some_and(|j| j.send(job).is_ok());
-        if sent {
-            return Ok(());
+        match self.jobs.as_ref().is_some_and(|j| j.send(job).is_ok()) {
+            true => Ok(()),
+            false => Err(self.stopped()),
         }
-        self.failure()?;
-        Err(io::Error::other("the copy's writing thread has stopped"))
     }
 
     /// An empty block from the pool: an error (the writing thread's) when
     /// it stopped.
     fn empty_block(&mut self) -> io::Result<AlignedBuf> {
-        if let Ok(buf) = self.pool.recv() {
-            return Ok(buf);
+        self.pool.recv().map_err(|_| self.stopped())
+    }
+
+    /// The writing thread stopped early: its error (once), else why.
+    fn stopped(&mut self) -> io::Error {
+        match self.failure() {
+            Err(e) => e,
+            Ok(()) => io::Error::other("the copy's writing thread has stopped"),
         }
-        self.failure()?;
-        Err(io::Error::other("the copy's writing thread has stopped"))
     }
 
     /// Waits for the writing thread to end: its error, if it had one (once).
@@ -251,24 +259,23 @@ impl CopyWriter {
 
 impl Write for CopyWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let filled = self.filled();
         let block = self.block.as_mut().expect("written after finish");
-        let take = (CHECK_BLOCK as usize - self.filled).min(buf.len());
+        let take = (CHECK_BLOCK as usize - filled).min(buf.len());
         let data = &buf[..take];
-        block.bytes_mut()[self.filled..self.filled + take].copy_from_slice(data);
+        block.bytes_mut()[filled..filled + take].copy_from_slice(data);
         self.crc.update(data);
-        self.filled += take;
         self.written += take as u64;
-        if self.filled == CHECK_BLOCK as usize {
+        if filled + take == CHECK_BLOCK as usize {
             let next = self.empty_block()?;
             let full = self.block.replace(next).expect("a block is being filled");
             let job = Job::Put {
                 at: self.written - CHECK_BLOCK,
                 buf: full,
-                range: self.sent..self.filled,
+                range: self.sent..CHECK_BLOCK as usize,
                 crc: Some(std::mem::take(&mut self.crc).finalize()),
                 last: false,
             };
-            self.filled = 0;
             self.sent = 0;
             self.send(job)?;
         }
@@ -278,14 +285,15 @@ impl Write for CopyWriter {
     /// Puts every byte written so far in the file (the block being filled
     /// stays, to be written whole later where it can).
     fn flush(&mut self) -> io::Result<()> {
-        if self.filled > self.sent {
+        let filled = self.filled();
+        if filled > self.sent {
             let mut buf = self.empty_block()?;
-            let part = self.sent..self.filled;
+            let part = self.sent..filled;
             let block = self.block.as_ref().expect("written after finish");
             buf.bytes_mut()[part.clone()].copy_from_slice(&block.bytes()[part.clone()]);
-            self.sent = self.filled;
+            self.sent = filled;
             self.send(Job::Put {
-                at: self.written - self.filled as u64,
+                at: self.written - filled as u64,
                 buf,
                 range: part,
                 crc: None,
@@ -294,10 +302,7 @@ impl Write for CopyWriter {
         }
         let (done, wait) = bounded(1);
         self.send(Job::Barrier(done))?;
-        if wait.recv().is_err() {
-            self.failure()?;
-        }
-        Ok(())
+        wait.recv().map_err(|_| self.stopped())
     }
 }
 
