@@ -182,7 +182,7 @@ impl Accumulator {
                 .map(|&e| {
                     constants
                         .iter()
-                        .map(|&c| Multiplier::new(gf16::pow(c, e)))
+                        .map(|&c| kernel.multiplier(gf16::pow(c, e)))
                         .collect()
                 })
                 .collect();

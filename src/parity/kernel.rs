@@ -14,11 +14,18 @@ use super::gf16;
 
 /// The tables of one factor: for the scalar path the products of every
 /// low and high byte, for the shuffles the products of every nibble, split
-/// into their low and high bytes.
+/// into their low and high bytes, for GFNI four bit matrices. Built for one
+/// kernel ([`Kernel::multiplier`]) only that kernel's tables are made (a
+/// recovery block's making builds hundreds of thousands of multipliers);
+/// a kernel given a multiplier without its tables panics, it never
+/// multiplies by zeros.
 pub struct Multiplier {
     pub factor: u16,
-    low: [u16; 256],
-    high: [u16; 256],
+    /// The tables built: `None` for all of them.
+    only: Option<Tables>,
+    /// The products of every low and of every high byte (apart: only the
+    /// scalar kernel reads them).
+    bytes: Option<Box<[[u16; 256]; 2]>>,
     /// `nib_lo[k][n]`: low byte of `factor · (n << 4k)`.
     nib_lo: [[u8; 16]; 4],
     nib_hi: [[u8; 16]; 4],
@@ -26,6 +33,14 @@ pub struct Multiplier {
     /// low byte from the low byte, low from high, high from low, high from
     /// high ([`affine`]).
     affine: [u64; 4],
+}
+
+/// Which of a [`Multiplier`]'s tables a kernel reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tables {
+    Bytes,
+    Nibbles,
+    Affine,
 }
 
 /// The 8×8 bit matrix, as `gf2p8affineqb` takes it, of the part of the
@@ -46,46 +61,71 @@ fn affine(bits: &[u16; 16], to: usize, from: usize) -> u64 {
 }
 
 impl Multiplier {
+    /// Every kernel's tables (the tests give one multiplier to each).
     pub fn new(factor: u16) -> Self {
+        Multiplier::build(factor, None)
+    }
+
+    fn build(factor: u16, only: Option<Tables>) -> Self {
+        let wants = |t| only.is_none_or(|o| o == t);
         let mut bits = [0u16; 16];
         for (i, b) in bits.iter_mut().enumerate() {
             *b = gf16::mul(factor, 1 << i);
         }
-        let mut low = [0u16; 256];
-        let mut high = [0u16; 256];
-        for x in 1..256usize {
-            let bit = x.trailing_zeros() as usize;
-            low[x] = low[x & (x - 1)] ^ bits[bit];
-            high[x] = high[x & (x - 1)] ^ bits[bit + 8];
+        let mut m = Multiplier {
+            factor,
+            only,
+            bytes: None,
+            nib_lo: [[0; 16]; 4],
+            nib_hi: [[0; 16]; 4],
+            affine: [0; 4],
+        };
+        if wants(Tables::Bytes) {
+            let mut t = Box::new([[0u16; 256]; 2]);
+            let [low, high] = &mut *t;
+            for x in 1..256usize {
+                let bit = x.trailing_zeros() as usize;
+                low[x] = low[x & (x - 1)] ^ bits[bit];
+                high[x] = high[x & (x - 1)] ^ bits[bit + 8];
+            }
+            m.bytes = Some(t);
         }
-        let mut nib_lo = [[0u8; 16]; 4];
-        let mut nib_hi = [[0u8; 16]; 4];
-        for k in 0..4 {
-            for n in 0..16usize {
-                let x = n << (4 * k);
-                let p = low[x & 0xFF] ^ high[x >> 8];
-                nib_lo[k][n] = p as u8;
-                nib_hi[k][n] = (p >> 8) as u8;
+        if wants(Tables::Nibbles) {
+            for k in 0..4 {
+                for n in 1..16usize {
+                    // The product of `n << 4k`: its bits' products added.
+                    let bit = n.trailing_zeros() as usize;
+                    let p =
+                        u16::from_le_bytes([m.nib_lo[k][n & (n - 1)], m.nib_hi[k][n & (n - 1)]])
+                            ^ bits[4 * k + bit];
+                    [m.nib_lo[k][n], m.nib_hi[k][n]] = p.to_le_bytes();
+                }
             }
         }
-        Multiplier {
-            factor,
-            low,
-            high,
-            nib_lo,
-            nib_hi,
-            affine: [
+        if wants(Tables::Affine) {
+            m.affine = [
                 affine(&bits, 0, 0),
                 affine(&bits, 0, 1),
                 affine(&bits, 1, 0),
                 affine(&bits, 1, 1),
-            ],
+            ];
         }
+        m
     }
 
-    /// `factor · x`.
+    /// Panics unless the tables `t` are built.
+    fn check(&self, t: Tables) {
+        assert!(
+            self.only.is_none_or(|o| o == t),
+            "a multiplier built for another kernel ({:?}, not {t:?})",
+            self.only
+        );
+    }
+
+    /// `factor · x` (the scalar tables).
     pub fn mul(&self, x: u16) -> u16 {
-        self.low[(x & 0xFF) as usize] ^ self.high[(x >> 8) as usize]
+        let [low, high] = &**self.bytes.as_ref().expect("the scalar tables are built");
+        low[(x & 0xFF) as usize] ^ high[(x >> 8) as usize]
     }
 }
 
@@ -131,6 +171,19 @@ pub enum Kernel {
 }
 
 impl Kernel {
+    /// A multiplier by `factor` with this kernel's tables only.
+    pub fn multiplier(self, factor: u16) -> Multiplier {
+        Multiplier::build(factor, Some(self.tables()))
+    }
+
+    fn tables(self) -> Tables {
+        match self {
+            Kernel::Scalar => Tables::Bytes,
+            Kernel::Ssse3 | Kernel::Avx2 => Tables::Nibbles,
+            Kernel::Gfni | Kernel::Gfni512 => Tables::Affine,
+        }
+    }
+
     /// The fastest the CPU supports.
     pub fn detect() -> Kernel {
         #[cfg(target_arch = "x86_64")]
@@ -222,6 +275,7 @@ impl Kernel {
     pub fn mul_acc_split(self, dst: &mut [u8], src: &[u8], m: &Multiplier) {
         assert_eq!(dst.len(), src.len(), "buffers of one length");
         assert!(dst.len().is_multiple_of(CHUNK), "whole chunks");
+        m.check(self.tables());
         let done = match self {
             Kernel::Scalar => 0,
             #[cfg(target_arch = "x86_64")]
@@ -261,6 +315,7 @@ impl Kernel {
     /// loaded and stored once for eight slices rather than for each.
     pub fn mul_acc_many(self, dst: &mut [u8], srcs: &[&[u8]], ms: &[Multiplier]) {
         assert_eq!(srcs.len(), ms.len(), "a multiplier for each slice");
+        ms.iter().for_each(|m| m.check(self.tables()));
         // Slices done eight at a time; the rest one at a time.
         let done = match self {
             #[cfg(target_arch = "x86_64")]
@@ -293,6 +348,9 @@ impl Kernel {
 /// The reference in the split layout.
 pub fn scalar_split(dst: &mut [u8], src: &[u8], m: &Multiplier) {
     const HALF: usize = CHUNK / 2;
+    if !dst.is_empty() {
+        m.check(Tables::Bytes);
+    }
     for (d, s) in dst.chunks_exact_mut(CHUNK).zip(src.chunks_exact(CHUNK)) {
         for j in 0..HALF {
             let p = m.mul(u16::from_le_bytes([s[j], s[HALF + j]]));
@@ -669,6 +727,40 @@ mod tests {
                     gf16::mul(f, x),
                     "factor {f:#x}, x {x:#x}"
                 );
+            }
+        }
+    }
+
+    /// A kernel's own multipliers (only its tables built) give what the
+    /// full ones give; a multiplier built for another kernel is refused.
+    #[test]
+    fn a_kernels_own_multipliers_match_the_full_ones() {
+        let kernels = [
+            Kernel::Scalar,
+            Kernel::Ssse3,
+            Kernel::Avx2,
+            Kernel::Gfni,
+            Kernel::Gfni512,
+        ];
+        let len = 4096 + 128 * 3;
+        let src = data(len, 3);
+        for kernel in kernels.into_iter().filter(|k| k.available()) {
+            for f in [0u16, 1, 2, 0x100B, 0x8000, 0xBEEF, 0xFFFF] {
+                let (mut want, mut got) = (data(len, 4), data(len, 4));
+                kernel.mul_acc_split(&mut want, &src, &Multiplier::new(f));
+                kernel.mul_acc_split(&mut got, &src, &kernel.multiplier(f));
+                assert_eq!(got, want, "{kernel:?}, factor {f:#x}");
+            }
+            for other in kernels
+                .into_iter()
+                .filter(|o| o.tables() != kernel.tables())
+            {
+                let m = other.multiplier(0xBEEF);
+                let mut dst = vec![0u8; CHUNK];
+                let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    kernel.mul_acc_split(&mut dst, &src[..CHUNK], &m)
+                }));
+                assert!(refused.is_err(), "{kernel:?} took {other:?}'s multiplier");
             }
         }
     }

@@ -15,7 +15,7 @@ use md5::{Digest, Md5};
 use sha2::Sha256;
 
 use super::create::{Accumulator, slice_check};
-use super::kernel::{self, CHUNK, Kernel, Multiplier};
+use super::kernel::{self, CHUNK, Kernel};
 use super::packets::{self, Body, FileDescription, Md5Hash, SliceCheck};
 use super::{files_in, gf16, slide};
 use crate::error::{Error, IoContext, Result};
@@ -445,7 +445,7 @@ impl Rebuilt {
         let mut made = kernel::accumulator(self.range.len().next_multiple_of(CHUNK));
         for (f, s) in self.inverse[k].iter().zip(&self.sums) {
             self.kernel
-                .mul_acc_split(&mut made, s, &Multiplier::new(*f));
+                .mul_acc_split(&mut made, s, &self.kernel.multiplier(*f));
         }
         self.kernel.join(&mut made);
         into.copy_from_slice(&made[..into.len()]);
