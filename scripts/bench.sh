@@ -1090,6 +1090,17 @@ if runs_of("parity-create", "kluis"):
             v = med(op, t)
             s += "   %s %7s s (%5.1f MiB) %s" % (name, secs(v), peak(op, t), ratio(v, k))
         print(s)
+    # The work each tool did, beside its time: on a VM whose page-cache
+    # faults are costly, a tool that reads through the cache can lose on
+    # wall time while doing less.
+    def cpu(op, tool):
+        v = [float(r["user_s"]) + float(r["sys_s"]) for r in runs_of(op, tool)]
+        return statistics.median(v) if v else None
+    print("  CPU time (user + system), medians:")
+    for op, label in (("parity-create", "creation"), ("parity-repair", "repair of 1 % damage")):
+        print("  %-22s kluis %7s s%s" % (label, secs(cpu(op, "kluis")), "".join(
+            "   %s %7s s" % (name, secs(cpu(op, t)))
+            for t, name in (("turbo", "par2cmdline-turbo"), ("par2", "Debian par2")))))
     print("\ngoals (issue 11)")
     x = div(med("parity-create", "turbo"), med("parity-create", "kluis"))
     goal("parity creation >= 1.2 x par2cmdline-turbo's throughput", x >= 1.2, "%.2f" % x)
