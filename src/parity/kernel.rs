@@ -15,10 +15,9 @@ use super::gf16;
 /// The tables of one factor: for the scalar path the products of every
 /// low and high byte, for the shuffles the products of every nibble, split
 /// into their low and high bytes, for GFNI four bit matrices. Built for one
-/// kernel ([`Kernel::multiplier`]) only that kernel's tables are made (a
-/// recovery block's making builds hundreds of thousands of multipliers);
-/// a kernel given a multiplier without its tables panics, it never
-/// multiplies by zeros.
+/// kernel ([`Kernel::multiplier`]), only that kernel's tables are made (the
+/// medium set's parity needs about 200,000 multipliers); a kernel given a
+/// multiplier without its tables panics, it never multiplies by zeros.
 pub struct Multiplier {
     pub factor: u16,
     /// The tables built: `None` for all of them.
