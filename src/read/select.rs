@@ -110,16 +110,15 @@ impl Selection {
         }
         let mut ranges = Vec::new();
         for p in &self.patterns {
-            let (text, literal) = match p {
-                Pattern::Literal(t) => (t.as_str(), true),
-                Pattern::Glob(g) => (g.pattern.as_str(), false),
+            let (text, start, literal) = match p {
+                Pattern::Literal(t) => (t.as_str(), t.as_str(), true),
+                Pattern::Glob(g) => (g.pattern.as_str(), g.start.as_str(), false),
             };
             // Names that are not UTF-8 are matched through their lossy
             // text, which the index does not sort by.
             if text.contains('\u{fffd}') {
                 return None;
             }
-            let start = &text[..text.find(['*', '?', '[']).unwrap_or(text.len())];
             if start.is_empty() {
                 return None;
             }
